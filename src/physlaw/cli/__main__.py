@@ -1,0 +1,5 @@
+import sys
+
+from physlaw.cli import main
+
+sys.exit(main())
