@@ -1,0 +1,76 @@
+"""Simulators of physical systems and the trajectory / transition datasets built from them.
+
+Table of contents
+-----------------
+Integrators
+    ``leapfrog_step``, ``yoshida4_step``, ``rk4_step``, ``integrate_separable``, ``integrate_ode``.
+Hamiltonian systems
+    ``HamiltonianSystem``, ``get_system``, ``HAMILTONIAN_SYSTEMS`` and the factories
+    ``free_particle``, ``harmonic_oscillator``, ``pendulum``, ``double_pendulum``, ``kepler``,
+    ``two_body``; ``integrate_system``, ``sample_energy_shell``, ``conserved_drift``.
+Collective motion
+    ``CouzinParams``, ``BoidsParams``, ``SwarmState``, ``couzin_step``, ``boids_step``,
+    ``init_swarm``, ``run_swarm``, ``polarisation``, ``milling_index``.
+Datasets
+    ``Dataset``, ``simulate``, ``swarm_dataset``, ``sphere_dataset``, ``list_systems``,
+    ``load_dataset``, ``save_dataset``, ``save_csv``.
+
+Example:
+    >>> import jax
+    >>> from physlaw.dynamics import simulate
+    >>> ds = simulate("kepler", jax.random.key(0), num_trajectories=4, energy=-0.5)
+    >>> ds.q.shape, ds.coordinate_names
+    ((4, 64, 2), ('q1', 'q2', 'p1', 'p2'))
+"""
+
+from physlaw.dynamics._collective import (
+    BoidsParams,
+    CouzinParams,
+    SwarmState,
+    boids_step,
+    couzin_step,
+    init_swarm,
+    milling_index,
+    polarisation,
+    run_swarm,
+)
+from physlaw.dynamics._datasets import (
+    Dataset,
+    conserved_drift,
+    integrate_system,
+    list_systems,
+    load_dataset,
+    sample_energy_shell,
+    save_csv,
+    save_dataset,
+    simulate,
+    sphere_dataset,
+    swarm_dataset,
+)
+from physlaw.dynamics._integrators import (
+    integrate_ode,
+    integrate_separable,
+    leapfrog_step,
+    rk4_step,
+    yoshida4_step,
+)
+from physlaw.dynamics._systems import (
+    HAMILTONIAN_SYSTEMS,
+    HamiltonianSystem,
+    double_pendulum,
+    free_particle,
+    get_system,
+    harmonic_oscillator,
+    kepler,
+    pendulum,
+    two_body,
+)
+
+__all__ = [
+    "BoidsParams", "CouzinParams", "Dataset", "HAMILTONIAN_SYSTEMS", "HamiltonianSystem", "SwarmState",
+    "boids_step", "conserved_drift", "couzin_step", "double_pendulum", "free_particle", "get_system",
+    "harmonic_oscillator", "init_swarm", "integrate_ode", "integrate_separable", "integrate_system",
+    "kepler", "leapfrog_step", "list_systems", "load_dataset", "milling_index", "pendulum", "polarisation",
+    "rk4_step", "run_swarm", "sample_energy_shell", "save_csv", "save_dataset", "simulate",
+    "sphere_dataset", "swarm_dataset", "two_body", "yoshida4_step",
+]

@@ -1,0 +1,480 @@
+"""Trajectory datasets: simulation, energy shells, transition pairs, ``.npz`` and CSV files."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from physlaw.dynamics._collective import (
+    BoidsParams,
+    CouzinParams,
+    milling_index,
+    polarisation,
+    run_swarm,
+)
+from physlaw.dynamics._integrators import integrate_ode, integrate_separable
+from physlaw.dynamics._systems import HAMILTONIAN_SYSTEMS, HamiltonianSystem, get_system
+from physlaw.errors import InputError
+
+
+@dataclasses.dataclass(frozen=True)
+class Dataset:
+    """Trajectories of a system in phase space.
+
+    Attributes:
+        q: positions ``[trajectory, time, d_q]``.
+        p: momenta ``[trajectory, time, d_p]`` (``d_p = 0`` for a static manifold).
+        t: times ``[trajectory, time]``.
+        coordinate_names: names of the ``d_q + d_p`` coordinates, positions first.
+        metadata: system, parameters, seed, dt, noise, energy error, … (JSON-serialisable).
+        dq, dp: exact time derivatives at the noise-free states, or ``None`` (then
+            :meth:`derivatives` uses finite differences).
+
+    Example:
+        >>> import jax
+        >>> ds = simulate("spring", jax.random.key(0), num_trajectories=3, num_times=5)
+        >>> ds.x.shape, ds.transition_pairs().shape
+        ((3, 5, 2), (12, 4))
+    """
+
+    q: np.ndarray
+    p: np.ndarray
+    t: np.ndarray
+    coordinate_names: tuple[str, ...]
+    metadata: dict = dataclasses.field(default_factory=dict)
+    dq: np.ndarray | None = None
+    dp: np.ndarray | None = None
+
+    @property
+    def x(self) -> np.ndarray:
+        """Phase-space states ``(q, p)``, ``[trajectory, time, d_q + d_p]``."""
+        return np.concatenate([self.q, self.p], axis=-1)
+
+    @property
+    def num_trajectories(self) -> int:
+        return self.q.shape[0]
+
+    @property
+    def num_times(self) -> int:
+        return self.q.shape[1]
+
+    def derivatives(self) -> np.ndarray:
+        """``ẋ = (q̇, ṗ)`` ``[trajectory, time, dim]``: stored exact values, else finite differences.
+
+        Finite differences are second order on the (possibly uneven) time grid of each
+        trajectory (``numpy.gradient``); the ends use one-sided differences.
+        """
+        if self.dq is not None and self.dp is not None:
+            return np.concatenate([self.dq, self.dp], axis=-1)
+        if self.num_times < 3:
+            raise InputError(
+                f"cannot estimate derivatives by finite differences from {self.num_times} times per trajectory; "
+                "give at least 3 times per trajectory"
+            )
+        x = self.x
+        return np.stack([np.gradient(x[i], self.t[i], axis=0) for i in range(self.num_trajectories)])
+
+    def transition_pairs(self, lag: int = 1) -> np.ndarray:
+        """Transition pairs ``(q_t, p_t, q_{t+lag·Δt}, p_{t+lag·Δt})`` as ``[N, 2·dim]``.
+
+        ``N = num_trajectories × (num_times − lag)``; the symmetry pipeline learns this manifold.
+        """
+        if not 1 <= lag < self.num_times:
+            raise InputError(f"lag must be in [1, {self.num_times - 1}] for {self.num_times} times, got {lag}")
+        x = self.x
+        pairs = np.concatenate([x[:, :-lag], x[:, lag:]], axis=-1)
+        return pairs.reshape(-1, pairs.shape[-1])
+
+    def points(self) -> np.ndarray:
+        """All states as ``[N, dim]`` (for static manifolds such as the sphere)."""
+        return self.x.reshape(-1, self.x.shape[-1])
+
+
+# --------------------------------------------------------------------------------------------
+# Hamiltonian systems
+
+
+def sample_energy_shell(system: HamiltonianSystem, key, num: int, energy: float):
+    """Initial conditions on the energy shell ``H(q, p) = E``.
+
+    Draws ``(q, p)`` from the system's default sampler and rescales the momenta,
+    ``p ← s p`` with ``s = sqrt((E − V(q)) / T(q, p))`` (``T`` is quadratic in ``p``), rejecting
+    draws with ``V(q) ≥ E``. Positions keep the default distribution restricted to ``V(q) < E``.
+
+    Returns:
+        ``(q, p)``, each ``[num, d]``.
+
+    Raises:
+        InputError: if no draw reaches the shell (e.g. ``E`` below the potential minimum).
+    """
+    qs, ps, total = [], [], 0
+    for _ in range(50):
+        key, sub = jax.random.split(key)
+        q, p = jax.vmap(system.sample_fn)(jax.random.split(sub, 2 * num + 16))
+        kinetic = jax.vmap(system.kinetic_fn)(q, p)
+        room = energy - jax.vmap(system.potential_fn)(q)
+        ok = np.asarray((room > 0) & (kinetic > 0))
+        scale = jnp.sqrt(jnp.where(ok, room, 0.0) / jnp.where(ok, kinetic, 1.0))
+        qs.append(np.asarray(q)[ok])
+        ps.append(np.asarray(p * scale[:, None])[ok])
+        total += int(ok.sum())
+        if total >= num:
+            return jnp.asarray(np.concatenate(qs)[:num]), jnp.asarray(np.concatenate(ps)[:num])
+    raise InputError(
+        f"energy {energy} is not reachable for system {system.name!r} from its default initial conditions "
+        f"(found {total} of {num}); choose an energy above the potential energy of typical positions"
+    )
+
+
+def integrate_system(system: HamiltonianSystem, q0, p0, dt: float, num_times: int, *, method=None, substeps=None):
+    """Integrate a batch of initial conditions ``[B, d]`` of a Hamiltonian system.
+
+    Separable systems use a symplectic integrator (``method`` ``"yoshida4"`` by default, or
+    ``"leapfrog"``), others RK4 on Hamilton's equations. Returns ``(q, p)`` ``[B, num_times, d]``.
+    """
+    method = method or ("yoshida4" if system.separable else "rk4")
+    substeps = int(substeps or system.substeps)
+    if method == "rk4":
+        d = system.dim
+        run = lambda x0: integrate_ode(system.vector_field, x0, dt, num_times, substeps=substeps)  # noqa: E731
+        x = jax.jit(jax.vmap(run))(jnp.concatenate([q0, p0], axis=-1))
+        return x[..., :d], x[..., d:]
+    if not system.separable:
+        raise InputError(f"system {system.name!r} is not separable: use method 'rk4', not {method!r}")
+    zero_q = jnp.zeros_like(q0[0])
+    grad_t = jax.grad(lambda p: system.kinetic_fn(zero_q, p))
+    grad_v = jax.grad(system.potential_fn)
+    run = lambda q, p: integrate_separable(grad_t, grad_v, q, p, dt, num_times, method=method, substeps=substeps)  # noqa: E731
+    return jax.jit(jax.vmap(run))(q0, p0)
+
+
+def conserved_drift(system: HamiltonianSystem, q, p) -> dict[str, float]:
+    """Maximum drift ``max_{i,t} |G(x_i(t)) − G(x_i(0))|`` of each conserved quantity G.
+
+    Args:
+        system: the system whose ``conserved`` quantities are checked.
+        q, p: trajectories ``[trajectory, time, d]``.
+    """
+    out = {}
+    for name, fn in system.conserved.items():
+        g = jax.vmap(jax.vmap(fn))(jnp.asarray(q), jnp.asarray(p))
+        out[name] = float(jnp.max(jnp.abs(g - g[:, :1])))
+    return out
+
+
+def simulate(
+    system: str | HamiltonianSystem,
+    key,
+    *,
+    num_trajectories: int = 50,
+    num_times: int | None = None,
+    dt: float | None = None,
+    energy: float | None = None,
+    noise: float = 0.0,
+    method: str | None = None,
+    substeps: int | None = None,
+    seed: int | None = None,
+    **parameters,
+) -> Dataset:
+    """Simulate trajectories of a named system and return them as a :class:`Dataset`.
+
+    Hamiltonian systems (``HAMILTONIAN_SYSTEMS``) are integrated from the default initial
+    conditions, or from the energy shell ``H = energy``; ``noise`` adds Gaussian noise of that
+    standard deviation to ``q`` and ``p`` (Greydanus et al. 2019 use 0.1); the exact derivatives
+    ``(q̇, ṗ)`` at the noise-free states are stored. The metadata report the integration's
+    energy error and the drift of every conserved quantity. ``"couzin"``, ``"boids"`` and
+    ``"sphere"`` go to :func:`swarm_dataset` and :func:`sphere_dataset`.
+
+    Args:
+        system: a registered name or a :class:`HamiltonianSystem`.
+        key: PRNG key.
+        num_trajectories: number of initial conditions.
+        num_times: recorded times per trajectory (default: the system's).
+        dt: time between records (default: the system's).
+        energy: if given, sample initial conditions on the shell ``H = energy``.
+        noise: standard deviation of the Gaussian noise on the recorded ``q`` and ``p``.
+        method: ``"yoshida4"``, ``"leapfrog"`` or ``"rk4"`` (default: Yoshida if separable).
+        substeps: integrator steps per record (default: the system's).
+        seed: recorded in the metadata.
+        **parameters: physical constants passed to the system's factory.
+    """
+    if isinstance(system, str) and system in ("couzin", "boids"):
+        if energy is not None or method is not None or substeps is not None:
+            raise InputError(f"--energy, --method and --substeps apply to Hamiltonian systems, not to {system!r}")
+        return swarm_dataset(system, key, num_runs=num_trajectories, num_times=num_times or 50,
+                             dt=dt or 0.1, noise=noise, seed=seed, **parameters)
+    if isinstance(system, str) and system == "sphere":
+        if energy is not None or method is not None or substeps is not None:
+            raise InputError("the sphere is a static manifold: --energy, --method and --substeps do not apply")
+        return sphere_dataset(key, num_points=num_trajectories, noise=noise, seed=seed, **parameters)
+    if isinstance(system, str):
+        system = get_system(system, **parameters)
+    num_times = int(num_times or system.num_times)
+    dt = float(dt or system.dt)
+    _positive(num_trajectories=num_trajectories, num_times=num_times, dt=dt)
+    if noise < 0:
+        raise InputError(f"noise must be >= 0, got {noise}")
+    k_init, k_noise = jax.random.split(key)
+    if energy is None:
+        q0, p0 = jax.vmap(system.sample_fn)(jax.random.split(k_init, num_trajectories))
+    else:
+        q0, p0 = sample_energy_shell(system, k_init, num_trajectories, float(energy))
+    q, p = integrate_system(system, q0, p0, dt, num_times, method=method, substeps=substeps)
+    x = jnp.concatenate([q, p], axis=-1)
+    dx = jax.vmap(jax.vmap(lambda y: system.vector_field(0.0, y)))(x)
+    drift = conserved_drift(system, q, p)
+    h0 = jnp.abs(jax.vmap(system.hamiltonian)(q0, p0))
+    energy_traj = jax.vmap(jax.vmap(system.hamiltonian))(q, p)
+    rel = float(jnp.max(jnp.abs(energy_traj - energy_traj[:, :1]) / jnp.maximum(h0[:, None], 1e-12)))
+    if noise > 0:
+        x = x + noise * jax.random.normal(k_noise, x.shape, x.dtype)
+    d = system.dim
+    x, dx = np.asarray(x), np.asarray(dx)
+    t = np.broadcast_to(dt * np.arange(num_times), (num_trajectories, num_times)).copy()
+    metadata = {
+        "system": system.name,
+        "parameters": system.parameters,
+        "seed": seed,
+        "dt": dt,
+        "num_trajectories": int(num_trajectories),
+        "num_times": num_times,
+        "noise": float(noise),
+        "energy": None if energy is None else float(energy),
+        "method": method or ("yoshida4" if system.separable else "rk4"),
+        "substeps": int(substeps or system.substeps),
+        "energy_error_max_abs": drift["energy"],
+        "energy_error_max_rel": rel,
+        "conserved_drift": drift,
+    }
+    return Dataset(x[..., :d], x[..., d:], t, system.coordinate_names, metadata, dx[..., :d], dx[..., d:])
+
+
+def _positive(**values):
+    for name, value in values.items():
+        if not (value > 0 and math.isfinite(value)):
+            raise InputError(f"{name.replace('_', '-')} must be a positive number, got {value}")
+
+
+# --------------------------------------------------------------------------------------------
+# Swarms and static manifolds
+
+
+def swarm_dataset(
+    model: str,
+    key,
+    *,
+    num_runs: int = 1,
+    num_times: int = 50,
+    dt: float = 0.1,
+    burn_in: float = 150.0,
+    noise: float = 0.0,
+    seed: int | None = None,
+    **parameters,
+) -> Dataset:
+    """Agent trajectories of the Couzin model or boids, relative to the group.
+
+    Each of ``num_runs`` swarms runs ``burn_in`` seconds from a random start, then ``num_times``
+    states ``dt`` apart are recorded. Every agent is one trajectory with
+    ``q = c_i − c̄`` (position relative to the centroid) and ``p = v_i − v̄`` (velocity relative to
+    the mean velocity), as in Mototake (2021). The metadata give the final polarisation and milling
+    index of each run.
+
+    Args:
+        model: ``"couzin"`` or ``"boids"``.
+        parameters: fields of :class:`CouzinParams` / :class:`BoidsParams`.
+    """
+    cls = {"couzin": CouzinParams, "boids": BoidsParams}[model]
+    try:
+        params = cls(**parameters)
+    except TypeError as err:
+        raise InputError(f"bad parameters for {model!r}: {err}; valid: {', '.join(cls._fields)}") from None
+    _positive(num_runs=num_runs, num_times=num_times, dt=dt)
+    every = max(1, round(dt / params.tau))
+    if not math.isclose(every * params.tau, dt, rel_tol=1e-6):
+        raise InputError(f"dt for {model!r} must be a multiple of tau = {params.tau}, got {dt}")
+    burn = int(round(burn_in / params.tau))
+    qs, ps, pol, mill = [], [], [], []
+    for run_key in jax.random.split(key, num_runs):
+        k1, k2 = jax.random.split(run_key)
+        warm = run_swarm(k1, params, num_steps=burn, record_every=max(burn, 1))
+        start = type(warm)(warm.position[-1], warm.velocity[-1])
+        traj = run_swarm(k2, params, num_steps=every * (num_times - 1), record_every=every, state=start)
+        pos, vel = np.asarray(traj.position), np.asarray(traj.velocity)  # [time, N, 2]
+        qs.append(np.swapaxes(pos - pos.mean(axis=1, keepdims=True), 0, 1))
+        ps.append(np.swapaxes(vel - vel.mean(axis=1, keepdims=True), 0, 1))
+        pol.append(float(polarisation(traj.velocity[-1])))
+        mill.append(float(milling_index(traj.position[-1], traj.velocity[-1])))
+    q, p = np.concatenate(qs), np.concatenate(ps)
+    if noise > 0:
+        k = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel())
+        q, p = q + noise * k.standard_normal(q.shape), p + noise * k.standard_normal(p.shape)
+    t = np.broadcast_to(burn * params.tau + dt * np.arange(num_times), q.shape[:2]).copy()
+    metadata = {
+        "system": model,
+        "parameters": params._asdict(),
+        "seed": seed,
+        "dt": dt,
+        "num_runs": int(num_runs),
+        "num_times": int(num_times),
+        "burn_in": float(burn_in),
+        "noise": float(noise),
+        "polarisation": pol,
+        "milling_index": mill,
+        "frame": "relative to the centroid and the mean velocity",
+    }
+    return Dataset(q, p, t, ("q1", "q2", "p1", "p2"), metadata)
+
+
+def sphere_dataset(key, *, num_points: int = 1000, radius: float = 1.0, noise: float = 0.0, seed=None) -> Dataset:
+    """Points on the upper hemisphere ``x1² + x2² + x3² = r², x3 > 0`` (Mototake 2021, result 1).
+
+    Uniform on the hemisphere; a static manifold, so ``p`` is empty and there is one time.
+    """
+    _positive(num_points=num_points, radius=radius)
+    k1, k2 = jax.random.split(key)
+    v = jax.random.normal(k1, (num_points, 3))
+    v = v / jnp.linalg.norm(v, axis=-1, keepdims=True)
+    x = radius * v.at[:, 2].set(jnp.abs(v[:, 2]))
+    x = np.asarray(x + noise * jax.random.normal(k2, x.shape))[:, None, :]
+    metadata = {"system": "sphere", "parameters": {"radius": radius}, "seed": seed, "dt": None, "noise": float(noise)}
+    return Dataset(x, np.zeros((num_points, 1, 0)), np.zeros((num_points, 1)), ("x1", "x2", "x3"), metadata)
+
+
+def list_systems() -> dict[str, str]:
+    """Every system :func:`simulate` knows, name -> one-line description."""
+    out = {name: factory().description for name, factory in HAMILTONIAN_SYSTEMS.items()}
+    out["couzin"] = "Couzin et al. 2002 zone model in 2D (milling at the default zones); agents relative to the centroid"
+    out["boids"] = "Reynolds boids in 2D (separation, alignment, cohesion); agents relative to the centroid"
+    out["sphere"] = "points on the upper hemisphere x1^2 + x2^2 + x3^2 = r^2 (static manifold)"
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+
+
+def save_dataset(path: str | os.PathLike, dataset: Dataset) -> None:
+    """Write a dataset to ``.npz`` atomically (plain arrays, metadata as a JSON string).
+
+    Keys: ``q``, ``p``, ``t``, ``coordinate_names``, ``metadata`` (JSON) and, when known,
+    ``dq``, ``dp``. Readable with ``numpy.load(path, allow_pickle=False)``.
+    """
+    from physlaw.io.atomic import atomic_path
+
+    arrays = {
+        "q": dataset.q,
+        "p": dataset.p,
+        "t": dataset.t,
+        "coordinate_names": np.array(dataset.coordinate_names, dtype=str),
+        "metadata": np.array(json.dumps(dataset.metadata)),
+    }
+    if dataset.dq is not None:
+        arrays.update(dq=dataset.dq, dp=dataset.dp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def load_dataset(path: str | os.PathLike, *, q: list[str] | None = None, p: list[str] | None = None) -> Dataset:
+    """Read a dataset from ``.npz`` (written by :func:`save_dataset`) or a trajectory CSV.
+
+    CSV format: a header line (it may start with ``%`` or ``#``), then numeric rows separated by
+    commas or whitespace. Columns: ``trajectory``, ``t``, then the coordinates; names starting
+    with ``q`` are positions, with ``p`` momenta. ``q``/``p`` name other columns as positions and
+    momenta. If no column starts with q or p, an even number of coordinates is split into
+    positions then momenta (the Schmidt–Lipson files: trial, t, θ, ω, header ``%o v``), an odd
+    number are all positions; other columns are ignored. Rows are grouped by the trajectory column (in order of appearance)
+    and each trajectory is sorted by t; every trajectory must have the same number of rows.
+
+    Args:
+        path: ``.npz`` file or text file.
+        q, p: optional column names to use as positions / momenta (CSV only).
+
+    Raises:
+        InputError: missing file, unreadable content, inconsistent columns.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"data file {str(path)!r} does not exist; pass the path of a .npz or trajectory CSV file")
+    if path.suffix == ".npz":
+        return _load_npz(path)
+    return _load_csv(path, q, p)
+
+
+def _load_npz(path: Path) -> Dataset:
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except Exception as err:  # noqa: BLE001 — any unreadable file is the user's to fix
+        raise InputError(f"cannot read {str(path)!r} as .npz: {err}") from None
+    missing = {"q", "p", "t", "coordinate_names"} - set(arrays)
+    if missing:
+        raise InputError(f"{str(path)!r} lacks the arrays {sorted(missing)}; write it with physlaw simulate or save_dataset")
+    meta = json.loads(str(arrays["metadata"])) if "metadata" in arrays else {}
+    return Dataset(
+        arrays["q"], arrays["p"], arrays["t"], tuple(str(n) for n in arrays["coordinate_names"]), meta,
+        arrays.get("dq"), arrays.get("dp"),
+    )
+
+
+def _load_csv(path: Path, q_names, p_names) -> Dataset:
+    text = path.read_text().splitlines()
+    if not text:
+        raise InputError(f"{str(path)!r} is empty; expected a header and rows trajectory, t, coordinates")
+    header = text[0].lstrip("%#").replace(",", " ").split()
+    try:
+        rows = np.loadtxt(path, delimiter="," if "," in text[min(1, len(text) - 1)] else None, skiprows=1, ndmin=2)
+    except ValueError as err:
+        raise InputError(f"{str(path)!r} has non-numeric rows after the header: {err}") from None
+    if rows.shape[0] == 0 or rows.shape[1] < 3:
+        raise InputError(f"{str(path)!r} needs columns trajectory, t and at least one coordinate; got {rows.shape[1]} columns")
+    ncoord = rows.shape[1] - 2
+    if len(header) == rows.shape[1]:
+        names = header[2:]
+    elif len(header) == ncoord:
+        names = header
+    else:
+        raise InputError(f"{str(path)!r}: header names {len(header)} columns but the rows have {rows.shape[1]}")
+    if q_names or p_names:
+        q_names, p_names = list(q_names or []), list(p_names or [])
+        unknown = [n for n in q_names + p_names if n not in names]
+        if unknown:
+            raise InputError(f"{str(path)!r} has no columns {unknown}; its coordinates are {names}")
+    else:
+        q_names = [n for n in names if n.lower().startswith("q")]
+        p_names = [n for n in names if n.lower().startswith("p")]
+        if not q_names and not p_names:
+            half = ncoord // 2 if ncoord % 2 == 0 else ncoord
+            q_names, p_names = names[:half], names[half:]
+    if p_names and len(q_names) != len(p_names):
+        raise InputError(f"{str(path)!r}: {len(q_names)} position columns but {len(p_names)} momentum columns")
+    col = {n: i + 2 for i, n in enumerate(names)}
+    ids, first = np.unique(rows[:, 0], return_index=True)
+    groups = [rows[rows[:, 0] == i] for i in ids[np.argsort(first)]]
+    lengths = {len(g) for g in groups}
+    if len(lengths) != 1:
+        raise InputError(f"{str(path)!r}: trajectories have different numbers of rows {sorted(lengths)}; "
+                         "split the file or trim trajectories to one length")
+    groups = [g[np.argsort(g[:, 1], kind="stable")] for g in groups]
+    data = np.stack(groups)
+    pick = lambda ns: data[:, :, [col[n] for n in ns]] if ns else data[:, :, :0]  # noqa: E731
+    metadata = {"system": None, "source": str(path), "source_columns": names, "q_columns": q_names, "p_columns": p_names,
+                "dt": float(np.median(np.diff(data[0, :, 1]))) if data.shape[1] > 1 else None}
+    return Dataset(pick(q_names), pick(p_names), data[:, :, 1], tuple(q_names + p_names), metadata)
+
+
+def save_csv(path: str | os.PathLike, dataset: Dataset) -> None:
+    """Write a dataset as a trajectory CSV (``trajectory,t,<coordinates>``) atomically."""
+    from physlaw.io.atomic import atomic_path
+
+    n, m = dataset.num_trajectories, dataset.num_times
+    cols = [np.repeat(np.arange(n), m)[:, None], dataset.t.reshape(-1, 1), dataset.x.reshape(n * m, -1)]
+    with atomic_path(path) as tmp:
+        np.savetxt(tmp, np.concatenate(cols, axis=1), delimiter=",", comments="",
+                   header=",".join(("trajectory", "t") + tuple(dataset.coordinate_names)))
