@@ -1,0 +1,29 @@
+"""Exchange Monte Carlo (replica exchange) in JAX, with Bayesian free energies.
+
+Table of contents:
+    Target, Incremental      the model: log-prior, log-likelihood, prior sampler (+ O(n) updates)
+    run, ExchangeResult      the driver: burn-in with adaptation, chunks, checkpoints, progress
+    init, step               one chain's pure kernel (ExchangeState, ExchangeParams, ExchangeInfo)
+    free_energy, FreeEnergy  stepping stone (forward, reverse, two-sided) and thermodynamic integration
+    initial_ladder, respace_ladder   the inverse-temperature ladder
+"""
+
+from physlaw.sampling._free_energy import FreeEnergy, free_energy
+from physlaw.sampling._kernel import (
+    ExchangeInfo,
+    ExchangeParams,
+    ExchangeState,
+    exchange_log_ratio,
+    init,
+    step,
+)
+from physlaw.sampling._ladder import communication_barrier, first_beta, initial_ladder, respace_ladder
+from physlaw.sampling._run import ExchangeResult, run
+from physlaw.sampling._target import Incremental, PhyslawWarning, Target, check_prior, flatten_target
+
+__all__ = [
+    "ExchangeInfo", "ExchangeParams", "ExchangeResult", "ExchangeState", "FreeEnergy", "Incremental",
+    "PhyslawWarning", "Target", "check_prior", "communication_barrier", "exchange_log_ratio",
+    "first_beta", "flatten_target", "free_energy", "init", "initial_ladder", "respace_ladder", "run",
+    "step",
+]

@@ -1,0 +1,85 @@
+"""Diagnostics of an exchange Monte Carlo run: are the replicas mixing, do the chains agree?"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def rhat_and_ess(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rank-normalised split R-hat and bulk ESS of every coordinate (ArviZ), from [C, S, d]."""
+    import arviz as az
+
+    rhat, ess = [], []
+    for j in range(samples.shape[-1]):
+        x = np.asarray(samples[..., j], dtype=np.float64)
+        if np.ptp(x) == 0:
+            rhat.append(np.nan)
+            ess.append(np.nan)
+            continue
+        rhat.append(float(az.rhat(x)))
+        ess.append(float(az.ess(x)))
+    return np.array(rhat), np.array(ess)
+
+
+def summarise(
+    *,
+    betas: np.ndarray,
+    accept: np.ndarray,
+    accept_block: np.ndarray | None,
+    swap_tried: np.ndarray,
+    swap_accepted: np.ndarray,
+    swap_prob: np.ndarray,
+    round_trips: np.ndarray,
+    num_sweeps: int,
+    samples: np.ndarray,
+    names: tuple[str, ...],
+) -> tuple[dict, list[str]]:
+    """Diagnostics dict and warnings.
+
+    Args:
+        accept: [C, L, d] mean acceptance of coordinate updates per chain, rung and coordinate.
+        accept_block: [C, L] mean block acceptance, or None.
+        swap_tried, swap_accepted: [C, L−1] counts.
+        swap_prob: [C, L−1] mean exchange acceptance probability.
+        round_trips: [C] completed round trips per chain.
+        samples: [C, S, d] β = 1 samples.
+    """
+    swap_rate = swap_accepted.sum(0) / np.maximum(swap_tried.sum(0), 1)
+    rejection = 1.0 - swap_prob.mean(0)
+    rhat, ess = rhat_and_ess(samples) if samples.shape[0] > 1 and samples.shape[1] >= 8 else (
+        np.full(len(names), np.nan), np.full(len(names), np.nan))
+    diag = {
+        "num_sweeps": int(num_sweeps),
+        "num_chains": int(samples.shape[0]),
+        "betas": betas.tolist(),
+        "acceptance_per_replica": accept.mean(axis=(0, 2)).tolist(),
+        "acceptance_per_parameter_at_beta1": dict(zip(names, accept[:, -1, :].mean(0).tolist())),
+        "swap_rate_per_pair": swap_rate.tolist(),
+        "round_trips_per_chain": round_trips.astype(int).tolist(),
+        "round_trip_rate": float(round_trips.mean() / max(num_sweeps, 1)),
+        "communication_barrier": float(rejection.sum()),
+        "rhat": dict(zip(names, rhat.tolist())),
+        "ess": dict(zip(names, ess.tolist())),
+    }
+    if accept_block is not None:
+        diag["block_acceptance_per_replica"] = accept_block.mean(0).tolist()
+    warn = []
+    low = np.flatnonzero(swap_rate < 0.02)
+    if low.size:
+        pairs = ", ".join(f"{i}-{i + 1}" for i in low[:5])
+        warn.append(
+            f"swap rate near zero between rungs {pairs} (min {swap_rate.min():.3f}): the replicas do not "
+            "communicate; use more replicas or let the ladder adapt longer"
+        )
+    if np.all(round_trips == 0) and num_sweeps >= 1000:
+        warn.append("no replica made a round trip between β = 0 and β = 1; free energies may be biased")
+    bad = [f"{n} ({r:.3f})" for n, r in zip(names, rhat) if np.isfinite(r) and r > 1.05]
+    if bad:
+        warn.append(
+            "independent chains disagree (R-hat > 1.05): " + ", ".join(bad[:5])
+            + "; run longer or use more replicas"
+        )
+    low_ess = [n for n, e in zip(names, ess) if np.isfinite(e) and e < 100]
+    if low_ess:
+        warn.append(f"effective sample size below 100 for {', '.join(low_ess[:5])}; run longer")
+    return diag, warn

@@ -1,0 +1,99 @@
+"""The inverse-temperature ladder 0 = β_0 < β_1 < … < β_{L−1} = 1.
+
+* ``initial_ladder``: β_1 by bisection on prior samples — the largest β at which importance weights
+  ``exp(β ℓ(θ))`` over prior draws keep an effective sample size of at least half the draws, so the
+  first exchange step is well-conditioned — then geometric up to 1 (the Okada-school recipe).
+* ``respace_ladder``: the non-reversible parallel tempering schedule update (Syed, Bouchard-Côté,
+  Deligiannidis & Doucet, JRSS-B 84, 321 (2022), Algorithm 4; Pigeons.jl): with rejection rates
+  r_l between neighbours, the cumulative barrier Λ(β) is interpolated and the new ladder puts equal
+  barrier Λ/(L−1) between every pair of neighbours, i.e. equal swap rejection rates.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import numpy as np
+
+
+def _ess_fraction(log_w: np.ndarray) -> float:
+    log_w = log_w - np.max(log_w)
+    w = np.exp(log_w)
+    return float(np.sum(w) ** 2 / np.sum(w**2) / w.size)
+
+
+def first_beta(prior_loglik: np.ndarray, *, min_ess: float = 0.5, lowest: float = 1e-12) -> float:
+    """Largest β in [lowest, 1] with ESS(exp(β ℓ)) ≥ min_ess · N over prior draws, by bisection in log β."""
+    ll = np.asarray(prior_loglik, dtype=np.float64)
+    ll = ll[np.isfinite(ll)]
+    if ll.size < 2:
+        return lowest
+    if _ess_fraction(ll) >= min_ess:
+        return 1.0
+    lo, hi = math.log(lowest), 0.0
+    if _ess_fraction(lowest * ll) < min_ess:
+        return lowest
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        if _ess_fraction(math.exp(mid) * ll) >= min_ess:
+            lo = mid
+        else:
+            hi = mid
+    return math.exp(lo)
+
+
+def initial_ladder(target, key: jax.Array, num_rungs: int, num_prior_samples: int = 4096) -> np.ndarray:
+    """β_0 = 0, β_1 by bisection on prior samples, then geometric to β_{L−1} = 1."""
+    if num_rungs < 2:
+        raise ValueError("an exchange ladder needs at least 2 rungs")
+    x = jax.vmap(target.sample_prior)(jax.random.split(key, num_prior_samples))
+    ll = np.asarray(jax.vmap(target.log_likelihood, in_axes=(0, None))(x, target.data), dtype=np.float64)
+    beta1 = first_beta(ll)
+    if num_rungs == 2:
+        return np.array([0.0, 1.0])
+    beta1 = min(beta1, 1.0 / (num_rungs - 1))
+    rest = np.geomspace(beta1, 1.0, num_rungs - 1)
+    rest[-1] = 1.0
+    return np.concatenate([[0.0], rest])
+
+
+def _to_t(betas: np.ndarray) -> np.ndarray:
+    """Map β to a coordinate linear in β on [0, β_1] and in log β above β_1."""
+    b1 = betas[1]
+    return np.where(betas <= b1, betas / b1, 1.0 + np.log(np.maximum(betas, b1) / b1))
+
+
+def _from_t(t: np.ndarray, b1: float) -> np.ndarray:
+    return np.where(t <= 1.0, t * b1, b1 * np.exp(t - 1.0))
+
+
+def respace_ladder(betas: np.ndarray, rejection: np.ndarray, *, floor: float = 1e-4) -> np.ndarray:
+    """New ladder with equal rejection rates between neighbours (Syed et al. 2022).
+
+    Args:
+        betas: [L] current ladder.
+        rejection: [L−1] mean rejection rate ``1 − E[min(1, e^{log r})]`` of each neighbour pair.
+        floor: smallest rejection counted per pair (keeps Λ strictly increasing).
+
+    Returns:
+        [L] the new ladder, with β_0 = 0 and β_{L−1} = 1.
+    """
+    betas = np.asarray(betas, dtype=np.float64)
+    r = np.maximum(np.asarray(rejection, dtype=np.float64), floor)
+    cum = np.concatenate([[0.0], np.cumsum(r)])
+    t = _to_t(betas)
+    goal = np.linspace(0.0, cum[-1], betas.size)
+    t_new = np.interp(goal, cum, t)
+    new = _from_t(t_new, betas[1])
+    new[0], new[-1] = 0.0, 1.0
+    # keep strictly increasing
+    for i in range(1, new.size):
+        if new[i] <= new[i - 1]:
+            new[i] = np.nextafter(new[i - 1], 2.0)
+    return new
+
+
+def communication_barrier(rejection: np.ndarray) -> float:
+    """Global communication barrier Λ ≈ Σ_l r_l (Syed et al. 2022)."""
+    return float(np.sum(rejection))

@@ -1,0 +1,393 @@
+"""The run driver: burn-in with step-size and ladder adaptation, sampling in chunks, checkpoints.
+
+The chain runs as compiled chunks of ``chunk_size`` sweeps (``lax.scan``); between chunks the driver
+updates the progress bar, adapts the ladder (during burn-in) and writes a checkpoint. Each chunk's
+PRNG key is ``fold_in(key, chunk_index)``, so a run resumed from its checkpoint ends bit-for-bit
+where the uninterrupted run with the same seed ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from physlaw.errors import InputError
+from physlaw.sampling import _kernel as kernel
+from physlaw.sampling._diagnostics import summarise
+from physlaw.sampling._free_energy import FreeEnergy, free_energy
+from physlaw.sampling._ladder import initial_ladder, respace_ladder
+from physlaw.sampling._target import PhyslawWarning, Target, check_prior, flatten_target
+
+
+@dataclass
+class ExchangeResult:
+    """What a run returns.
+
+    Attributes:
+        betas: [L] the final ladder.
+        samples: [C, S, d] flat parameters of the β = 1 replica (``posterior()`` gives the pytree).
+        log_likelihood: [C, S, L] log-likelihood at every rung and sweep (free energies, WHAM, noise).
+        names: names of the d flat coordinates.
+        free_energy: the ``FreeEnergy`` (log Z at every rung, F with errors, every estimator).
+        diagnostics: acceptance, swap rates, round trips, barrier, R-hat, ESS, the prior check.
+        warnings: everything that makes the result doubtful, in words.
+        step_size: [C, L, d] the tuned step sizes.
+    """
+
+    betas: np.ndarray
+    samples: np.ndarray
+    log_likelihood: np.ndarray
+    names: tuple[str, ...]
+    free_energy: FreeEnergy
+    diagnostics: dict
+    warnings: list[str]
+    step_size: np.ndarray
+    unravel: Callable = field(repr=False, default=None)
+
+    def posterior(self):
+        """The β = 1 samples as the model's parameter pytree, each leaf with leading axes [C, S]."""
+        flat = jnp.asarray(self.samples)
+        return jax.vmap(jax.vmap(self.unravel))(flat)
+
+    def to_inference_data(self, coords: dict | None = None):
+        """An ArviZ InferenceData with the posterior (one variable per parameter) and sample stats."""
+        import arviz as az
+
+        post = {k: np.asarray(v) for k, v in self.posterior().items()} if isinstance(self.posterior(), dict) \
+            else {n: self.samples[..., i] for i, n in enumerate(self.names)}
+        thin = self.log_likelihood.shape[1] // max(self.samples.shape[1], 1)
+        stats = {"log_likelihood": self.log_likelihood[:, :: max(thin, 1), -1][:, : self.samples.shape[1]]}
+        idata = az.from_dict(posterior=post, sample_stats=stats, coords=coords)
+        idata.posterior.attrs["free_energy"] = self.free_energy.free_energy
+        idata.posterior.attrs["free_energy_err"] = self.free_energy.free_energy_err
+        idata.posterior.attrs["betas"] = self.betas.tolist()
+        return idata
+
+
+def _adapt_gain(sweep):
+    return jnp.maximum(0.5 / jnp.sqrt(1.0 + sweep / 50.0), 0.01)
+
+
+_CHUNK_CACHE: dict = {}
+
+
+def _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, log_ratio_fn):
+    """The compiled chunk of sweeps for all chains, cached across runs of the same model structure.
+
+    ``adapt`` (a traced flag) switches on Robbins–Monro step-size adaptation for burn-in, so one
+    program serves burn-in and sampling.
+    """
+    cache_key = (flat.signature, moves, chunk_size, target_accept, target_accept_block, log_ratio_fn)
+    if cache_key in _CHUNK_CACHE:
+        return _CHUNK_CACHE[cache_key]
+    use_comp = moves in ("componentwise", "both")
+    use_block = moves in ("block", "both")
+
+    def one_chain(key, state, data, betas, step, block, sweep0, adapt):
+        if flat.incremental is not None:
+            state = kernel.refresh(flat, state, data)
+
+        def body(carry, k):
+            state, step, block, sums, i = carry
+            state, info = kernel.step(flat, k, state, kernel.ExchangeParams(betas, step, block), data,
+                                      moves=moves, log_ratio_fn=log_ratio_fn)
+            gain = jnp.where(adapt, _adapt_gain((sweep0 + i).astype(step.dtype)), 0.0)
+            if use_comp:
+                step = step * jnp.exp(gain * (info.accept - target_accept))
+            if use_block:
+                block = block * jnp.exp(gain * (info.accept_block - target_accept_block))
+            sums = jax.tree_util.tree_map(
+                jnp.add, sums, (info.accept, info.accept_block, info.swap_tried, info.swap_accepted, info.swap_prob)
+            )
+            return (state, step, block, sums, i + 1), (state.log_likelihood, state.position[-1])
+
+        L, d = state.position.shape
+        z = lambda *s: jnp.zeros(s, state.position.dtype)  # noqa: E731
+        sums0 = (z(L, d), z(L), z(L - 1), z(L - 1), z(L - 1))
+        keys = jax.random.split(key, chunk_size)
+        (state, step, block, sums, _), (ll, pos) = jax.lax.scan(body, (state, step, block, sums0, 0), keys)
+        return state, step, block, sums, ll, pos
+
+    @jax.jit
+    def chunk(key, states, data, betas, step, block, sweep0, adapt):
+        keys = jax.random.split(key, step.shape[0])
+        return jax.vmap(one_chain, in_axes=(0, 0, None, None, 0, 0, None, None))(
+            keys, states, data, betas, step, block, sweep0, adapt)
+
+    _CHUNK_CACHE[cache_key] = chunk
+    return chunk
+
+
+def _ladder_rounds(num_burn_chunks: int) -> set[int]:
+    """Chunk indices (1-based count of chunks done) after which the ladder is re-spaced."""
+    ends, n = set(), 1
+    while n <= max(1, int(0.75 * num_burn_chunks)):
+        ends.add(n)
+        n *= 2
+    return ends
+
+
+def _interp_steps(step: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Carry tuned step sizes [C, L, d] over to a re-spaced ladder (linear in log β, rung 0 kept)."""
+    out = step.copy()
+    lo, ln = np.log(old[1:]), np.log(new[1:])
+    for c in range(step.shape[0]):
+        for j in range(step.shape[2]):
+            out[c, 1:, j] = np.exp(np.interp(ln, lo, np.log(step[c, 1:, j])))
+    return out
+
+
+class _Checkpoint:
+    def __init__(self, path, fingerprint, every):
+        self.path = Path(path) if path is not None else None
+        self.fingerprint = fingerprint
+        self.every = every
+        self.last = time.monotonic()
+
+    def load(self):
+        if self.path is None or not self.path.exists():
+            return None
+        try:
+            with np.load(self.path, allow_pickle=False) as f:
+                data = {k: f[k] for k in f.files}
+        except Exception as err:  # a corrupt file is a user-facing problem, not a crash
+            raise InputError(f"checkpoint {self.path} cannot be read ({err}); delete it to start afresh")
+        meta = json.loads(str(data.pop("meta")))
+        if meta.get("fingerprint") != self.fingerprint:
+            raise InputError(
+                f"checkpoint {self.path} belongs to a different run (other model, data, seed or settings); "
+                "delete it or choose another checkpoint path"
+            )
+        return meta, data
+
+    def save(self, meta, arrays, force=False):
+        if self.path is None or (not force and time.monotonic() - self.last < self.every):
+            return
+        from physlaw.io.atomic import atomic_path
+
+        meta = dict(meta, fingerprint=self.fingerprint)
+        with atomic_path(self.path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
+        self.last = time.monotonic()
+
+
+def _progress(enabled, total, desc):
+    from tqdm.auto import tqdm
+
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    return tqdm(total=total, desc=desc, unit="sweep", disable=not enabled, file=sys.stderr, leave=False)
+
+
+def run(
+    key: jax.Array,
+    target: Target,
+    *,
+    num_samples: int = 5000,
+    num_burnin: int | None = None,
+    num_replicas: int = 32,
+    num_chains: int = 4,
+    betas=None,
+    adapt_ladder: bool = True,
+    moves: str = "componentwise",
+    target_accept: float = 0.5,
+    target_accept_block: float = 0.3,
+    chunk_size: int = 100,
+    thin: int = 1,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: float = 30.0,
+    progress: bool | None = None,
+    progress_desc: str = "exchange MC",
+    stop_after_chunks: int | None = None,
+    _log_ratio_fn: Callable = kernel.exchange_log_ratio,
+) -> ExchangeResult:
+    """Run exchange Monte Carlo and return posterior samples, free energies and diagnostics.
+
+    Args:
+        key: a ``jax.random`` key.
+        target: the model (``Target``).
+        num_samples: sweeps kept after burn-in (per chain).
+        num_burnin: sweeps of burn-in (step sizes and ladder adapt); default ``max(1000, num_samples // 2)``.
+        num_replicas: L, the number of rungs (ignored when ``betas`` is given).
+        num_chains: independent chains (vmapped), for error bars and R-hat.
+        betas: a ladder given by hand (0 first, 1 last, increasing); it is then not adapted.
+        adapt_ladder: re-space the ladder during burn-in to equal swap rejection rates.
+        moves: ``"componentwise"``, ``"block"`` or ``"both"``.
+        target_accept, target_accept_block: acceptance targets of the step-size adaptation.
+        chunk_size: sweeps per compiled chunk (progress and checkpoints happen between chunks).
+        thin: keep every ``thin``-th β = 1 sample (the log-likelihood traces are kept at every sweep).
+        checkpoint: a ``.npz`` path; written between chunks (at most every ``checkpoint_every``
+            seconds, and at the end of burn-in); an existing one from the same run is resumed.
+        progress: show a progress bar (default: when stderr is a terminal).
+        stop_after_chunks: stop after this many chunks in this call (simulates an interrupted run;
+            returns None).
+
+    Returns:
+        An ``ExchangeResult``.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> from physlaw.priors import JointPrior, Normal
+        >>> from physlaw.sampling import Target, run
+        >>> prior = JointPrior({"a": Normal(0.0, 1.0)})
+        >>> target = Target.from_prior(prior, lambda p: -0.5 * (p["a"] - 1.0) ** 2 / 0.1 - 0.5 * jnp.log(2 * jnp.pi * 0.1))
+        >>> res = run(jax.random.key(0), target, num_samples=500, num_replicas=8, progress=False)
+        >>> round(res.free_energy.free_energy, 1)  # doctest: +SKIP
+        1.4
+    """
+    if moves not in kernel.MOVES:
+        raise InputError(f"moves must be one of {kernel.MOVES}, got {moves!r}")
+    for name, val, lo in (("num_samples", num_samples, 10), ("num_chains", num_chains, 1),
+                          ("chunk_size", chunk_size, 1), ("thin", thin, 1)):
+        if int(val) != val or val < lo:
+            raise InputError(f"{name} must be an integer ≥ {lo}, got {val!r}")
+    num_burnin = max(1000, num_samples // 2) if num_burnin is None else int(num_burnin)
+    k_flat, k_check, k_ladder, k_init, k_run = jax.random.split(key, 5)
+    flat = flatten_target(target, k_flat)
+    prior_check = {"skipped": True} if target.prior_normalised else check_prior(flat, k_check)
+
+    if betas is not None:
+        betas = np.asarray(betas, dtype=np.float64)
+        if betas.ndim != 1 or betas.size < 2 or betas[0] != 0 or betas[-1] != 1 or np.any(np.diff(betas) <= 0):
+            raise InputError(f"betas must increase strictly from 0 to 1, got {betas!r}")
+        adapt_ladder = False
+    else:
+        if num_replicas < 2:
+            raise InputError(f"num_replicas must be at least 2, got {num_replicas}")
+        betas = initial_ladder(flat, k_ladder, num_replicas)
+    L, d, C = betas.size, flat.dim, num_chains
+
+    # Initial states: independent prior draws at every rung of every chain.
+    x0 = jax.vmap(flat.sample_prior)(jax.random.split(k_init, C * L)).reshape(C, L, d)
+    dtype = x0.dtype
+    states = jax.vmap(lambda x: kernel.init(flat, x, flat.data))(x0)
+    prior_sd = np.maximum(np.asarray(jnp.std(x0.reshape(-1, d), axis=0), dtype=np.float64), 1e-8)
+    scale = np.minimum(1.0, np.sqrt(betas[1] / np.maximum(betas, betas[1])))
+    step = np.broadcast_to(prior_sd[None, None, :] * scale[None, :, None], (C, L, d)).copy()
+    block = np.full((C, L), 1.0 / np.sqrt(d))
+
+    num_burn_chunks = -(-num_burnin // chunk_size)
+    num_sample_chunks = -(-num_samples // chunk_size)
+    rounds = _ladder_rounds(num_burn_chunks) if adapt_ladder else set()
+    chunk_fn = _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, _log_ratio_fn)
+    data = flat.data
+
+    fingerprint = hashlib.sha256(json.dumps({
+        "key": np.asarray(jax.random.key_data(key)).tolist(), "d": d, "names": flat.names, "L": L, "C": C,
+        "samples": num_samples, "burn": num_burnin, "chunk": chunk_size, "thin": thin, "moves": moves,
+        "adapt": adapt_ladder, "betas0": np.round(betas, 12).tolist(), "dtype": str(dtype),
+        "targets": [target_accept, target_accept_block],
+        "x0": float(np.asarray(jnp.sum(x0), dtype=np.float64)),
+        "data": hashlib.sha256(b"".join(np.ascontiguousarray(np.asarray(v)).tobytes()
+                                        for v in jax.tree_util.tree_leaves(flat.data))).hexdigest(),
+    }).encode()).hexdigest()[:16]
+    ckpt = _Checkpoint(checkpoint, fingerprint, checkpoint_every)
+
+    chunk_index = 0
+    round_probs: list[np.ndarray] = []
+    ll_chunks: list[np.ndarray] = []
+    pos_chunks: list[np.ndarray] = []
+    sums = None
+    restored = ckpt.load()
+    if restored is not None:
+        meta, saved = restored
+        chunk_index = int(meta["chunk_index"])
+        leaves, treedef = jax.tree_util.tree_flatten(states)
+        states = jax.tree_util.tree_unflatten(
+            treedef, [jnp.asarray(saved[f"state_{i}"], dtype=leaf.dtype) for i, leaf in enumerate(leaves)])
+        betas, step, block = saved["betas"], saved["step"], saved["block"]
+        round_probs = list(saved["round_probs"]) if saved["round_probs"].size else []
+        if "ll" in saved:
+            ll_chunks, pos_chunks = [saved["ll"]], [saved["pos"]]
+            sums = tuple(saved[f"sum_{i}"] for i in range(5))
+
+    def save(force=False):
+        arrays = {f"state_{i}": np.asarray(leaf) for i, leaf in enumerate(jax.tree_util.tree_leaves(states))}
+        arrays.update(betas=betas, step=step, block=block,
+                      round_probs=np.array(round_probs) if round_probs else np.zeros((0, C, L - 1)))
+        if ll_chunks:
+            arrays.update(ll=np.concatenate(ll_chunks, axis=1), pos=np.concatenate(pos_chunks, axis=1))
+            arrays.update({f"sum_{i}": s for i, s in enumerate(sums)})
+        ckpt.save({"chunk_index": chunk_index}, arrays, force=force)
+
+    total_chunks = num_burn_chunks + num_sample_chunks
+    done_this_call = 0
+    bar = _progress(progress, total_chunks * chunk_size, progress_desc)
+    bar.update(chunk_index * chunk_size)
+    try:
+        while chunk_index < total_chunks:
+            if stop_after_chunks is not None and done_this_call >= stop_after_chunks:
+                save(force=True)
+                return None
+            k = jax.random.fold_in(k_run, chunk_index)
+            jb = jnp.asarray(betas, dtype=dtype)
+            burning = chunk_index < num_burn_chunks
+            states, step_j, block_j, s, ll, pos = chunk_fn(
+                k, states, data, jb, jnp.asarray(step, dtype), jnp.asarray(block, dtype),
+                chunk_index * chunk_size, burning)
+            if burning:
+                step, block = np.asarray(step_j, np.float64), np.asarray(block_j, np.float64)
+                round_probs.append(np.asarray(s[4], np.float64) / chunk_size)
+                chunk_index += 1
+                if chunk_index in rounds:
+                    rejection = 1.0 - np.mean(round_probs, axis=(0, 1))
+                    new = respace_ladder(betas, rejection)
+                    step = _interp_steps(step, betas, new)
+                    betas = new
+                    round_probs = []
+                bar.set_description(f"{progress_desc} (burn-in)")
+                if chunk_index == num_burn_chunks:
+                    round_probs = []
+                    save(force=True)
+            else:
+                s = tuple(np.asarray(a, np.float64) for a in s)
+                sums = s if sums is None else tuple(a + b for a, b in zip(sums, s))
+                ll_chunks.append(np.asarray(ll))
+                pos_chunks.append(np.asarray(pos))
+                chunk_index += 1
+                bar.set_description(f"{progress_desc} (sampling)")
+            done_this_call += 1
+            bar.update(chunk_size)
+            if chunk_index < total_chunks:
+                save()
+    finally:
+        bar.close()
+
+    ll = np.concatenate(ll_chunks, axis=1)[:, :num_samples]
+    samples = np.concatenate(pos_chunks, axis=1)[:, :num_samples:thin]
+    n_sweeps = num_sample_chunks * chunk_size
+    fe = free_energy(ll, betas)
+    acc, accb, tried, accepted, prob = sums
+    diag, warn = summarise(
+        betas=betas,
+        accept=acc / n_sweeps,
+        accept_block=accb / n_sweeps if moves != "componentwise" else None,
+        swap_tried=tried,
+        swap_accepted=accepted,
+        swap_prob=prob / n_sweeps,
+        round_trips=np.asarray(states.round_trips),
+        num_sweeps=n_sweeps,
+        samples=samples,
+        names=flat.names,
+    )
+    diag["prior_check"] = prior_check
+    diag["free_energy_estimators"] = fe.estimators
+    diag["free_energy_estimator_errs"] = fe.estimator_errs
+    warn = warn + fe.warnings
+    for w in warn:
+        warnings.warn(w, PhyslawWarning, stacklevel=2)
+    return ExchangeResult(
+        betas=betas, samples=samples, log_likelihood=ll, names=flat.names, free_energy=fe,
+        diagnostics=diag, warnings=warn, step_size=step, unravel=flat.unravel,
+    )
