@@ -1,0 +1,89 @@
+"""The run driver: checkpoint and resume, ladder construction, prior checks, input validation."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from physlaw.errors import InputError
+from physlaw.measure.linear import linear_target
+from physlaw.priors import JointPrior, Normal
+from physlaw.sampling import Target, first_beta, respace_ladder, run
+
+X = np.linspace(0.0, 1.0, 20)
+Y = 1.5 * X + 0.3 + np.random.default_rng(0).normal(0, 0.2, X.size)
+KW = dict(num_samples=400, num_burnin=400, num_replicas=8, num_chains=2, chunk_size=100, progress=False)
+
+
+def test_killed_run_resumes_to_the_same_result(tmp_path):
+    target = linear_target(X, Y, 0.2, "ax+b")
+    whole = run(jax.random.key(5), target, **KW)
+    ckpt = tmp_path / "run.ckpt.npz"
+    # "kill" the run after 3 chunks (during burn-in), then again after 2 more (during sampling)
+    assert run(jax.random.key(5), target, checkpoint=ckpt, checkpoint_every=0, stop_after_chunks=3, **KW) is None
+    assert ckpt.exists()
+    assert run(jax.random.key(5), target, checkpoint=ckpt, checkpoint_every=0, stop_after_chunks=2, **KW) is None
+    resumed = run(jax.random.key(5), target, checkpoint=ckpt, checkpoint_every=0, **KW)
+    np.testing.assert_array_equal(resumed.samples, whole.samples)
+    np.testing.assert_array_equal(resumed.betas, whole.betas)
+    assert resumed.free_energy.free_energy == whole.free_energy.free_energy
+
+
+def test_checkpoint_of_another_run_is_refused(tmp_path):
+    ckpt = tmp_path / "run.ckpt.npz"
+    run(jax.random.key(5), linear_target(X, Y, 0.2, "ax+b"), checkpoint=ckpt, stop_after_chunks=1, **KW)
+    with pytest.raises(InputError, match="different run"):
+        run(jax.random.key(6), linear_target(X, Y, 0.2, "ax+b"), checkpoint=ckpt, **KW)
+
+
+def test_improper_prior_is_refused():
+    flat = Target(lambda p: 0.0 * p["a"], lambda p: -p["a"] ** 2, lambda k: {"a": jax.random.normal(k)})
+    with pytest.raises(InputError, match="unnormalised or improper"):
+        run(jax.random.key(0), flat, **KW)
+
+
+def test_unnormalised_prior_is_refused():
+    unnorm = Target(lambda p: -0.5 * p["a"] ** 2, lambda p: -p["a"] ** 2, lambda k: {"a": jax.random.normal(k)})
+    with pytest.raises(InputError, match="unnormalised or improper"):
+        run(jax.random.key(0), unnorm, **KW)
+
+
+def test_normalised_hand_written_prior_is_accepted():
+    ok = Target(lambda p: -0.5 * p["a"] ** 2 - 0.5 * jnp.log(2 * jnp.pi), lambda p: -p["a"] ** 2,
+                lambda k: {"a": jax.random.normal(k)})
+    res = run(jax.random.key(0), ok, **KW)
+    assert abs(res.diagnostics["prior_check"]["log_integral"]) < 0.05
+    # exact: Z = ∫ N(a;0,1) e^{-a²} da = 1/√3
+    assert abs(-res.free_energy.free_energy - np.log(1 / np.sqrt(3))) < 5 * res.free_energy.free_energy_err + 0.01
+
+
+def test_prior_and_sampler_disagree():
+    bad = Target(lambda p: jnp.where(p["a"] > 0, -jnp.log(1.0), -jnp.inf), lambda p: -p["a"] ** 2,
+                 lambda k: {"a": jax.random.normal(k)})
+    with pytest.raises(InputError, match="not finite"):
+        run(jax.random.key(0), bad, **KW)
+
+
+def test_hand_ladder_is_validated_and_used():
+    betas = np.linspace(0, 1, 6) ** 3
+    res = run(jax.random.key(1), linear_target(X, Y, 0.2, "ax"), betas=betas, **KW)
+    np.testing.assert_allclose(res.betas, betas)
+    with pytest.raises(InputError, match="increase strictly"):
+        run(jax.random.key(1), linear_target(X, Y, 0.2, "ax"), betas=[0.0, 0.5, 0.4, 1.0], **KW)
+
+
+def test_first_beta_bisection():
+    ll = np.random.default_rng(0).normal(-1e4, 1e3, 4096)
+    b = first_beta(ll)
+    # ESS ≥ ½ of exp(β ℓ) needs β σ_ℓ ≈ √(log 2) for a Gaussian ℓ
+    assert 0.5e-3 < b < 1.2e-3
+
+
+def test_respaced_ladder_equalises_rejection():
+    betas = np.concatenate([[0.0], np.geomspace(1e-4, 1, 9)])
+    # rejection concentrated in the lower half
+    rej = np.array([0.9, 0.8, 0.7, 0.6, 0.3, 0.2, 0.1, 0.05, 0.05])
+    new = respace_ladder(betas, rej)
+    assert new[0] == 0 and new[-1] == 1 and np.all(np.diff(new) > 0)
+    # more rungs are moved into the hard region (low β)
+    assert np.sum(new < betas[4]) > np.sum(betas < betas[4])
