@@ -109,6 +109,7 @@ class FreeEnergy:
         estimators: F by each estimator (``forward``, ``reverse``, ``two_sided``, ``bennett``, ``ti``).
         estimator_errs: standard error of each.
         chain_free_energies: F of each independent chain alone (Bennett).
+        mean_log_likelihood: [L] ⟨ℓ⟩ at each rung, the slope d log Z / dβ.
         warnings: disagreements between estimators beyond their errors.
     """
 
@@ -120,6 +121,7 @@ class FreeEnergy:
     estimators: dict[str, float]
     estimator_errs: dict[str, float]
     chain_free_energies: np.ndarray
+    mean_log_likelihood: np.ndarray
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -185,5 +187,6 @@ def free_energy(loglik: np.ndarray, betas: np.ndarray, *, num_batches: int = 10)
         estimators=estimators,
         estimator_errs=estimator_errs,
         chain_free_energies=chain_f,
+        mean_log_likelihood=loglik.reshape(-1, loglik.shape[-1]).mean(0),
         warnings=warn,
     )

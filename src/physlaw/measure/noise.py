@@ -1,0 +1,58 @@
+"""Noise estimation for free from the temperature ladder (Tokuda, Nagata & Okada, JPSJ 86, 024001, 2017).
+
+With Gaussian noise, the likelihood at noise σ_0 raised to the power β is, up to normalisation, the
+likelihood at noise σ_0/√β. One exchange Monte Carlo run at a small reference σ_0 therefore gives
+the free energy on the whole grid ``σ_l² = σ_0² / β_l``:
+
+    F(σ_l) = (n/2) log(2π σ_0² / β_l) − log Z̃(β_l),   Z̃(β) = ∫ exp(−β n E(θ)/σ_0²) φ(θ) dθ.
+
+The engine's log Z(β) tempers the *full* log-likelihood, normalising constant included, so
+``log Z̃(β) = log Z(β) + β (n/2) log(2πσ_0²)``. The σ minimising F is the Bayesian noise estimate.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+class NoiseCurve(NamedTuple):
+    """F(σ) on the ladder's grid, and the minimiser."""
+
+    sigma: np.ndarray
+    free_energy: np.ndarray
+    free_energy_err: np.ndarray
+    sigma_hat: float
+
+
+def noise_curve(free_energy, sigma0: float, num_points: int) -> NoiseCurve:
+    """F(σ_l) for every rung with β_l > 0, and the minimising σ.
+
+    Between rungs, log Z̃ is a cubic Hermite interpolant in log β through the rung values with the
+    exact slopes ``d log Z̃ / dβ = ⟨ℓ⟩_β + (n/2) log 2πσ_0²``, so σ̂ is not tied to the ladder's grid.
+
+    Args:
+        free_energy: the ``FreeEnergy`` of a run whose likelihood used noise ``sigma0``.
+        sigma0: the reference noise of the run's likelihood.
+        num_points: n, the number of data points.
+    """
+    from scipy.interpolate import CubicHermiteSpline
+
+    betas = np.asarray(free_energy.betas, dtype=np.float64)
+    keep = betas > 0
+    b = betas[keep]
+    const = 0.5 * num_points * np.log(2 * np.pi * sigma0**2)
+    log_z_tilde = np.asarray(free_energy.log_z)[keep] + b * const
+    slope = np.asarray(free_energy.mean_log_likelihood)[keep] + const
+    f = 0.5 * num_points * np.log(2 * np.pi * sigma0**2 / b) - log_z_tilde
+    sigma = sigma0 / np.sqrt(b)
+    i = int(np.argmin(f))
+    sigma_hat = float(sigma[i])
+    if 0 < i < f.size - 1:
+        spline = CubicHermiteSpline(np.log(b), log_z_tilde, b * slope)
+        fine = np.linspace(np.log(b[i - 1]), np.log(b[i + 1]), 2001)
+        f_fine = 0.5 * num_points * (np.log(2 * np.pi * sigma0**2) - fine) - spline(fine)
+        sigma_hat = float(sigma0 / np.sqrt(np.exp(fine[np.argmin(f_fine)])))
+    order = np.argsort(sigma)
+    return NoiseCurve(sigma[order], f[order], np.asarray(free_energy.log_z_err)[keep][order], sigma_hat)

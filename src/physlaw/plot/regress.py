@@ -1,0 +1,80 @@
+"""Figures of ``physlaw regress``: the fit with its posterior predictive band, F per model, F(σ)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+LABELS = {"ax": "y = a x", "ax+b": "y = a x + b"}
+
+
+def fit_figure(reg, path: Path, *, seed: int = 0) -> None:
+    """Data (with error bars when σ is per point) and the selected model's posterior bands."""
+    fit = reg.fit(reg.selected)
+    post = fit.result.posterior()
+    a = np.asarray(post["a"]).ravel()
+    b = np.asarray(post["b"]).ravel() if "b" in post else np.zeros_like(a)
+    grid = np.linspace(reg.x.min(), reg.x.max(), 200)
+    mean_fn = a[:, None] * grid[None, :] + b[:, None]
+    rng = np.random.default_rng(seed)
+    noisy = mean_fn + rng.normal(0.0, fit.noise_sigma, mean_fn.shape)
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), constrained_layout=True)
+    lo, hi = np.quantile(noisy, [0.025, 0.975], axis=0)
+    ax.fill_between(grid, lo, hi, color="C0", alpha=0.15, lw=0, label="95 % posterior predictive")
+    lo, hi = np.quantile(mean_fn, [0.025, 0.975], axis=0)
+    ax.fill_between(grid, lo, hi, color="C0", alpha=0.45, lw=0, label="95 % band of the mean")
+    ax.plot(grid, np.median(mean_fn, axis=0), color="C0", lw=1.5, label=f"median: {LABELS[fit.name]}")
+    if reg.sigma is not None and np.ptp(reg.sigma) > 0:
+        ax.errorbar(reg.x, reg.y, yerr=reg.sigma, fmt="o", ms=3.5, color="k", lw=0.8, label="data ± σ")
+    else:
+        ax.plot(reg.x, reg.y, "o", ms=3.5, color="k", label="data")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title(f"selected model {LABELS[fit.name]} (p = {fit.probability:.3g}), σ = {fit.noise_sigma:.3g}")
+    ax.legend(frameon=False, fontsize=8)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def free_energy_figure(reg, path: Path) -> None:
+    """F per model with error bars, annotated with posterior model probabilities."""
+    names = [f.name for f in reg.fits]
+    f = np.array([fit.free_energy for fit in reg.fits])
+    e = np.array([fit.free_energy_err for fit in reg.fits])
+    fig, ax = plt.subplots(figsize=(4.8, 3.6), constrained_layout=True)
+    ax.errorbar(range(len(names)), f - f.min(), yerr=e, fmt="o", capsize=4, color="C3")
+    for i, fit in enumerate(reg.fits):
+        ax.annotate(f"p = {fit.probability:.3g}", (i, f[i] - f.min()), textcoords="offset points",
+                    xytext=(8, 4), fontsize=8)
+    ax.set_xticks(range(len(names)), [LABELS[n] for n in names])
+    ax.set_xlim(-0.5, len(names) - 0.5)
+    ax.set_ylabel(f"F − min F  (nat; min F = {f.min():.3f})")
+    ax.set_title("Bayesian free energy per model")
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def noise_figure(reg, path: Path) -> None:
+    """F(σ) from the ladder for each model whose noise was estimated."""
+    fig, ax = plt.subplots(figsize=(5.2, 3.8), constrained_layout=True)
+    for i, fit in enumerate(reg.fits):
+        if fit.noise is None:
+            continue
+        c = fit.noise
+        ax.errorbar(c.sigma, c.free_energy, yerr=c.free_energy_err, fmt="o-", ms=3, color=f"C{i}",
+                    label=f"{LABELS[fit.name]}: σ̂ = {c.sigma_hat:.4g}")
+        ax.axvline(c.sigma_hat, color=f"C{i}", ls=":", lw=1)
+    ax.set_xscale("log")
+    fmin = min(np.min(f.noise.free_energy) for f in reg.fits if f.noise is not None)
+    ax.set_ylim(fmin - 5, fmin + 60)
+    ax.set_xlabel("noise σ")
+    ax.set_ylabel("F(σ)  (nat)")
+    ax.set_title("free energy over the noise level (one run per model)")
+    ax.legend(frameon=False, fontsize=8)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
