@@ -114,14 +114,19 @@ def sample_energy_shell(system: HamiltonianSystem, key, num: int, energy: float)
     Raises:
         InputError: if no draw reaches the shell (e.g. ``E`` below the potential minimum).
     """
+    @jax.jit
+    def draw(k):
+        q, p = jax.vmap(system.sample_fn)(jax.random.split(k, 2 * num + 16))
+        kinetic = jax.vmap(system.kinetic_fn)(q, p)
+        room = energy - jax.vmap(system.potential_fn)(q)
+        ok = (room > 0) & (kinetic > 0)
+        return q, p, ok, jnp.sqrt(jnp.where(ok, room, 0.0) / jnp.where(ok, kinetic, 1.0))
+
     qs, ps, total = [], [], 0
     for _ in range(50):
         key, sub = jax.random.split(key)
-        q, p = jax.vmap(system.sample_fn)(jax.random.split(sub, 2 * num + 16))
-        kinetic = jax.vmap(system.kinetic_fn)(q, p)
-        room = energy - jax.vmap(system.potential_fn)(q)
-        ok = np.asarray((room > 0) & (kinetic > 0))
-        scale = jnp.sqrt(jnp.where(ok, room, 0.0) / jnp.where(ok, kinetic, 1.0))
+        q, p, ok, scale = draw(sub)
+        ok = np.asarray(ok)
         qs.append(np.asarray(q)[ok])
         ps.append(np.asarray(p * scale[:, None])[ok])
         total += int(ok.sum())

@@ -1,0 +1,51 @@
+import jax
+import numpy as np
+
+from physlaw.dynamics import (
+    BoidsParams,
+    CouzinParams,
+    milling_index,
+    polarisation,
+    run_swarm,
+    simulate,
+)
+
+
+def test_order_parameters_on_known_configurations():
+    phi = np.linspace(0, 2 * np.pi, 50, endpoint=False)
+    ring = np.stack([np.cos(phi), np.sin(phi)], -1)
+    tangent = np.stack([-np.sin(phi), np.cos(phi)], -1)
+    assert np.isclose(milling_index(ring, tangent), 1.0) and polarisation(tangent) < 1e-6
+    parallel = np.tile([[0.0, 2.0]], (50, 1))
+    assert np.isclose(polarisation(parallel), 1.0) and milling_index(ring, parallel) < 1e-6
+
+
+def test_couzin_mills_at_the_documented_parameters():
+    # narrow orientation zone (Δr_o = 1), wide attraction zone (Δr_a = 13): a torus within 100 s
+    traj = run_swarm(jax.random.key(0), CouzinParams(), num_steps=1000, record_every=250)
+    m = milling_index(traj.position, traj.velocity)
+    p = polarisation(traj.velocity)
+    assert float(m[-1]) > 0.6 and float(p[-1]) < 0.3, (m, p)
+    # agents keep the constant speed 3
+    np.testing.assert_allclose(np.linalg.norm(traj.velocity[-1], axis=-1), 3.0, rtol=1e-5)
+
+
+def test_couzin_wide_orientation_zone_does_not_mill_negative_control():
+    traj = run_swarm(jax.random.key(0), CouzinParams(r_orientation=7.0), num_steps=1000, record_every=250)
+    assert float(milling_index(traj.position[-1], traj.velocity[-1])) < 0.4
+
+
+def test_boids_flock_and_keep_speed_limits():
+    params = BoidsParams(num_agents=40)
+    traj = run_swarm(jax.random.key(1), params, num_steps=400, record_every=400)
+    speed = np.linalg.norm(traj.velocity[-1], axis=-1)
+    assert np.all(speed >= params.min_speed - 1e-9) and np.all(speed <= params.max_speed + 1e-9)
+    assert float(polarisation(traj.velocity[-1])) > float(polarisation(traj.velocity[0]))
+
+
+def test_swarm_dataset_is_relative_to_the_group():
+    ds = simulate("couzin", jax.random.key(2), num_trajectories=1, num_times=4, dt=0.5, burn_in=10.0, num_agents=20)
+    assert ds.q.shape == (20, 4, 2) and ds.coordinate_names == ("q1", "q2", "p1", "p2")
+    np.testing.assert_allclose(ds.q.mean(axis=0), 0.0, atol=1e-9)
+    np.testing.assert_allclose(ds.p.mean(axis=0), 0.0, atol=1e-9)
+    assert len(ds.metadata["milling_index"]) == 1
