@@ -63,10 +63,11 @@ class ExchangeResult:
         """An ArviZ InferenceData with the posterior (one variable per parameter) and sample stats."""
         import arviz as az
 
-        post = {k: np.asarray(v) for k, v in self.posterior().items()} if isinstance(self.posterior(), dict) \
+        tree = self.posterior()
+        post = {k: np.asarray(v) for k, v in tree.items()} if isinstance(tree, dict) \
             else {n: self.samples[..., i] for i, n in enumerate(self.names)}
         thin = self.log_likelihood.shape[1] // max(self.samples.shape[1], 1)
-        stats = {"log_likelihood": self.log_likelihood[:, :: max(thin, 1), -1][:, : self.samples.shape[1]]}
+        stats = {"log_likelihood_total": self.log_likelihood[:, :: max(thin, 1), -1][:, : self.samples.shape[1]]}
         idata = az.from_dict(posterior=post, sample_stats=stats, coords=coords)
         idata.posterior.attrs["free_energy"] = self.free_energy.free_energy
         idata.posterior.attrs["free_energy_err"] = self.free_energy.free_energy_err
