@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
+from physlaw.cli._common import positive_float, positive_int, seed
 from physlaw.cli.simulate import _parse_params, one_line_errors
 
 
@@ -22,12 +23,12 @@ def register(subparsers) -> None:
     parser.add_argument("model_dir", metavar="DIR", help="directory written by physlaw train")
     parser.add_argument("--system", required=True, help="system name (physlaw simulate --list)")
     parser.add_argument("--out", required=True, help="output JSON file")
-    parser.add_argument("--num-trajectories", type=int, default=15, help="fresh initial conditions [15]")
-    parser.add_argument("--t-max", type=float, default=20.0, help="rollout length [20]")
-    parser.add_argument("--dt", type=float, help="time between compared states [system default]")
+    parser.add_argument("--num-trajectories", type=positive_int, default=15, help="fresh initial conditions [15]")
+    parser.add_argument("--t-max", type=positive_float, default=20.0, help="rollout length [20]")
+    parser.add_argument("--dt", type=positive_float, help="time between compared states [system default]")
     parser.add_argument("--energy", type=float, help="draw initial conditions on the shell H = E")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="system constant")
-    parser.add_argument("--seed", type=int, default=1, help="random seed [1]")
+    parser.add_argument("--seed", type=seed, default=1, help="random seed [1]")
     parser.set_defaults(func=run)
     one_line_errors(parser)
 
@@ -35,12 +36,8 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from physlaw.errors import InputError
 
-    for name in ("t_max", "dt"):
-        value = getattr(args, name)
-        if value is not None and not (value > 0 and math.isfinite(value)):
-            raise InputError(f"--{name.replace('_', '-')} must be a positive number, got {value}")
-    if args.num_trajectories < 1:
-        raise InputError(f"--num-trajectories must be a positive integer, got {args.num_trajectories}")
+    if args.energy is not None and not math.isfinite(args.energy):
+        raise InputError(f"--energy must be a finite number, got {args.energy}")
 
     import jax
     import jax.numpy as jnp

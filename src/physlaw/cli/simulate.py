@@ -6,6 +6,8 @@ import argparse
 import math
 import sys
 
+from physlaw.cli._common import positive_float, positive_int, seed, setup_jax
+
 
 def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Make argparse report a bad option as one line on stderr with exit code 2 (no usage dump)."""
@@ -31,16 +33,16 @@ def register(subparsers) -> None:
     parser.add_argument("system", nargs="?", help="system name (see --list)")
     parser.add_argument("--list", action="store_true", help="list the systems and exit")
     parser.add_argument("--energy", type=float, help="sample initial conditions on the energy shell H = E")
-    parser.add_argument("--num-trajectories", type=int, default=50, help="initial conditions (swarms: runs) [50]")
-    parser.add_argument("--num-times", type=int, help="recorded times per trajectory [system default]")
-    parser.add_argument("--dt", type=float, help="time between records [system default]")
+    parser.add_argument("--num-trajectories", type=positive_int, default=50, help="initial conditions (swarms: runs) [50]")
+    parser.add_argument("--num-times", type=positive_int, help="recorded times per trajectory [system default]")
+    parser.add_argument("--dt", type=positive_float, help="time between records [system default]")
     parser.add_argument("--noise", type=float, default=0.0, help="Gaussian noise s.d. added to q and p [0]")
     parser.add_argument("--method", choices=["yoshida4", "leapfrog", "rk4"], help="integrator [yoshida4 if separable]")
-    parser.add_argument("--substeps", type=int, help="integrator steps per record [system default]")
+    parser.add_argument("--substeps", type=positive_int, help="integrator steps per record [system default]")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="physical constant of the system, e.g. --param g=9.81 (repeatable)")
     parser.add_argument("--out", help="output file, .npz or .csv")
-    parser.add_argument("--seed", type=int, default=0, help="random seed [0]")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed [0]")
     parser.set_defaults(func=run)
     one_line_errors(parser)
 
@@ -77,18 +79,14 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("give --out FILE (.npz or .csv) for the simulated data")
     if not args.out.endswith((".npz", ".csv")):
         raise InputError(f"--out {args.out!r} must end in .npz or .csv")
-    for name in ("energy", "dt", "noise"):
-        value = getattr(args, name)
-        if value is not None and not math.isfinite(value):
-            raise InputError(f"--{name} must be a finite number, got {value}")
-    for name in ("num_trajectories", "num_times", "substeps"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise InputError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+    if args.energy is not None and not math.isfinite(args.energy):
+        raise InputError(f"--energy must be a finite number, got {args.energy}")
+    if not (args.noise >= 0 and math.isfinite(args.noise)):
+        raise InputError(f"--noise must be a finite number >= 0, got {args.noise}")
 
     import jax
 
-    jax.config.update("jax_enable_x64", True)
+    setup_jax(float64=True)
     from physlaw.dynamics import list_systems, save_csv, save_dataset, simulate
 
     if args.system not in list_systems():

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from physlaw.cli._common import positive_float, positive_int, seed
 from physlaw.cli.simulate import one_line_errors
 
 
@@ -23,19 +24,21 @@ def register(subparsers) -> None:
     parser.add_argument("model", choices=["hnn", "baseline", "port-hnn", "dae"], help="network to train")
     parser.add_argument("data", help=".npz or trajectory CSV file")
     parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument("--steps", type=int, default=2000, help="optimiser steps [2000]")
-    parser.add_argument("--seed", type=int, default=0, help="random seed [0]")
-    parser.add_argument("--learning-rate", type=float, default=1e-3, help="Adam step size [1e-3]")
+    parser.add_argument("--steps", type=positive_int, default=2000, help="optimiser steps [2000]")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed [0]")
+    parser.add_argument("--learning-rate", type=positive_float, default=1e-3, help="Adam step size [1e-3]")
+    parser.add_argument("--schedule", choices=["constant", "cosine"], default="constant",
+                        help="learning-rate schedule [constant]")
     parser.add_argument("--weight-decay", type=float, default=0.0, help="AdamW weight decay [0]")
-    parser.add_argument("--batch-size", type=int, help="minibatch size [full batch]")
+    parser.add_argument("--batch-size", type=positive_int, help="minibatch size [full batch]")
     parser.add_argument("--validation-fraction", type=float, default=0.1, help="rows held out [0.1]")
-    parser.add_argument("--patience", type=int, help="early stopping: evaluations without improvement [off]")
-    parser.add_argument("--eval-every", type=int, default=100, help="steps between validations/checkpoints [100]")
-    parser.add_argument("--width", type=int, help="hidden units per layer [200; dae 128]")
-    parser.add_argument("--depth", type=int, help="hidden layers [2]")
+    parser.add_argument("--patience", type=positive_int, help="early stopping: evaluations without improvement [off]")
+    parser.add_argument("--eval-every", type=positive_int, default=100, help="steps between validations/checkpoints [100]")
+    parser.add_argument("--width", type=positive_int, help="hidden units per layer [200; dae 128]")
+    parser.add_argument("--depth", type=positive_int, help="hidden layers [2]")
     parser.add_argument("--activation", choices=["tanh", "silu", "relu", "softplus"], help="[tanh; dae silu]")
-    parser.add_argument("--latent-dim", type=int, help="dae bottleneck [phase-space dimension]")
-    parser.add_argument("--lag", type=int, default=1, help="dae transition pairs (x_t, x_{t+lag}) [1]")
+    parser.add_argument("--latent-dim", type=positive_int, help="dae bottleneck [phase-space dimension]")
+    parser.add_argument("--lag", type=positive_int, default=1, help="dae transition pairs (x_t, x_{t+lag}) [1]")
     parser.add_argument("--q", nargs="+", metavar="COLUMN", help="CSV columns to use as positions")
     parser.add_argument("--p", nargs="+", metavar="COLUMN", help="CSV columns to use as momenta")
     parser.set_defaults(func=run)
@@ -45,16 +48,8 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from physlaw.errors import InputError
 
-    if args.steps < 1:
-        raise InputError(f"--steps must be a positive integer, got {args.steps}")
-    for name in ("learning_rate", "weight_decay"):
-        value = getattr(args, name)
-        if not (value >= 0 and value < float("inf")) or (name == "learning_rate" and value == 0):
-            raise InputError(f"--{name.replace('_', '-')} must be a positive finite number, got {value}")
-    for name in ("batch_size", "patience", "width", "depth", "latent_dim", "eval_every", "lag"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise InputError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+    if not (0 <= args.weight_decay < float("inf")):
+        raise InputError(f"--weight-decay must be a finite number >= 0, got {args.weight_decay}")
 
     import jax
 
@@ -66,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if args.model == "dae" and args.latent_dim is not None:
         settings["latent_dim"] = args.latent_dim
     config = TrainConfig(
-        num_steps=args.steps, learning_rate=args.learning_rate, weight_decay=args.weight_decay,
+        num_steps=args.steps, learning_rate=args.learning_rate, schedule=args.schedule, weight_decay=args.weight_decay,
         batch_size=args.batch_size, validation_fraction=args.validation_fraction, patience=args.patience,
         eval_every=args.eval_every,
     )

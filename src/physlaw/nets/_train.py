@@ -19,7 +19,9 @@ class TrainConfig(NamedTuple):
 
     Attributes:
         num_steps: optimiser steps.
-        learning_rate: Adam step size.
+        learning_rate: Adam step size (the peak of the schedule).
+        schedule: ``"constant"`` or ``"cosine"`` (decay to 1 % of ``learning_rate`` over
+            ``num_steps``; Loshchilov & Hutter, SGDR, 2017).
         weight_decay: decoupled weight decay (AdamW) if > 0.
         batch_size: minibatch size (sampled without replacement each step); ``None`` = full batch.
         validation_fraction: fraction of the rows held out for validation (0 = none).
@@ -31,6 +33,7 @@ class TrainConfig(NamedTuple):
 
     num_steps: int = 2000
     learning_rate: float = 1e-3
+    schedule: str = "constant"
     weight_decay: float = 0.0
     batch_size: int | None = None
     validation_fraction: float = 0.0
@@ -109,10 +112,16 @@ def fit(
     if batch is not None and not 1 <= batch <= num_train:
         raise InputError(f"batch size must be in [1, {num_train}] (training rows), got {batch}")
 
-    if config.weight_decay > 0:
-        optimizer = optax.adamw(config.learning_rate, weight_decay=config.weight_decay)
+    if config.schedule == "cosine":
+        lr = optax.cosine_decay_schedule(config.learning_rate, config.num_steps, alpha=0.01)
+    elif config.schedule == "constant":
+        lr = config.learning_rate
     else:
-        optimizer = optax.adam(config.learning_rate)
+        raise InputError(f"learning-rate schedule must be 'constant' or 'cosine', got {config.schedule!r}")
+    if config.weight_decay > 0:
+        optimizer = optax.adamw(lr, weight_decay=config.weight_decay)
+    else:
+        optimizer = optax.adam(lr)
     params, static = eqx.partition(model, eqx.is_inexact_array)
     opt_state = optimizer.init(params)
 
