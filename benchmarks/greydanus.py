@@ -28,10 +28,8 @@ Run:  python benchmarks/greydanus.py            (3 seeds, all tasks; ~5 min on 2
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
-import platform
 import statistics
 import sys
 import time
@@ -129,30 +127,19 @@ def geometric_mean(values):
 
 
 def machine() -> dict:
+    """The machine and versions (``benchmarks/throughput.py``'s record plus Equinox, Optax, load)."""
     import equinox
     import optax
+    from throughput import machine_info
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu": cpu,
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": sys.version.split()[0],
-        "jax": jax.__version__,
-        "equinox": equinox.__version__,
-        "optax": optax.__version__,
-        "numpy": np.__version__,
-        "device": str(jax.devices()[0]),
-        "load_average_1min_at_end": os.getloadavg()[0],
-        "note": "2-core CPU shared with other jobs during the run: wall times are noisy (medians reported)",
-    }
+    info = machine_info()
+    info["versions"].update(equinox=equinox.__version__, optax=optax.__version__)
+    info.update(
+        device=str(jax.devices()[0]),
+        load_average_1min_at_end=os.getloadavg()[0],
+        note="2-core CPU shared with other jobs during the run: wall times are noisy (medians reported)",
+    )
+    return info
 
 
 def table(results: dict) -> str:
@@ -217,10 +204,11 @@ def main(argv=None) -> int:
     write_json(out.with_suffix(".json"), record)
     text = table(results)
     m = record["machine"]
+    v = m["versions"]
     md = (f"# Greydanus et al. (2019) benchmark: baseline vs HNN\n\n"
           f"Command: `{record['command']}`; seeds {args.seeds}; {args.steps} Adam steps.\n"
-          f"Machine: {m['cpu']} ({m['cpu_count']} cores, shared: noisy timings), jax {m['jax']}, "
-          f"equinox {m['equinox']}, optax {m['optax']}, Python {m['python']}; load average "
+          f"Machine: {m['cpu']} ({m['nproc']} cores, shared: noisy timings), jax {v['jax']}, "
+          f"equinox {v['equinox']}, optax {v['optax']}, Python {m['python']}; load average "
           f"{m['load_average_1min_at_end']:.1f} at the end. {record['date']}.\n\n"
           f"{text}\n\nEnergy MSE: geometric mean over seeds of mean (E(x̂) − E(x))² along rollouts "
           f"(15 initial conditions, t ∈ [0, 20]; the real pendulum: its test segment) with the correct energy. "

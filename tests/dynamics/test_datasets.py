@@ -1,6 +1,5 @@
 from pathlib import Path
 
-import jax
 import numpy as np
 import pytest
 

@@ -13,6 +13,9 @@ def test_simulate_train_evaluate(cli, tmp_path):
     config = json.loads((tmp_path / "hnn" / "config.json").read_text())
     assert config["model"]["model"] == "hnn" and config["data_metadata"]["system"] == "spring"
     assert (tmp_path / "hnn" / "checkpoint.eqx").exists()
+    code, out, err = cli("train", "hnn", data, "--out", tmp_path / "hnn", "--steps", 80, "--resume", "--eval-every", 10)
+    assert code == 0 and "for 30 steps" in out, (out, err)
+    assert json.loads((tmp_path / "hnn" / "checkpoint.json").read_text())["checkpoint_step"] == 80
     report = tmp_path / "eval.json"
     code, out, err = cli("evaluate", tmp_path / "hnn", "--system", "spring", "--out", report,
                          "--num-trajectories", 3, "--t-max", 2)

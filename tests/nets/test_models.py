@@ -1,3 +1,4 @@
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -33,9 +34,6 @@ def test_hnn_is_hamiltonian_and_conserves_its_own_energy(key):
 
 def test_port_hnn_damping_dissipates_energy(key):
     model = PortHNN(2, width=32, key=key)
-    model = jax.tree_util.tree_map(lambda a: a, model)
-    import equinox as eqx
-
     damped = eqx.tree_at(lambda m: m.raw_damping, model, jnp.array([1.0]))
     y = jnp.array([0.4, 0.9])
     g = jax.grad(damped.hamiltonian)(y)

@@ -39,6 +39,8 @@ def register(subparsers) -> None:
     parser.add_argument("--activation", choices=["tanh", "silu", "relu", "softplus"], help="[tanh; dae silu]")
     parser.add_argument("--latent-dim", type=positive_int, help="dae bottleneck [phase-space dimension]")
     parser.add_argument("--lag", type=positive_int, default=1, help="dae transition pairs (x_t, x_{t+lag}) [1]")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from DIR/checkpoint.eqx for the remaining steps (fresh optimiser state)")
     parser.add_argument("--q", nargs="+", metavar="COLUMN", help="CSV columns to use as positions")
     parser.add_argument("--p", nargs="+", metavar="COLUMN", help="CSV columns to use as momenta")
     parser.set_defaults(func=run)
@@ -54,28 +56,38 @@ def run(args: argparse.Namespace) -> int:
     import jax
 
     from physlaw.dynamics import load_dataset
-    from physlaw.nets import TrainConfig, save_model, train
+    from physlaw.nets import TrainConfig, load_model, save_model, train
 
     dataset = load_dataset(args.data, q=args.q, p=args.p)
+    out = Path(args.out)
+    init_model, steps = None, args.steps
     settings = {k: getattr(args, k) for k in ("width", "depth", "activation") if getattr(args, k) is not None}
     if args.model == "dae" and args.latent_dim is not None:
         settings["latent_dim"] = args.latent_dim
+    if args.resume:
+        init_model, previous = load_model(out, name="checkpoint", config_file="checkpoint.json")
+        if previous["model"]["model"] != args.model:
+            raise InputError(f"the checkpoint in {str(out)!r} is a {previous['model']['model']!r} model, not {args.model!r}")
+        steps = args.steps - int(previous["checkpoint_step"])
+        if steps < 1:
+            raise InputError(f"the checkpoint in {str(out)!r} already has {previous['checkpoint_step']} of "
+                             f"{args.steps} steps; raise --steps to train longer")
+        settings = {k: v for k, v in previous["model"].items() if k not in ("model", "dim")}
     config = TrainConfig(
-        num_steps=args.steps, learning_rate=args.learning_rate, schedule=args.schedule, weight_decay=args.weight_decay,
+        num_steps=steps, learning_rate=args.learning_rate, schedule=args.schedule, weight_decay=args.weight_decay,
         batch_size=args.batch_size, validation_fraction=args.validation_fraction, patience=args.patience,
         eval_every=args.eval_every,
     )
-    out = Path(args.out)
     record = {"data": str(args.data), "data_metadata": dataset.metadata, "seed": args.seed, "lag": args.lag,
               "train": config._asdict()}
 
     def checkpoint(model, model_config, step, info):
-        save_model(out, model, {**record, "model": model_config, "checkpoint_step": step}, name="checkpoint",
-                   config_file="checkpoint.json")
+        save_model(out, model, {**record, "model": model_config, "checkpoint_step": args.steps - steps + step},
+                   name="checkpoint", config_file="checkpoint.json")
 
     model, info, model_config = train(
         args.model, dataset, key=jax.random.key(args.seed), config=config, model_settings=settings,
-        lag=args.lag, progress=sys.stderr.isatty(), checkpoint_fn=checkpoint,
+        lag=args.lag, progress=sys.stderr.isatty(), checkpoint_fn=checkpoint, init_model=init_model,
     )
     record.update(model=model_config, history=info.history, best_step=info.best_step,
                   num_steps_run=info.num_steps_run, stopped_early=info.stopped_early, wall_time=info.wall_time)

@@ -42,6 +42,7 @@ def train(
     lag: int = 1,
     progress: bool = False,
     checkpoint_fn=None,
+    init_model=None,
 ):
     """Train a ``"baseline"``, ``"hnn"``, ``"port-hnn"`` or ``"dae"`` model on a dataset.
 
@@ -52,7 +53,8 @@ def train(
     ``scale`` (the RMS of the data).
 
     ``checkpoint_fn(model, model_config, step, info)``, if given, is called after every chunk of
-    ``config.eval_every`` steps.
+    ``config.eval_every`` steps. ``init_model`` (e.g. a loaded checkpoint of the same config)
+    replaces the random initialisation; the optimiser state starts afresh.
 
     Returns:
         ``(model, info, model_config)``; ``make_model(model_config, key=…)`` rebuilds the structure.
@@ -81,7 +83,7 @@ def train(
         model_config = {"model": "dae", "dim": int(rows.shape[-1]), **settings}
     else:
         raise InputError(f"unknown model {kind!r}; choose one of {', '.join(DYNAMICS_MODELS + ('dae',))}")
-    model = make_model(model_config, key=k_model)
+    model = make_model(model_config, key=k_model) if init_model is None else init_model
     save = None if checkpoint_fn is None else (lambda m, step, info: checkpoint_fn(m, model_config, step, info))
     model, info = fit(model, loss, data, key=k_fit, config=config, progress=progress, checkpoint_fn=save)
     if not np.isfinite(info.history[-1][1]):
