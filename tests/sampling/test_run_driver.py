@@ -87,3 +87,22 @@ def test_respaced_ladder_equalises_rejection():
     assert new[0] == 0 and new[-1] == 1 and np.all(np.diff(new) > 0)
     # more rungs are moved into the hard region (low β)
     assert np.sum(new < betas[4]) > np.sum(betas < betas[4])
+
+
+def test_rhat_and_ess_match_arviz():
+    import arviz as az
+
+    from physlaw.sampling._diagnostics import rhat_and_ess
+
+    rng = np.random.default_rng(3)
+    # AR(1) chains, one of them shifted: autocorrelation and disagreement both exercised
+    x = np.zeros((4, 2000, 2))
+    for t in range(1, 2000):
+        x[:, t] = 0.9 * x[:, t - 1] + rng.normal(size=(4, 2))
+    x[0, :, 1] += 1.5
+    x = np.concatenate([x, np.round(x[..., :1], 1)], axis=-1)  # ties, as rejected Metropolis moves make
+    rhat, ess = rhat_and_ess(x)
+    for j in range(3):
+        assert abs(rhat[j] - float(az.rhat(x[..., j]))) < 1e-6
+        # the truncation of the autocorrelation sum differs in detail from ArviZ's: agree within 1 %
+        assert abs(ess[j] - float(az.ess(x[..., j]))) / ess[j] < 0.01

@@ -47,8 +47,10 @@ def initial_ladder(target, key: jax.Array, num_rungs: int, num_prior_samples: in
     """β_0 = 0, β_1 by bisection on prior samples, then geometric to β_{L−1} = 1."""
     if num_rungs < 2:
         raise ValueError("an exchange ladder needs at least 2 rungs")
-    x = jax.vmap(target.sample_prior)(jax.random.split(key, num_prior_samples))
-    ll = np.asarray(jax.vmap(target.log_likelihood, in_axes=(0, None))(x, target.data), dtype=np.float64)
+    from physlaw.sampling._target import batched
+
+    fns = batched(target)
+    ll = np.asarray(fns.log_likelihood(fns.sample_prior(key, num_prior_samples), target.data), dtype=np.float64)
     beta1 = first_beta(ll)
     if num_rungs == 2:
         return np.array([0.0, 1.0])

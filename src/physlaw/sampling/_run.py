@@ -26,7 +26,7 @@ from physlaw.sampling import _kernel as kernel
 from physlaw.sampling._diagnostics import summarise
 from physlaw.sampling._free_energy import FreeEnergy, free_energy
 from physlaw.sampling._ladder import initial_ladder, respace_ladder
-from physlaw.sampling._target import PhyslawWarning, Target, check_prior, flatten_target
+from physlaw.sampling._target import PhyslawWarning, Target, batched, check_prior, flatten_target
 
 
 @dataclass
@@ -80,6 +80,13 @@ def _adapt_gain(sweep):
 
 
 _CHUNK_CACHE: dict = {}
+
+
+def _init_fn(flat):
+    key = (flat.signature, "init")
+    if key not in _CHUNK_CACHE:
+        _CHUNK_CACHE[key] = jax.jit(jax.vmap(lambda x, data: kernel.init(flat, x, data), in_axes=(0, None)))
+    return _CHUNK_CACHE[key]
 
 
 def _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, log_ratio_fn):
@@ -270,9 +277,9 @@ def run(
     L, d, C = betas.size, flat.dim, num_chains
 
     # Initial states: independent prior draws at every rung of every chain.
-    x0 = jax.vmap(flat.sample_prior)(jax.random.split(k_init, C * L)).reshape(C, L, d)
+    x0 = batched(flat).sample_prior(k_init, C * L).reshape(C, L, d)
     dtype = x0.dtype
-    states = jax.vmap(lambda x: kernel.init(flat, x, flat.data))(x0)
+    states = _init_fn(flat)(x0, flat.data)
     prior_sd = np.maximum(np.asarray(jnp.std(x0.reshape(-1, d), axis=0), dtype=np.float64), 1e-8)
     scale = np.minimum(1.0, np.sqrt(betas[1] / np.maximum(betas, betas[1])))
     step = np.broadcast_to(prior_sd[None, None, :] * scale[None, :, None], (C, L, d)).copy()

@@ -124,6 +124,28 @@ def flatten_target(target: Target, key: jax.Array) -> FlatTarget:
                       target.data, signature)
 
 
+class Batched(NamedTuple):
+    """Compiled, vectorised helpers of a flat target (one compile per model structure)."""
+
+    sample_prior: Callable  # (key, num) -> [num, d]
+    log_prior: Callable  # [N, d] -> [N]
+    log_likelihood: Callable  # ([N, d], data) -> [N]
+
+
+_BATCHED: dict = {}
+
+
+def batched(flat: FlatTarget) -> Batched:
+    """Jitted batch versions of the target's functions, cached by the model's structure."""
+    if flat.signature not in _BATCHED:
+        _BATCHED[flat.signature] = Batched(
+            jax.jit(lambda key, num: jax.vmap(flat.sample_prior)(jax.random.split(key, num)), static_argnums=1),
+            jax.jit(jax.vmap(flat.log_prior)),
+            jax.jit(jax.vmap(flat.log_likelihood, in_axes=(0, None))),
+        )
+    return _BATCHED[flat.signature]
+
+
 def _parameter_names(example) -> tuple[str, ...]:
     names = []
     leaves = jax.tree_util.tree_leaves_with_path(example)
@@ -156,8 +178,9 @@ def check_prior(flat: FlatTarget, key: jax.Array, num_samples: int = 20_000) -> 
         InputError: if the density is not finite on its own samples, or the integral differs from 1.
     """
     k_s, k_q = jax.random.split(key)
-    x = jax.vmap(flat.sample_prior)(jax.random.split(k_s, num_samples))
-    lp = jax.vmap(flat.log_prior)(x)
+    fns = batched(flat)
+    x = fns.sample_prior(k_s, num_samples)
+    lp = fns.log_prior(x)
     if not bool(jnp.all(jnp.isfinite(lp))):
         raise InputError(
             "the prior's log density is not finite at samples drawn from its own sampler: "
@@ -178,7 +201,7 @@ def check_prior(flat: FlatTarget, key: jax.Array, num_samples: int = 20_000) -> 
         math.log(0.5) + base - 0.5 * maha,
         math.log(0.5) + base - flat.dim * math.log(3.0) - 0.5 * maha / 9.0,
     )
-    lp_q = np.asarray(jax.vmap(flat.log_prior)(jnp.asarray(q, dtype=x.dtype)), dtype=np.float64)
+    lp_q = np.asarray(fns.log_prior(jnp.asarray(q, dtype=x.dtype)), dtype=np.float64)
     log_w = np.where(np.isfinite(lp_q), lp_q - log_q, -np.inf)
     if np.any(np.isnan(log_w)) or np.any(log_w == np.inf):
         raise InputError("the prior's log density returns NaN or +inf; it must be a normalised log density")
