@@ -24,6 +24,7 @@ class NoiseCurve(NamedTuple):
     free_energy: np.ndarray
     free_energy_err: np.ndarray
     sigma_hat: float
+    at_edge: bool = False
 
 
 def noise_curve(free_energy, sigma0: float, num_points: int) -> NoiseCurve:
@@ -55,4 +56,5 @@ def noise_curve(free_energy, sigma0: float, num_points: int) -> NoiseCurve:
         f_fine = 0.5 * num_points * (np.log(2 * np.pi * sigma0**2) - fine) - spline(fine)
         sigma_hat = float(sigma0 / np.sqrt(np.exp(fine[np.argmin(f_fine)])))
     order = np.argsort(sigma)
-    return NoiseCurve(sigma[order], f[order], np.asarray(free_energy.log_z_err)[keep][order], sigma_hat)
+    at_edge = i in (0, f.size - 1)
+    return NoiseCurve(sigma[order], f[order], np.asarray(free_energy.log_z_err)[keep][order], sigma_hat, at_edge)

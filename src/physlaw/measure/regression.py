@@ -157,4 +157,6 @@ def regress(
         f.probability, f.probability_err = float(pi), float(ei)
     selected = fits[int(np.argmax(p))].name
     warnings = [f"{f.name}: {w}" for f in fits for w in f.result.warnings]
+    warnings += [f"{f.name}: the noise estimate {f.noise_sigma:.4g} lies at the edge of the ladder's σ grid; "
+                 "it is a bound, not a minimum" for f in fits if f.noise is not None and f.noise.at_edge]
     return Regression(x, y, None if sigma is None else np.broadcast_to(sigma, x.shape).astype(float), fits, selected, warnings)
