@@ -18,7 +18,7 @@ ALIASES = {"kepler": "kepler-2d"}
 
 @pytest.mark.parametrize("name", [n for n in HAMILTONIAN_SYSTEMS if n not in ALIASES])
 def test_simulators_conserve_their_quantities(name, key):
-    ds = simulate(name, key, num_trajectories=4, num_times=40)
+    ds = simulate(name, key, num_trajectories=4, num_times=24)
     drift = ds.metadata["conserved_drift"]
     assert drift.keys() == get_system(name).conserved.keys()
     for quantity, value in drift.items():
