@@ -86,12 +86,14 @@ def _time_chunk(fn, args, repeats, key0=3):
     out = fn(jax.random.key(2), states, data, betas, step, block, 0, False)
     jax.block_until_ready(out)
     first = time.perf_counter() - t0
-    times = []
+    times, cpu = [], []
     for r in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn(jax.random.key(key0 + r), states, data, betas, step, block, 0, False)
         jax.block_until_ready(out)
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+    _time_chunk.cpu = cpu  # CPU seconds of this process (all its threads) per repeat
     return first, times
 
 
@@ -110,7 +112,8 @@ def worker_grid(problems, chains_list, chunk_size, repeats):
             updates = chunk_size * chains * NUM_REPLICAS * d
             rows.append(dict(problem=problem, dtype=np.dtype(dtype).name, chains=chains, replicas=NUM_REPLICAS,
                              dim=d, sweeps=chunk_size, repeats=repeats, seconds=times, median_s=med,
-                             updates_per_s=updates / med, compile_s=max(first - med, 0.0)))
+                             updates_per_s=updates / med, compile_s=max(first - med, 0.0),
+                             cpu_s=_time_chunk.cpu, updates_per_cpu_s=updates / float(np.median(_time_chunk.cpu))))
             print(f"  {rows[-1]['dtype']:8s} {problem:16s} C={chains:3d}  {updates / med:9.3e} upd/s  "
                   f"compile {rows[-1]['compile_s']:.2f} s", file=sys.stderr, flush=True)
     return rows
@@ -235,17 +238,24 @@ def main():
     p.add_argument("--quick", action="store_true", help="smoke run: fewer cases, 1 repeat of a short chunk")
     p.add_argument("--repeats", type=int, default=None)
     p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--problems", default=None, help="comma-separated subset of "
+                   "linear-n30,linear-n301,spectrum3-cache,spectrum3-full")
+    p.add_argument("--chains", default=None, help="comma-separated chain counts (default 1,4,16,32)")
+    p.add_argument("--dtypes", default="float32,float64")
+    p.add_argument("--no-both-cores", action="store_true", help="skip the two-core runs")
+    p.add_argument("--tag", default=None, help="results file stem (default throughput[_quick])")
     a = p.parse_args()
     repeats = a.repeats or (1 if a.quick else 3)
     chunk = 20 if a.quick else 100
-    chains = "4" if a.quick else "1,4,16,32"
-    problems = "linear-n30,spectrum3-cache" if a.quick else "linear-n30,linear-n301,spectrum3-cache,spectrum3-full"
+    chains = a.chains or ("4" if a.quick else "1,4,16,32")
+    problems = a.problems or ("linear-n30,spectrum3-cache" if a.quick
+                              else "linear-n30,linear-n301,spectrum3-cache,spectrum3-full")
 
     info = machine_info()
     info["load_start"] = os.getloadavg()
     t_all = time.perf_counter()
     grid = []
-    for x64 in (False, True):
+    for x64 in [d == "float64" for d in a.dtypes.split(",")]:
         print(f"grid, {'float64' if x64 else 'float32'}:", file=sys.stderr, flush=True)
         args = ["--mode", "grid", "--problems", problems, "--chains", chains, "--chunk", str(chunk),
                 "--repeats", str(repeats)] + (["--x64"] if x64 else [])
@@ -253,7 +263,7 @@ def main():
 
     # Both cores, float32, 3-peak spectrum with the cache.
     both = []
-    pair_chains = [8] if a.quick else [4, 16]
+    pair_chains = [] if a.no_both_cores else [8] if a.quick else [4, 16]
     env1 = dict(os.environ, XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
     for c in pair_chains:
         procs = [_spawn(["--mode", "concurrent", "--problems", "spectrum3-cache", "--chains", str(c),
@@ -287,7 +297,7 @@ def main():
                                              moves="componentwise", quick=a.quick, prng_seeds=[2, 3, 4, 5, 6, 7]),
                   grid=grid, both_cores=both)
     a.out.mkdir(parents=True, exist_ok=True)
-    stem = "throughput_quick" if a.quick else "throughput"
+    stem = a.tag or ("throughput_quick" if a.quick else "throughput")
     (a.out / f"{stem}.json").write_text(json.dumps(report, indent=1))
     (a.out / f"{stem}.md").write_text(markdown(report))
     print(markdown(report))
@@ -310,12 +320,17 @@ def markdown(rep) -> str:
         f"L = {s['replicas']} replicas, {s['sweeps_per_chunk']} sweeps per compiled chunk, component-wise moves; "
         f"median of {s['repeats']} timed chunks after compilation. Total wall time {m['wall_s']:.0f} s.",
         "",
-        "| problem | d | dtype | C=chains | updates/s (median) | s per chunk | compile s |",
-        "|---|---|---|---|---|---|---|",
+        "*per CPU-s*: updates per CPU-second of the process (all its threads); on a loaded machine it "
+        "approximates the wall-clock rate the process would have on an idle core.",
+        "",
     ]
-    for r in rep["grid"]:
-        lines.append(f"| {r['problem']} | {r['dim']} | {r['dtype']} | {r['chains']} | {r['updates_per_s']:.3g} | "
-                     f"{r['median_s']:.4f} | {r['compile_s']:.2f} |")
+    lines += md_table(["problem", "d", "dtype", "C=chains", "updates/s (median)", "per CPU-s", "s per chunk",
+                       "compile s"],
+                      [[r["problem"], str(r["dim"]), r["dtype"], str(r["chains"]), f"{r['updates_per_s']:.3g}",
+                        f"{r['updates_per_cpu_s']:.3g}" if "updates_per_cpu_s" in r else "—",
+                        f"{r['median_s']:.4f}", f"{r['compile_s']:.2f}"] for r in rep["grid"]])
+    if not rep["both_cores"]:
+        return "\n".join(lines + [""])
     lines += ["", "Both cores (float32, spectrum3-cache):", "",
               "| how | chains in total | aggregate updates/s | notes |", "|---|---|---|---|"]
     for b in rep["both_cores"]:
