@@ -1,0 +1,124 @@
+"""``physlaw spectrum``: spectral deconvolution with the number of peaks and the noise from the data."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import warnings
+from pathlib import Path
+
+from physlaw.cli._common import positive_float, positive_int, seed, setup_jax
+from physlaw.errors import InputError
+
+HELP = "how many peaks, where, how sure, and what noise: spectral deconvolution by exchange Monte Carlo"
+
+
+def register(sub) -> None:
+    from physlaw.measure.spectrum import BACKGROUNDS, PRIOR_TOML_HELP, SHAPES
+
+    p = sub.add_parser(
+        "spectrum",
+        help=HELP,
+        description=(
+            "Bayesian spectral deconvolution (Nagata, Sugita & Okada 2012) of a table of x, y[, per-point sigma] "
+            "(CSV or whitespace-separated, header optional). Every model with K = 1..KMAX peaks (for each "
+            "requested line shape and background) is sampled by exchange Monte Carlo; its Bayesian free energy "
+            "F = -log p(D) gives p(K | D). The noise is given (--sigma or a third column) or estimated from "
+            "the free energy over the temperature ladder (Tokuda et al. 2017). Default priors are the "
+            "reference ones rescaled to the data's x and y ranges. Writes DIR/summary.json, posterior "
+            "samples (ArviZ netCDF, one per model), figures and DIR/report.html."
+        ),
+        epilog=PRIOR_TOML_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("data", metavar="FILE", nargs="+", help="table(s) of x, y[, sigma]")
+    p.add_argument("--kmax", type=positive_int, default=4, help="largest number of peaks tried (default 4)")
+    p.add_argument("--shape", choices=[*SHAPES, "all"], default="gauss",
+                   help="line shape; 'all' compares them by the free energy (default gauss)")
+    p.add_argument("--background", choices=[*BACKGROUNDS, "all"], default="none",
+                   help="background under the peaks; 'all' compares them (default none)")
+    noise = p.add_mutually_exclusive_group()
+    noise.add_argument("--sigma", type=positive_float, metavar="S", help="known noise standard deviation")
+    noise.add_argument("--estimate-noise", action="store_true",
+                       help="estimate the noise by the free energy over the temperature ladder")
+    p.add_argument("--prior", metavar="FILE.toml", help="override priors (format below)")
+    p.add_argument("--samples", type=positive_int, default=2000, help="sweeps kept per chain (default 2000)")
+    p.add_argument("--replicas", type=positive_int, default=32, help="temperatures in the ladder (default 32)")
+    p.add_argument("--chains", type=positive_int, default=4, help="independent chains (default 4)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
+    p.add_argument("--resume", action="store_true", help="resume an interrupted run from the checkpoints in DIR")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no result lines")
+    p.set_defaults(func=main)
+
+
+def read_measurement(path, args):
+    """(x, y, sigma) of one file, with the noise options checked against its columns."""
+    from physlaw.io.tables import read_xy
+
+    x, y, sigma_col = read_xy(path, min_points=5)
+    if args.sigma is None and not args.estimate_noise and sigma_col is None:
+        raise InputError(f"{path} has no sigma column: give --sigma S (the known noise) or --estimate-noise")
+    if args.estimate_noise and sigma_col is not None:
+        raise InputError(f"{path} has a sigma column, so the noise is known; drop --estimate-noise or the third column")
+    return x, y, args.sigma if args.sigma is not None else sigma_col
+
+
+def prepare_out(args) -> Path:
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} exists and is not a folder")
+    ckpt = out / ".checkpoints"
+    if not args.resume and ckpt.exists():
+        shutil.rmtree(ckpt)
+    ckpt.mkdir(parents=True, exist_ok=True)
+    return ckpt
+
+
+def main(args) -> int:
+    from physlaw.measure.spectrum import BACKGROUNDS, SHAPES, load_prior_toml
+
+    if len(args.data) > 1:
+        raise InputError("several files are analysed together only with --share NAMES; give one file")
+    x, y, sigma = read_measurement(args.data[0], args)
+    overrides = load_prior_toml(args.prior) if args.prior else None
+    setup_jax()
+    import jax
+
+    from physlaw.io.measurement import write_spectrum
+    from physlaw.measure.selection import deconvolve
+
+    ckpt = prepare_out(args)
+    shapes = SHAPES if args.shape == "all" else (args.shape,)
+    backgrounds = BACKGROUNDS if args.background == "all" else (args.background,)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # collected into the summary and printed below
+        res = deconvolve(x, y, sigma=sigma, estimate_noise=args.estimate_noise, kmax=args.kmax, shapes=shapes,
+                         backgrounds=backgrounds, prior_overrides=overrides, key=jax.random.key(args.seed),
+                         num_samples=args.samples, num_replicas=args.replicas, num_chains=args.chains,
+                         checkpoint_dir=ckpt, progress=False if args.quiet else None)
+    priors = "reference priors rescaled to the data's ranges" + (f", overridden by {args.prior}" if args.prior else "")
+    summary = write_spectrum(res, Path(args.out), data=[str(d) for d in args.data], seed=args.seed, priors=priors)
+    shutil.rmtree(ckpt, ignore_errors=True)
+    if not args.quiet:
+        print_spectrum(res, summary, Path(args.out))
+    return 0
+
+
+def print_spectrum(res, summary, out: Path) -> None:
+    best = res.best
+    print(f"selected: {best.name}  ({best.info['num_peaks']} peak(s)), p = {best.probability:.4g}")
+    print("  p(K | D): " + ", ".join(f"K={k}: {p:.3g}" for k, p in res.peak_number_probabilities().items()))
+    for f in res.fits:
+        print(f"  F({f.name}) = {f.free_energy:.3f} ± {f.free_energy_err:.3f} nat, p = {f.probability:.4g}")
+    params = summary["models"][res.fits.index(best)]["parameters"]
+    for group, qs in params.items():
+        text = ", ".join(f"{q} = {s['median']:.4g} [{s['interval_68'][0]:.4g}, {s['interval_68'][1]:.4g}]"
+                         for q, s in qs.items())
+        print(f"  {group}: {text}")
+    kind = "estimated" if res.noise_estimated else "given"
+    print(f"  noise sigma = {res.noise_sigma:.4g} ({kind})")
+    for w in res.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(f"results: {out}/report.html, {out}/summary.json")

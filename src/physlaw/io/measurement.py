@@ -1,0 +1,153 @@
+"""Writing the results of ``physlaw spectrum`` and ``physlaw relaxation``.
+
+One folder, written all-or-nothing: ``summary.json``, one ArviZ netCDF per model, figures and a
+self-contained ``report.html``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import platform
+from pathlib import Path
+
+from physlaw.io.atomic import write_json
+from physlaw.io.results import ResultFolder
+
+
+def posterior_filename(name: str) -> str:
+    return f"posterior_{name}.nc"
+
+
+def model_entry(fit, parameters: dict | None) -> dict:
+    """The JSON entry of one candidate: its description, F ± err, p, noise, summaries, diagnostics."""
+    entry = {"name": fit.name, **fit.info,
+             "free_energy": fit.free_energy, "free_energy_err": fit.free_energy_err,
+             "probability": fit.probability, "probability_err": fit.probability_err,
+             "noise_sigma": fit.noise_sigma}
+    if parameters is not None:
+        entry["parameters"] = parameters
+    entry.update({
+        "free_energy_details": fit.result.free_energy.to_dict(),
+        "diagnostics": fit.result.diagnostics,
+        "warnings": fit.result.warnings,
+        "posterior_file": posterior_filename(fit.name),
+    })
+    if fit.noise is not None:
+        entry["noise_curve"] = {"sigma": fit.noise.sigma.tolist(), "free_energy": fit.noise.free_energy.tolist(),
+                                "free_energy_err": fit.noise.free_energy_err.tolist(),
+                                "sigma_hat": fit.noise.sigma_hat}
+    return entry
+
+
+def summary_header(*, data, num_points: int, seed: int, noise_estimated: bool) -> dict:
+    from physlaw import __version__
+
+    return {
+        "physlaw_version": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "data": data,
+        "num_points": num_points,
+        "seed": seed,
+        "noise": "estimated (minimum of F(sigma) over the ladder, per model)" if noise_estimated else "given",
+    }
+
+
+def machine() -> dict:
+    return {"python": platform.python_version(), "platform": platform.platform()}
+
+
+def write_netcdfs(sel, stage: Path) -> None:
+    for f in sel.fits:
+        idata = f.result.to_inference_data()
+        idata.posterior.attrs["model"] = f.name
+        idata.posterior.attrs["noise_sigma"] = f.noise_sigma
+        idata.to_netcdf(str(stage / posterior_filename(f.name)), engine="h5netcdf")
+
+
+def model_table(sel) -> tuple[list[str], list[list]]:
+    rows = [[f.name, f.free_energy, f.free_energy_err, f.probability, f.noise_sigma] for f in sel.fits]
+    return ["model", "F (nat)", "± err", "p(model | D)", "noise σ"], rows
+
+
+def parameter_rows(params: dict) -> list[list]:
+    rows = []
+    for group, quantities in params.items():
+        for q, s in quantities.items():
+            rows.append([f"{group}: {q}", s["median"], f"{s['interval_68'][0]:.4g} .. {s['interval_68'][1]:.4g}",
+                         f"{s['interval_95'][0]:.4g} .. {s['interval_95'][1]:.4g}"])
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# Spectra
+
+
+def spectrum_summary(res, *, data, seed: int, priors: str) -> dict:
+    """The JSON-ready summary of a ``SpectrumAnalysis``."""
+    models = [model_entry(f, res.parameter_summaries(f.name)) for f in res.fits]
+    out = summary_header(data=data, num_points=int(res.x.size), seed=seed, noise_estimated=res.noise_estimated)
+    out.update({
+        "priors": priors,
+        "models": models,
+        "peak_number_probabilities": {str(k): v for k, v in res.peak_number_probabilities().items()},
+        "selected": res.selected,
+        "selected_num_peaks": res.best.info["num_peaks"],
+        "noise_sigma": res.noise_sigma,
+        "warnings": res.warnings,
+        "machine": machine(),
+    })
+    return out
+
+
+def write_spectrum(res, out: Path, *, data, seed: int, priors: str) -> dict:
+    """Write summary.json, netCDFs, figures and report.html to ``out`` (all-or-nothing)."""
+    from physlaw.plot import spectrum as figs
+    from physlaw.report import write_report
+
+    summary = spectrum_summary(res, data=data, seed=seed, priors=priors)
+    best = res.best
+    with ResultFolder(out) as stage:
+        write_netcdfs(res, stage)
+        pred = res.predictive(seed=seed)
+        sig = res.sigma
+        figs.fit_figure(res.x, res.y, sig, pred, stage / "fit.png",
+                        title=f"{best.name}: p = {best.probability:.3g}, σ = {best.noise_sigma:.4g}")
+        figs.free_energy_figure(res, stage / "free_energy.png")
+        if res.noise_estimated:
+            figs.noise_figure(res, stage / "noise.png")
+        phys = res.physical()
+        marg = {f"{q} {k + 1}": phys[q][:, k] for k in range(phys["centre"].shape[1])
+                for q in ("centre", "amplitude", "fwhm", "eta") if q in phys}
+        marg.update({q: v for q, v in phys.items() if q.startswith("background")})
+        figs.marginals_figure(marg, stage / "marginals.png", title=f"posterior marginals of {best.name}")
+        write_json(stage / "summary.json", summary)
+        write_report(stage / "report.html", "physlaw spectrum", spectrum_report(res, summary, stage))
+    return summary
+
+
+def spectrum_report(res, summary, stage: Path):
+    from physlaw.report import Section
+
+    best = res.best
+    pk = res.peak_number_probabilities()
+    verdict = Section("Result").text(
+        f"{best.info['num_peaks']} peak(s) ({best.info['shape']} line shape, background {best.info['background']}), "
+        f"p = {best.probability:.3g}; noise σ = {res.noise_sigma:.4g} "
+        f"({'estimated' if res.noise_estimated else 'given'}).", cls="verdict")
+    verdict.text("p(K | D): " + ", ".join(f"K = {k}: {p:.3g}" for k, p in pk.items()))
+    verdict.figure(stage / "fit.png", "data, posterior median, 95 % bands and each peak (ordered by centre)")
+    models = Section("Model selection")
+    models.table(*model_table(res))
+    models.figure(stage / "free_energy.png", "F(model) − min F with error bars, and p(model | D)")
+    if res.noise_estimated:
+        models.figure(stage / "noise.png", "F(σ) from the temperature ladder; the dotted line is σ̂ of the selected model")
+    params = Section(f"Parameters of {best.name} (median, 68 % and 95 % intervals)")
+    params.table(["parameter", "median", "68 %", "95 %"], parameter_rows(summary["models"][res.fits.index(best)]["parameters"]))
+    params.figure(stage / "marginals.png", "posterior marginals")
+    sections = [verdict, models, params]
+    if res.warnings:
+        w = Section("Warnings")
+        for line in res.warnings:
+            w.text(line, cls="warn")
+        sections.append(w)
+    return sections

@@ -1,0 +1,101 @@
+"""Figures of model selections (spectra, relaxation curves): fit with band and components, F(m), F(σ), marginals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def fit_figure(x, y, sigma, pred: dict, path: Path, *, title: str, xlabel: str = "x", ylabel: str = "y",
+               xscale: str = "linear", component_label: str = "peak") -> None:
+    """Data, the posterior median, 95 % bands of the mean and of new data, and each component."""
+    fig, ax = plt.subplots(figsize=(7.0, 4.6), constrained_layout=True)
+    g = pred["x"]
+    ax.fill_between(g, *pred["predictive_95"], color="C0", alpha=0.15, lw=0, label="95 % posterior predictive")
+    ax.fill_between(g, *pred["mean_95"], color="C0", alpha=0.45, lw=0, label="95 % band of the model")
+    if sigma is not None and np.ptp(sigma) > 0:
+        ax.errorbar(x, y, yerr=sigma, fmt="o", ms=2.5, color="k", lw=0.6, label="data ± σ")
+    else:
+        ax.plot(x, y, "o", ms=2.5, color="k", label="data")
+    ax.plot(g, pred["median"], color="C0", lw=1.6, label="posterior median")
+    base = pred.get("background", np.zeros_like(g))
+    for k, comp in enumerate(pred.get("components", [])):
+        ax.plot(g, comp + base, color=f"C{(k + 1) % 10}", lw=1.0, ls="--", label=f"{component_label} {k + 1}")
+    if np.any(base != 0):
+        ax.plot(g, base, color="0.4", lw=1.0, ls=":", label="background")
+    ax.set_xscale(xscale)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(frameon=False, fontsize=7.5, ncol=2)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def free_energy_figure(sel, path: Path, *, label_fn=lambda f: f.name) -> None:
+    """F(m) − min F with error bars (left axis) and p(m | D) as bars (right axis)."""
+    f = np.array([fit.free_energy for fit in sel.fits])
+    e = np.array([fit.free_energy_err for fit in sel.fits])
+    p = np.array([fit.probability for fit in sel.fits])
+    idx = np.arange(len(f))
+    fig, ax = plt.subplots(figsize=(max(4.8, 0.7 * len(f) + 2), 3.8), constrained_layout=True)
+    ax2 = ax.twinx()
+    ax2.bar(idx, p, color="C2", alpha=0.3, width=0.6)
+    ax2.set_ylim(0, 1.05)
+    ax2.set_ylabel("p(model | D)", color="C2")
+    ax.errorbar(idx, f - f.min(), yerr=e, fmt="o", capsize=4, color="C3")
+    ax.set_yscale("symlog", linthresh=1.0)
+    ax.set_xticks(idx, [label_fn(fit) for fit in sel.fits], rotation=30 if len(f) > 6 else 0, fontsize=8)
+    ax.set_ylabel(f"F − min F  (nat; min F = {f.min():.3f})", color="C3")
+    ax.set_title("Bayesian free energy and posterior probability per model", fontsize=10)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def noise_figure(sel, path: Path, *, label_fn=lambda f: f.name) -> None:
+    """F(σ) over the ladder for each model whose noise was estimated."""
+    fits = [f for f in sel.fits if f.noise is not None]
+    fig, ax = plt.subplots(figsize=(5.6, 4.0), constrained_layout=True)
+    for i, fit in enumerate(fits):
+        c = fit.noise
+        ax.plot(c.sigma, c.free_energy, "o-", ms=2.5, lw=1, color=f"C{i % 10}",
+                label=f"{label_fn(fit)}: σ̂ = {c.sigma_hat:.4g}")
+    if fits:
+        fmin = min(np.min(f.noise.free_energy) for f in fits)
+        ax.set_ylim(fmin - 5, fmin + 80)
+        ax.axvline(sel.noise_sigma, color="k", ls=":", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlabel("noise σ")
+    ax.set_ylabel("F(σ)  (nat)")
+    ax.set_title("free energy over the noise level (Tokuda et al. 2017)", fontsize=10)
+    ax.legend(frameon=False, fontsize=7)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def marginals_figure(samples: dict, path: Path, *, title: str) -> None:
+    """Histograms of the selected model's parameters (``{label: [N] draws}``)."""
+    names = list(samples)
+    cols = min(4, max(1, len(names)))
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.1 * rows), constrained_layout=True, squeeze=False)
+    for ax, name in zip(axes.ravel(), names):
+        v = np.asarray(samples[name]).ravel()
+        ax.hist(v, bins=40, color="C0", alpha=0.7)
+        lo, med, hi = np.quantile(v, [0.025, 0.5, 0.975])
+        for q in (lo, hi):
+            ax.axvline(q, color="k", ls=":", lw=0.8)
+        ax.axvline(med, color="k", lw=1)
+        ax.set_title(name, fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.set_yticks([])
+    for ax in axes.ravel()[len(names):]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=10)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,84 @@
+"""``physlaw spectrum`` as a user runs it: outputs on the bundled example, and clear errors on bad input."""
+
+import json
+import math
+import subprocess
+import sys
+from importlib import resources
+
+import pytest
+
+from physlaw.cli import main
+
+FAST = ["--samples", "500", "--replicas", "16", "--chains", "2", "--quiet"]
+
+
+def example():
+    return str(resources.files("physlaw") / "data" / "spectrum_example.csv")
+
+
+def test_spectrum_on_bundled_example_writes_everything(tmp_path):
+    out = tmp_path / "out"
+    code = main(["spectrum", example(), "--sigma", "0.05", "--kmax", "3", "--background", "constant",
+                 "--out", str(out), "--seed", "2", *FAST])
+    assert code == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert [m["num_peaks"] for m in s["models"]] == [1, 2, 3]
+    for m in s["models"]:
+        for field in ("free_energy", "free_energy_err", "probability"):
+            assert isinstance(m[field], float)
+        assert (out / m["posterior_file"]).exists()
+    assert math.isclose(sum(m["probability"] for m in s["models"]), 1.0, rel_tol=1e-9)
+    assert s["selected"] == "K2-gauss-constant"
+    assert s["noise_sigma"] == 0.05
+    sel = next(m for m in s["models"] if m["name"] == s["selected"])
+    # the example was made with centres 533.0 and 541.5 (ordered labels), FWHM 3 and 4, background 0.3
+    for k, (centre, fwhm) in enumerate(((533.0, 3.0), (541.5, 4.0))):
+        p = sel["parameters"][f"peak {k + 1}"]
+        assert p["centre"]["interval_95"][0] < centre < p["centre"]["interval_95"][1]
+        assert p["fwhm"]["interval_95"][0] < fwhm < p["fwhm"]["interval_95"][1]
+    bg = sel["parameters"]["background"]["background_level"]
+    assert bg["interval_95"][0] < 0.30 < bg["interval_95"][1]
+    for fig in ("fit.png", "free_energy.png", "marginals.png"):
+        assert (out / fig).stat().st_size > 1000
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 3 and "http" not in page.replace("http-equiv", "")
+    assert "p(K | D)" in page
+    assert not (out / ".checkpoints").exists()
+    import arviz as az
+
+    idata = az.from_netcdf(out / sel["posterior_file"])
+    assert {"mu", "log_a", "log_b", "bg_c"} <= set(idata.posterior.data_vars)
+
+
+BAD = {
+    "missing": (None, [], "no such file"),
+    "text cell": ("x,y\n1,2\n2,abc\n3,4\n4,5\n5,6\n", ["--sigma", "0.1"], "line 3, column 2: 'abc' is not a number"),
+    "too few": ("1 2\n2 3\n3 4\n", ["--sigma", "0.1"], "at least 5"),
+    "no sigma": ("1 2\n2 3\n3 4\n4 5\n5 6\n", [], "no sigma column"),
+    "bad prior": ("1 2\n2 3\n3 4\n4 5\n5 6\n", ["--sigma", "0.1", "--prior", "PRIOR"], "unknown prior [peaks]"),
+    "two files": ("1 2\n2 3\n3 4\n4 5\n5 6\n", ["--sigma", "0.1"], "--share"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_one_line_exit_2(case, tmp_path, capsys):
+    text, extra, message = BAD[case]
+    path = tmp_path / "bad.txt"
+    if text is not None:
+        path.write_text(text)
+    prior = tmp_path / "p.toml"
+    prior.write_text("[peaks]\nx = 1\n")
+    extra = [str(prior) if e == "PRIOR" else e for e in extra]
+    files = [str(path)] * (2 if case == "two files" else 1)
+    out = tmp_path / "out"
+    assert main(["spectrum", *files, "--out", str(out), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
+
+
+def test_bad_option_is_refused_by_the_command_line():
+    proc = subprocess.run([sys.executable, "-m", "physlaw.cli", "spectrum", example(), "--shape", "square",
+                           "--out", "x"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr and "Traceback" not in proc.stderr
