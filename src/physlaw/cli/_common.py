@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 
 
 def setup_jax(*, float64: bool = True) -> None:
-    """float64 by default, and a persistent compilation cache so repeated runs start fast."""
+    """float64 by default; physlaw.sampling sets up the persistent compilation cache on import."""
     import jax
 
     jax.config.update("jax_enable_x64", float64)
-    cache = os.environ.get("PHYSLAW_JAX_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "physlaw", "jax"))
-    if cache:
-        try:
-            os.makedirs(cache, exist_ok=True)
-            jax.config.update("jax_compilation_cache_dir", cache)
-            jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-        except OSError:
-            pass
 
 
 def positive_float(text: str) -> float:

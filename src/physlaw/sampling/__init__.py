@@ -8,6 +8,7 @@ Table of contents:
     initial_ladder, respace_ladder   the inverse-temperature ladder
 """
 
+from physlaw._jax_setup import enable_persistent_cache
 from physlaw.sampling._free_energy import FreeEnergy, free_energy
 from physlaw.sampling._kernel import (
     ExchangeInfo,
@@ -20,6 +21,8 @@ from physlaw.sampling._kernel import (
 from physlaw.sampling._ladder import communication_barrier, first_beta, initial_ladder, respace_ladder
 from physlaw.sampling._run import ExchangeResult, run
 from physlaw.sampling._target import Incremental, PhyslawWarning, Target, check_prior, flatten_target
+
+enable_persistent_cache()
 
 __all__ = [
     "ExchangeInfo", "ExchangeParams", "ExchangeResult", "ExchangeState", "FreeEnergy", "Incremental",
