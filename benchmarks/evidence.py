@@ -28,7 +28,7 @@ timed run, so compilation is included. float64 throughout. Every (target, method
 with seeds 0, 1, 2 (more with --seeds); targets and seeds are interleaved across methods so that load
 drift on this shared machine hits all methods alike.
 
-Run:  python benchmarks/evidence.py            (full; ~15 min on 2 shared cores)
+Run:  python benchmarks/evidence.py            (full; 24 min on 2 cores at load 6–9)
       python benchmarks/evidence.py --quick    (smoke run: one small setting per method, 1 seed; ~1 min)
 Output: benchmarks/results/evidence.json and evidence.md
 """

@@ -16,7 +16,7 @@ Both cores: two worker processes pinned with ``taskset`` to cores 0 and 1 and st
 (the aggregate is the sum of their rates over the same wall-clock window), and one process with two
 XLA host devices (``--xla_force_host_platform_device_count=2``) and ``jax.pmap`` over them.
 
-Run:  python benchmarks/throughput.py            (full; ~5 min on 2 shared cores)
+Run:  python benchmarks/throughput.py            (full; 14.5 min on 2 cores at load 6–8)
       python benchmarks/throughput.py --quick    (smoke run; ~1 min)
 Output: benchmarks/results/throughput.json and throughput.md
 """
