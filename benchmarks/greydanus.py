@@ -23,7 +23,7 @@ used q² + p²), and the training wall time (compilation included). The real pen
 from the first test state over the test segment (≈ 23 s); its energy is ``ω²/2 + k(1 − cos θ)``
 with ``k`` fitted to the training data (``ω̇ = −k sin θ − γ ω`` by least squares).
 
-Run:  python benchmarks/greydanus.py            (3 seeds, all tasks; ~5 min on 2 cores)
+Run:  python benchmarks/greydanus.py            (3 seeds, all tasks; 5–15 min on 2 cores)
       python benchmarks/greydanus.py --tasks spring --seeds 0
 """
 
@@ -229,7 +229,11 @@ def main(argv=None) -> int:
           f"{text}\n\nEnergy MSE: geometric mean over seeds of mean (E(x̂) − E(x))² along rollouts "
           f"(15 initial conditions, t ∈ [0, 20]; the real pendulum: its test segment) with the correct energy. "
           f"Derivative MSE on held-out data with the training data's noise. Published: Greydanus et al. "
-          f"Table 1 (their pendulum energy used q² + p²; their real-pendulum energy scale differs from ours).\n")
+          f"Table 1 (their pendulum energy used q² + p²; their real-pendulum energy scale differs from ours). "
+          f"The real pendulum is damped: an HNN conserves energy by construction, so a baseline that learns the "
+          f"damping can match the decaying energy better on the test segment; the port-Hamiltonian network "
+          f"learns the damping explicitly. Wall times include compilation and were taken on a shared machine "
+          f"(see the load average); CPU time sums the process's threads.\n")
     with atomic_path(out.with_suffix(".md")) as tmp:
         tmp.write_text(md)
     print("\n" + text)
