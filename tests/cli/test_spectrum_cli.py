@@ -57,7 +57,6 @@ BAD = {
     "too few": ("1 2\n2 3\n3 4\n", ["--sigma", "0.1"], "at least 5"),
     "no sigma": ("1 2\n2 3\n3 4\n4 5\n5 6\n", [], "no sigma column"),
     "bad prior": ("1 2\n2 3\n3 4\n4 5\n5 6\n", ["--sigma", "0.1", "--prior", "PRIOR"], "unknown prior [peaks]"),
-    "two files": ("1 2\n2 3\n3 4\n4 5\n5 6\n", ["--sigma", "0.1"], "--share"),
 }
 
 
@@ -70,9 +69,8 @@ def test_bad_input_one_line_exit_2(case, tmp_path, capsys):
     prior = tmp_path / "p.toml"
     prior.write_text("[peaks]\nx = 1\n")
     extra = [str(prior) if e == "PRIOR" else e for e in extra]
-    files = [str(path)] * (2 if case == "two files" else 1)
     out = tmp_path / "out"
-    assert main(["spectrum", *files, "--out", str(out), *extra]) == 2
+    assert main(["spectrum", str(path), "--out", str(out), *extra]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists()

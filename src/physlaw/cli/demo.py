@@ -23,10 +23,23 @@ def register(sub) -> None:
     p.add_argument("--out", default="physlaw-demo", metavar="DIR", help="output folder")
     p.add_argument("--seed", type=seed, default=0, help="random seed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--examples", choices=["all", "regress", "spectrum", "relaxation"], default="all",
+                   help="which bundled examples to run: regress writes to DIR, spectrum to DIR/spectrum "
+                        "(two peaks on a background), relaxation to DIR/relaxation (two T1 modes)")
     p.set_defaults(func=main)
 
 
 def main(args) -> int:
+    if args.examples in ("all", "regress"):
+        regress_demo(args)
+    if args.examples in ("all", "spectrum", "relaxation"):
+        from physlaw.cli import _demo_measure
+
+        _demo_measure.run(args)
+    return 0
+
+
+def regress_demo(args) -> None:
     from physlaw.cli import regress as regress_cmd
     from physlaw.io.tables import read_xy
 
@@ -39,4 +52,3 @@ def main(args) -> int:
         out = Path(args.out)
         reg = regress_cmd.run_regression(x, y, None, ns, out)
     regress_cmd.print_summary(reg, out)
-    return 0

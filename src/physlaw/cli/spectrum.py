@@ -32,7 +32,7 @@ def register(sub) -> None:
         epilog=PRIOR_TOML_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("data", metavar="FILE", nargs="+", help="table(s) of x, y[, sigma]")
+    p.add_argument("data", metavar="FILE", help="table of x, y[, sigma]")
     p.add_argument("--kmax", type=positive_int, default=4, help="largest number of peaks tried (default 4)")
     p.add_argument("--shape", choices=[*SHAPES, "all"], default="gauss",
                    help="line shape; 'all' compares them by the free energy (default gauss)")
@@ -79,9 +79,7 @@ def prepare_out(args) -> Path:
 def main(args) -> int:
     from physlaw.measure.spectrum import BACKGROUNDS, SHAPES, load_prior_toml
 
-    if len(args.data) > 1:
-        raise InputError("several files are analysed together only with --share NAMES; give one file")
-    x, y, sigma = read_measurement(args.data[0], args)
+    x, y, sigma = read_measurement(args.data, args)
     overrides = load_prior_toml(args.prior) if args.prior else None
     setup_jax()
     import jax
@@ -99,7 +97,7 @@ def main(args) -> int:
                          num_samples=args.samples, num_replicas=args.replicas, num_chains=args.chains,
                          checkpoint_dir=ckpt, progress=False if args.quiet else None)
     priors = "reference priors rescaled to the data's ranges" + (f", overridden by {args.prior}" if args.prior else "")
-    summary = write_spectrum(res, Path(args.out), data=[str(d) for d in args.data], seed=args.seed, priors=priors)
+    summary = write_spectrum(res, Path(args.out), data=str(args.data), seed=args.seed, priors=priors)
     shutil.rmtree(ckpt, ignore_errors=True)
     if not args.quiet:
         print_spectrum(res, summary, Path(args.out))

@@ -136,18 +136,73 @@ def spectrum_report(res, summary, stage: Path):
         f"({'estimated' if res.noise_estimated else 'given'}).", cls="verdict")
     verdict.text("p(K | D): " + ", ".join(f"K = {k}: {p:.3g}" for k, p in pk.items()))
     verdict.figure(stage / "fit.png", "data, posterior median, 95 % bands and each peak (ordered by centre)")
-    models = Section("Model selection")
-    models.table(*model_table(res))
+    return [verdict, *selection_sections(res, summary, stage)]
+
+
+def selection_sections(res, summary, stage: Path):
+    """The report's model-selection, parameter and warning sections (shared by spectra and relaxation)."""
+    from physlaw.report import Section
+
+    best = res.best
+    models = Section("Model selection").table(*model_table(res))
     models.figure(stage / "free_energy.png", "F(model) − min F with error bars, and p(model | D)")
     if res.noise_estimated:
         models.figure(stage / "noise.png", "F(σ) from the temperature ladder; the dotted line is σ̂ of the selected model")
     params = Section(f"Parameters of {best.name} (median, 68 % and 95 % intervals)")
-    params.table(["parameter", "median", "68 %", "95 %"], parameter_rows(summary["models"][res.fits.index(best)]["parameters"]))
+    params.table(["parameter", "median", "68 %", "95 %"],
+                 parameter_rows(summary["models"][res.fits.index(best)]["parameters"]))
     params.figure(stage / "marginals.png", "posterior marginals")
-    sections = [verdict, models, params]
+    sections = [models, params]
     if res.warnings:
         w = Section("Warnings")
         for line in res.warnings:
             w.text(line, cls="warn")
         sections.append(w)
     return sections
+
+
+# ----------------------------------------------------------------------------------------------
+# Relaxation curves
+
+
+def relaxation_summary(res, *, data, seed: int) -> dict:
+    """The JSON-ready summary of a ``RelaxationAnalysis``."""
+    out = summary_header(data=data, num_points=int(res.t.size), seed=seed, noise_estimated=res.noise_estimated)
+    out.update({
+        "priors": "A_k, C ~ Normal(0, (range of m)^2); log W_k ~ Uniform over the resolvable rates; beta_k ~ Uniform(0, 1)",
+        "models": [model_entry(f, res.parameter_summaries(f.name)) for f in res.fits],
+        "selected": res.selected,
+        "verdict": res.verdict(),
+        "noise_sigma": res.noise_sigma,
+        "warnings": res.warnings,
+        "machine": machine(),
+    })
+    return out
+
+
+def write_relaxation(res, out: Path, *, data, seed: int) -> dict:
+    """Write summary.json, netCDFs, figures and report.html to ``out`` (all-or-nothing)."""
+    from physlaw.plot import spectrum as figs
+    from physlaw.report import Section, write_report
+
+    summary = relaxation_summary(res, data=data, seed=seed)
+    best = res.best
+    label = lambda f: f.name.replace("-exponential", " exp").replace("-stretched", " str")  # noqa: E731
+    with ResultFolder(out) as stage:
+        write_netcdfs(res, stage)
+        figs.fit_figure(res.t, res.y, res.sigma, res.predictive(seed=seed), stage / "fit.png",
+                        title=res.verdict(), xlabel="t", ylabel="m(t)", xscale="log", component_label="mode")
+        figs.free_energy_figure(res, stage / "free_energy.png", label_fn=label)
+        if res.noise_estimated:
+            figs.noise_figure(res, stage / "noise.png", label_fn=label)
+        phys = res.physical()
+        marg = {f"{q} {k + 1}": phys[q][:, k] for k in range(phys["T1"].shape[1])
+                for q in ("amplitude", "T1", "beta") if q in phys}
+        marg["offset C"] = phys["offset"]
+        figs.marginals_figure(marg, stage / "marginals.png", title=f"posterior marginals of {best.name}")
+        write_json(stage / "summary.json", summary)
+        top = Section("Result").text(res.verdict() + f"; noise σ = {res.noise_sigma:.4g} "
+                                     f"({'estimated' if res.noise_estimated else 'given'}).", cls="verdict")
+        top.figure(stage / "fit.png", "data, posterior median, 95 % bands and each mode (ordered by rate)")
+        write_report(stage / "report.html", "physlaw relaxation", [top, *selection_sections(res, summary, stage)])
+    return summary
