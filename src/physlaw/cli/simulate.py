@@ -33,7 +33,8 @@ def register(subparsers) -> None:
     parser.add_argument("system", nargs="?", help="system name (see --list)")
     parser.add_argument("--list", action="store_true", help="list the systems and exit")
     parser.add_argument("--energy", type=float, help="sample initial conditions on the energy shell H = E")
-    parser.add_argument("--num-trajectories", type=positive_int, default=50, help="initial conditions (swarms: runs) [50]")
+    parser.add_argument("--num-trajectories", type=positive_int,
+                        help="initial conditions [50]; couzin/boids: independent runs [1]; sphere: points [1000]")
     parser.add_argument("--num-times", type=positive_int, help="recorded times per trajectory [system default]")
     parser.add_argument("--dt", type=positive_float, help="time between records [system default]")
     parser.add_argument("--noise", type=float, default=0.0, help="Gaussian noise s.d. added to q and p [0]")
@@ -56,10 +57,16 @@ def _parse_params(items: list[str]) -> dict:
         try:
             if not sep:
                 raise ValueError
-            out[name.strip()] = float(value)
+            number = float(value)
+            out[name.strip()] = int(number) if value.strip().lstrip("+-").isdigit() else number
         except ValueError:
             raise InputError(f"--param {item!r} is not NAME=NUMBER; write e.g. --param g=9.81") from None
     return out
+
+
+def _median(values):
+    values = sorted(values)
+    return 0.5 * (values[(len(values) - 1) // 2] + values[len(values) // 2])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     if meta.get("energy_error_max_rel") is not None:
         summary += f"; max relative energy error {meta['energy_error_max_rel']:.2e}"
     if meta.get("milling_index") is not None:
-        summary += f"; milling index {meta['milling_index']}, polarisation {meta['polarisation']}"
+        summary += (f"; final milling index {_median(meta['milling_index']):.2f}, polarisation "
+                    f"{_median(meta['polarisation']):.2f} (median over runs)")
     print(summary)
     return 0

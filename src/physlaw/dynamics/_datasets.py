@@ -182,7 +182,7 @@ def simulate(
     system: str | HamiltonianSystem,
     key,
     *,
-    num_trajectories: int = 50,
+    num_trajectories: int | None = None,
     num_times: int | None = None,
     dt: float | None = None,
     energy: float | None = None,
@@ -204,7 +204,8 @@ def simulate(
     Args:
         system: a registered name or a :class:`HamiltonianSystem`.
         key: PRNG key.
-        num_trajectories: number of initial conditions.
+        num_trajectories: number of initial conditions (default 50; swarms: independent runs,
+            default 1, each giving one trajectory per agent; sphere: points, default 1000).
         num_times: recorded times per trajectory (default: the system's).
         dt: time between records (default: the system's).
         energy: if given, sample initial conditions on the shell ``H = energy``.
@@ -217,14 +218,15 @@ def simulate(
     if isinstance(system, str) and system in ("couzin", "boids"):
         if energy is not None or method is not None or substeps is not None:
             raise InputError(f"--energy, --method and --substeps apply to Hamiltonian systems, not to {system!r}")
-        return swarm_dataset(system, key, num_runs=num_trajectories, num_times=num_times or 50,
+        return swarm_dataset(system, key, num_runs=num_trajectories or 1, num_times=num_times or 50,
                              dt=dt or 0.1, noise=noise, seed=seed, **parameters)
     if isinstance(system, str) and system == "sphere":
         if energy is not None or method is not None or substeps is not None:
             raise InputError("the sphere is a static manifold: --energy, --method and --substeps do not apply")
-        return sphere_dataset(key, num_points=num_trajectories, noise=noise, seed=seed, **parameters)
+        return sphere_dataset(key, num_points=num_trajectories or 1000, noise=noise, seed=seed, **parameters)
     if isinstance(system, str):
         system = get_system(system, **parameters)
+    num_trajectories = int(num_trajectories or 50)
     num_times = int(num_times or system.num_times)
     dt = float(dt or system.dt)
     _positive(num_trajectories=num_trajectories, num_times=num_times, dt=dt)
@@ -284,6 +286,7 @@ def swarm_dataset(
     burn_in: float = 150.0,
     noise: float = 0.0,
     seed: int | None = None,
+    min_milling: float | None = None,
     **parameters,
 ) -> Dataset:
     """Agent trajectories of the Couzin model or boids, relative to the group.
@@ -294,8 +297,14 @@ def swarm_dataset(
     the mean velocity), as in Mototake (2021). The metadata give the final polarisation and milling
     index of each run.
 
+    From random starts the Couzin model at the default zones mills in most runs (7 of 8 seeds within
+    150 s in our checks); in the others an agent strays or the group splits. ``min_milling``
+    redraws (up to 10 times) a run whose milling index after the burn-in is below it; the
+    metadata count the redrawn runs.
+
     Args:
         model: ``"couzin"`` or ``"boids"``.
+        min_milling: optional threshold on the milling index after the burn-in.
         parameters: fields of :class:`CouzinParams` / :class:`BoidsParams`.
     """
     cls = {"couzin": CouzinParams, "boids": BoidsParams}[model]
@@ -308,11 +317,15 @@ def swarm_dataset(
     if not math.isclose(every * params.tau, dt, rel_tol=1e-6):
         raise InputError(f"dt for {model!r} must be a multiple of tau = {params.tau}, got {dt}")
     burn = int(round(burn_in / params.tau))
-    qs, ps, pol, mill = [], [], [], []
+    qs, ps, pol, mill, redrawn = [], [], [], [], 0
     for run_key in jax.random.split(key, num_runs):
-        k1, k2 = jax.random.split(run_key)
-        warm = run_swarm(k1, params, num_steps=burn, record_every=max(burn, 1))
-        start = type(warm)(warm.position[-1], warm.velocity[-1])
+        for attempt in range(10 if min_milling is not None else 1):
+            k1, k2 = jax.random.split(jax.random.fold_in(run_key, attempt))
+            warm = run_swarm(k1, params, num_steps=burn, record_every=max(burn, 1))
+            start = type(warm)(warm.position[-1], warm.velocity[-1])
+            if min_milling is None or float(milling_index(*start)) >= min_milling:
+                break
+            redrawn += 1
         traj = run_swarm(k2, params, num_steps=every * (num_times - 1), record_every=every, state=start)
         pos, vel = np.asarray(traj.position), np.asarray(traj.velocity)  # [time, N, 2]
         qs.append(np.swapaxes(pos - pos.mean(axis=1, keepdims=True), 0, 1))
@@ -335,6 +348,8 @@ def swarm_dataset(
         "noise": float(noise),
         "polarisation": pol,
         "milling_index": mill,
+        "min_milling": min_milling,
+        "redrawn_runs": redrawn,
         "frame": "relative to the centroid and the mean velocity",
     }
     return Dataset(q, p, t, ("q1", "q2", "p1", "p2"), metadata)
