@@ -1,5 +1,8 @@
 """One sweep of exchange Monte Carlo as pure functions: ``init`` and ``step``.
 
+Replicas stay in fixed *slots* and exchanges swap their temperatures (the slot ↔ rung assignment),
+never their states: a swap then costs O(L) instead of moving every position and likelihood cache.
+
 A sweep is: local Metropolis moves at every rung (each coordinate in turn, and/or one block move),
 then one round of neighbour exchanges. Exchanges follow the deterministic even/odd scheme of
 non-reversible parallel tempering (Okabe et al. 2001; Syed et al. 2022): even sweeps try the pairs
@@ -23,15 +26,17 @@ MOVES = ("componentwise", "block", "both")
 
 
 class ExchangeState(NamedTuple):
-    """The state of one chain of L replicas, in rung order (rung l has inverse temperature β_l).
+    """The state of one chain of L replicas, indexed by slot; ``slot_of_rung`` says which slot is at
+    which rung (rung l has inverse temperature β_l).
 
     Attributes:
-        position: [L, d] flat parameters.
-        log_prior: [L].
-        log_likelihood: [L].
-        cache: the incremental likelihood's cache, leading axis L (``()`` when not used).
-        label: [L] which replica (identity) sits at each rung; exchanges permute labels.
-        heading: [L] per label: 0 not yet at β_0, 1 left β_0 heading up, 2 reached β=1 heading down.
+        position: [L, d] flat parameters, per slot.
+        log_prior: [L] per slot.
+        log_likelihood: [L] per slot.
+        cache: the incremental likelihood's cache, leading axis L per slot (``()`` when not used).
+        slot_of_rung: [L] the slot (replica identity) at each rung; exchanges permute it.
+        rung_of_slot: [L] its inverse.
+        heading: [L] per slot: 0 not yet at β_0, 1 left β_0 heading up, 2 reached β=1 heading down.
         round_trips: number of completed β_0 → 1 → β_0 round trips.
         sweep: number of sweeps done (its parity picks the exchange pairs).
     """
@@ -40,7 +45,8 @@ class ExchangeState(NamedTuple):
     log_prior: jax.Array
     log_likelihood: jax.Array
     cache: object
-    label: jax.Array
+    slot_of_rung: jax.Array
+    rung_of_slot: jax.Array
     heading: jax.Array
     round_trips: jax.Array
     sweep: jax.Array
@@ -64,8 +70,8 @@ class ExchangeInfo(NamedTuple):
     """What one sweep did.
 
     Attributes:
-        accept: [L, d] 1.0 where the coordinate update was accepted.
-        accept_block: [L] 1.0 where the block move was accepted.
+        accept: [L, d] 1.0 where the coordinate update at rung l was accepted.
+        accept_block: [L] 1.0 where the block move at rung l was accepted.
         swap_prob: [L−1] exchange acceptance probability of every neighbour pair (Rao–Blackwellised;
             computed for all pairs, also those not tried this sweep).
         swap_tried: [L−1] 1.0 for the pairs tried this sweep.
@@ -104,7 +110,8 @@ def init(target: FlatTarget, position: jax.Array, data=None) -> ExchangeState:
         log_prior=lp,
         log_likelihood=ll,
         cache=cache,
-        label=jnp.arange(num_rungs, dtype=jnp.int32),
+        slot_of_rung=jnp.arange(num_rungs, dtype=jnp.int32),
+        rung_of_slot=jnp.arange(num_rungs, dtype=jnp.int32),
         heading=jnp.zeros(num_rungs, dtype=jnp.int32).at[0].set(1),
         round_trips=jnp.zeros((), jnp.int32),
         sweep=jnp.zeros((), jnp.int32),
@@ -123,8 +130,14 @@ def _log_accept(lp_new, ll_new, lp_old, ll_old, beta):
     return jnp.where(jnp.isnan(log_r) | jnp.isnan(ll_new), -jnp.inf, log_r)
 
 
+def rung_view(state: ExchangeState, values):
+    """Per-slot values [L, ...] reordered to rung order."""
+    return values[state.slot_of_rung]
+
+
 def _componentwise(target: FlatTarget, key, state: ExchangeState, params: ExchangeParams, data):
     num_rungs, dim = state.position.shape
+    betas, steps = params.betas[state.rung_of_slot], params.step_size[state.rung_of_slot]
     k_z, k_u = jax.random.split(key)
     z = jax.random.normal(k_z, (dim, num_rungs), state.position.dtype)
     log_u = jnp.log(jax.random.uniform(k_u, (dim, num_rungs), state.position.dtype))
@@ -153,23 +166,24 @@ def _componentwise(target: FlatTarget, key, state: ExchangeState, params: Exchan
 
     def body(j, carry):
         x, lp, ll, cache, acc = carry
-        x, lp, ll, cache, ok = one_all(x, lp, ll, cache, params.betas, params.step_size, j, z[j], log_u[j])
+        x, lp, ll, cache, ok = one_all(x, lp, ll, cache, betas, steps, j, z[j], log_u[j])
         return x, lp, ll, cache, acc.at[:, j].set(ok)
 
     acc0 = jnp.zeros((num_rungs, dim), state.position.dtype)
     x, lp, ll, cache, acc = jax.lax.fori_loop(
         0, dim, body, (state.position, state.log_prior, state.log_likelihood, state.cache, acc0)
     )
-    return state._replace(position=x, log_prior=lp, log_likelihood=ll, cache=cache), acc
+    return state._replace(position=x, log_prior=lp, log_likelihood=ll, cache=cache), rung_view(state, acc)
 
 
 def _block(target: FlatTarget, key, state: ExchangeState, params: ExchangeParams, data):
     num_rungs, dim = state.position.shape
     k_z, k_u = jax.random.split(key)
     z = jax.random.normal(k_z, (num_rungs, dim), state.position.dtype)
-    x_new = state.position + params.block_scale[:, None] * params.step_size * z
+    r = state.rung_of_slot
+    x_new = state.position + params.block_scale[r][:, None] * params.step_size[r] * z
     lp_new, ll_new, cache_new = _evaluate(target, x_new, data)
-    log_r = jax.vmap(_log_accept)(lp_new, ll_new, state.log_prior, state.log_likelihood, params.betas)
+    log_r = jax.vmap(_log_accept)(lp_new, ll_new, state.log_prior, state.log_likelihood, params.betas[r])
     ok = jnp.log(jax.random.uniform(k_u, (num_rungs,), state.position.dtype)) < log_r
 
     def pick(a, b):
@@ -181,12 +195,12 @@ def _block(target: FlatTarget, key, state: ExchangeState, params: ExchangeParams
         log_likelihood=pick(ll_new, state.log_likelihood),
         cache=jax.tree_util.tree_map(pick, cache_new, state.cache),
     )
-    return new, ok.astype(state.position.dtype)
+    return new, rung_view(state, ok.astype(state.position.dtype))
 
 
 def _exchange(key, state: ExchangeState, params: ExchangeParams, log_ratio_fn: Callable):
     num_rungs = state.position.shape[0]
-    betas, ll = params.betas, state.log_likelihood
+    betas, ll = params.betas, rung_view(state, state.log_likelihood)
     log_r = log_ratio_fn(betas[:-1], betas[1:], ll[:-1], ll[1:])
     log_r = jnp.where(jnp.isnan(log_r), -jnp.inf, log_r)
     prob = jnp.exp(jnp.minimum(log_r, 0.0))
@@ -198,21 +212,16 @@ def _exchange(key, state: ExchangeState, params: ExchangeParams, log_ratio_fn: C
     down = jnp.concatenate([jnp.zeros(1, bool), accepted])  # rung l swaps with l-1
     idx = jnp.arange(num_rungs)
     perm = jnp.where(up, idx + 1, jnp.where(down, idx - 1, idx))
-    take = lambda a: a[perm]  # noqa: E731
-    new = state._replace(
-        position=take(state.position),
-        log_prior=take(state.log_prior),
-        log_likelihood=take(state.log_likelihood),
-        cache=jax.tree_util.tree_map(take, state.cache),
-        label=take(state.label),
-    )
-    # Round trips: a label leaving β_0 heads up; reaching β=1 turns it down; back at β_0 counts one.
-    top, bottom = new.label[-1], new.label[0]
-    heading = new.heading
+    slot_of_rung = state.slot_of_rung[perm]
+    rung_of_slot = jnp.zeros_like(state.rung_of_slot).at[slot_of_rung].set(idx.astype(slot_of_rung.dtype))
+    # Round trips: a replica leaving β_0 heads up; reaching β=1 turns it down; back at β_0 counts one.
+    top, bottom = slot_of_rung[-1], slot_of_rung[0]
+    heading = state.heading
     heading = heading.at[top].set(jnp.where(heading[top] == 1, 2, heading[top]))
     completed = heading[bottom] == 2
     heading = heading.at[bottom].set(1)
-    new = new._replace(heading=heading, round_trips=new.round_trips + completed.astype(jnp.int32))
+    new = state._replace(slot_of_rung=slot_of_rung, rung_of_slot=rung_of_slot, heading=heading,
+                         round_trips=state.round_trips + completed.astype(jnp.int32))
     return new, prob, tried.astype(ll.dtype), accepted.astype(ll.dtype)
 
 

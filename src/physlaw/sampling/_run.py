@@ -117,7 +117,8 @@ def _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, log_r
             sums = jax.tree_util.tree_map(
                 jnp.add, sums, (info.accept, info.accept_block, info.swap_tried, info.swap_accepted, info.swap_prob)
             )
-            return (state, step, block, sums, i + 1), (state.log_likelihood, state.position[-1])
+            return (state, step, block, sums, i + 1), (kernel.rung_view(state, state.log_likelihood),
+                                                       state.position[state.slot_of_rung[-1]])
 
         L, d = state.position.shape
         z = lambda *s: jnp.zeros(s, state.position.dtype)  # noqa: E731
