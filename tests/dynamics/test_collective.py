@@ -1,5 +1,6 @@
 import jax
 import numpy as np
+import pytest
 
 from physlaw.dynamics import (
     BoidsParams,
@@ -49,3 +50,13 @@ def test_swarm_dataset_is_relative_to_the_group():
     np.testing.assert_allclose(ds.q.mean(axis=0), 0.0, atol=1e-9)
     np.testing.assert_allclose(ds.p.mean(axis=0), 0.0, atol=1e-9)
     assert len(ds.metadata["milling_index"]) == 1
+
+
+@pytest.mark.slow
+def test_couzin_mills_in_most_runs_from_random_starts():
+    # 8 independent random starts, 150 s each: the torus should be the typical outcome
+    milling = []
+    for seed in range(8):
+        traj = run_swarm(jax.random.key(100 + seed), CouzinParams(), num_steps=1500, record_every=1500)
+        milling.append(float(milling_index(traj.position[-1], traj.velocity[-1])))
+    assert sum(m > 0.6 for m in milling) >= 6, milling
