@@ -117,7 +117,7 @@ def test_help_explains():
 
 def test_demo_runs_on_bundled_data(tmp_path):
     out = tmp_path / "demo"
-    proc = subprocess.run([sys.executable, "-m", "physlaw.cli", "demo", "--out", str(out), "--quiet"],
+    proc = subprocess.run([sys.executable, "-m", "physlaw.cli", "demo", "--out", str(out), "--quiet", "--examples", "regress"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "selected model: y = a x + b" in proc.stdout
