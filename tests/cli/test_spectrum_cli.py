@@ -80,3 +80,61 @@ def test_bad_option_is_refused_by_the_command_line():
     proc = subprocess.run([sys.executable, "-m", "physlaw.cli", "spectrum", example(), "--shape", "square",
                            "--out", "x"], capture_output=True, text=True)
     assert proc.returncode == 2 and "invalid choice" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _write_spectrum(path, mu, amp, seed, sigma=0.05, n=101, third_column=False):
+    import numpy as np
+
+    x = np.linspace(10.0, 16.0, n)
+    y = amp * np.exp(-0.5 * (x - mu) ** 2 / 0.3**2) + np.random.default_rng(seed).normal(0.0, sigma, n)
+    cols = (x, y, np.full(n, sigma)) if third_column else (x, y)
+    np.savetxt(path, np.column_stack(cols), delimiter=",", header="x,y" + (",sigma" if third_column else ""),
+               comments="")
+    return str(path)
+
+
+def test_joint_run_of_two_files_sharing_centres(tmp_path):
+    f1 = _write_spectrum(tmp_path / "a.csv", 13.0, 1.0, 1, third_column=True)
+    f2 = _write_spectrum(tmp_path / "b.csv", 13.0, 0.6, 2, sigma=0.08, third_column=True)
+    out = tmp_path / "out"
+    # K = 1 only, to keep the test short (the library tests and the K scan share the code path)
+    assert main(["spectrum", f1, f2, "--share", "mu", "--kmax", "1", "--out", str(out), "--seed", "1", *FAST]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert [m["num_peaks"] for m in s["models"]] == [1]
+    for m in s["models"]:
+        for field in ("free_energy", "free_energy_err", "probability"):
+            assert isinstance(m[field], float)
+        assert (out / m["posterior_file"]).exists()
+    assert math.isclose(sum(m["probability"] for m in s["models"]), 1.0, rel_tol=1e-9)
+    assert s["selected"] == "K1-gauss-none-joint" and s["noise_sigma"] == pytest.approx([0.05, 0.08])
+    integ = s["integration"]
+    assert integ["verdict"] == "consistent" and integ["shared"] == ["mu"]
+    assert integ["delta_free_energy"] < 0 and integ["noise_sigma"] == pytest.approx([0.05, 0.08])
+    assert math.isclose(integ["delta_free_energy"], integ["free_energy_joint"] - integ["free_energy_independent"])
+    sel = next(m for m in s["models"] if m["name"] == s["selected"])
+    for d in (1, 2):
+        c = sel["parameters"][f"dataset {d} / peak 1"]["centre"]
+        assert c["interval_95"][0] < 13.0 < c["interval_95"][1]
+    for fig in ("fit_1.png", "fit_2.png", "free_energy.png", "marginals.png"):
+        assert (out / fig).stat().st_size > 1000
+    page = (out / "report.html").read_text()
+    assert "ΔF" in page and page.count("data:image/png;base64,") >= 4
+
+
+SHARE_BAD = {
+    "no share": (2, [], "say which parameters they share with --share NAMES"),
+    "share one file": (1, ["--share", "mu"], "--share needs several FILEs"),
+    "bad name": (2, ["--share", "mu,centre"], "cannot share centre"),
+    "all shapes": (2, ["--share", "mu", "--shape", "all"], "choose one"),
+}
+
+
+@pytest.mark.parametrize("case", list(SHARE_BAD))
+def test_share_errors_one_line_exit_2(case, tmp_path, capsys):
+    nfiles, extra, message = SHARE_BAD[case]
+    files = [_write_spectrum(tmp_path / f"{i}.csv", 13.0, 1.0, i) for i in range(nfiles)]
+    out = tmp_path / "out"
+    assert main(["spectrum", *files, "--sigma", "0.05", "--out", str(out), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()

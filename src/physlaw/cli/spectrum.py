@@ -32,7 +32,12 @@ def register(sub) -> None:
         epilog=PRIOR_TOML_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("data", metavar="FILE", help="table of x, y[, sigma]")
+    p.add_argument("data", metavar="FILE", nargs="+",
+                   help="table of x, y[, sigma]; several files of one sample need --share")
+    p.add_argument("--share", metavar="NAMES",
+                   help="several files: comma-separated parameters they share (e.g. mu, or mu,log_b); the others "
+                        "are fitted per file, each file with its own noise. The joint free energy is compared with "
+                        "the files fitted independently (summary.json \"integration\")")
     p.add_argument("--kmax", type=positive_int, default=4, help="largest number of peaks tried (default 4)")
     p.add_argument("--shape", choices=[*SHAPES, "all"], default="gauss",
                    help="line shape; 'all' compares them by the free energy (default gauss)")
@@ -79,7 +84,11 @@ def prepare_out(args) -> Path:
 def main(args) -> int:
     from physlaw.measure.spectrum import BACKGROUNDS, SHAPES, load_prior_toml
 
-    x, y, sigma = read_measurement(args.data, args)
+    files = [args.data] if isinstance(args.data, (str, Path)) else list(args.data)
+    args.share = getattr(args, "share", None)  # callers building a Namespace by hand (physlaw demo) may omit it
+    if len(files) > 1 or args.share is not None:
+        return main_integration(args, files)
+    x, y, sigma = read_measurement(files[0], args)
     overrides = load_prior_toml(args.prior) if args.prior else None
     setup_jax()
     import jax
@@ -97,11 +106,75 @@ def main(args) -> int:
                          num_samples=args.samples, num_replicas=args.replicas, num_chains=args.chains,
                          checkpoint_dir=ckpt, progress=False if args.quiet else None)
     priors = "reference priors rescaled to the data's ranges" + (f", overridden by {args.prior}" if args.prior else "")
-    summary = write_spectrum(res, Path(args.out), data=str(args.data), seed=args.seed, priors=priors)
+    summary = write_spectrum(res, Path(args.out), data=str(files[0]), seed=args.seed, priors=priors)
     shutil.rmtree(ckpt, ignore_errors=True)
     if not args.quiet:
         print_spectrum(res, summary, Path(args.out))
     return 0
+
+
+def check_integration_args(args, files) -> tuple[str, ...]:
+    """The shared names, with the options checked for a joint run (one-line ``InputError`` otherwise)."""
+    from physlaw.measure.integration import check_share
+
+    if len(files) < 2:
+        raise InputError("--share needs several FILEs (datasets of one sample); with one file leave it out")
+    if args.share is None:
+        raise InputError(f"{len(files)} files given: say which parameters they share with --share NAMES "
+                         "(e.g. --share mu for common peak centres)")
+    if args.shape == "all" or args.background == "all":
+        raise InputError("--share fits one line shape and background to all files: choose one "
+                         "(--shape all / --background all work with a single file)")
+    return check_share(args.share, args.shape, args.background)
+
+
+def main_integration(args, files) -> int:
+    from physlaw.measure.spectrum import load_prior_toml
+
+    share = check_integration_args(args, files)
+    datasets, sigmas = [], []
+    for f in files:
+        x, y, s = read_measurement(f, args)
+        datasets.append((x, y))
+        sigmas.append(s)
+    overrides = load_prior_toml(args.prior) if args.prior else None
+    setup_jax()
+    import jax
+
+    from physlaw.io.measurement import write_integration
+    from physlaw.measure.integration import integrate
+
+    ckpt = prepare_out(args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # collected into the summary and printed below
+        res = integrate(datasets, share, sigma=None if args.estimate_noise else sigmas, kmax=args.kmax,
+                        shape=args.shape, background=args.background, prior_overrides=overrides,
+                        key=jax.random.key(args.seed), num_samples=args.samples, num_replicas=args.replicas,
+                        num_chains=args.chains, checkpoint_dir=ckpt, progress=False if args.quiet else None)
+    priors = ("reference priors rescaled to the files' common x and y ranges"
+              + (f", overridden by {args.prior}" if args.prior else ""))
+    summary = write_integration(res, Path(args.out), data=[str(f) for f in files], seed=args.seed, priors=priors)
+    shutil.rmtree(ckpt, ignore_errors=True)
+    if not args.quiet:
+        print_integration(res, summary, Path(args.out))
+    return 0
+
+
+def print_integration(res, summary, out: Path) -> None:
+    from physlaw.io.measurement import integration_sentence
+
+    best = res.best
+    print(f"selected: {best.name}  ({best.info['num_peaks']} peak(s), {res.num_datasets} files sharing "
+          f"{', '.join(res.share)}), p = {best.probability:.4g}")
+    for f in res.fits:
+        print(f"  F({f.name}) = {f.free_energy:.3f} ± {f.free_energy_err:.3f} nat, p = {f.probability:.4g}")
+    print("  " + integration_sentence(res.consistency()))
+    print_parameters(summary["models"][res.fits.index(best)]["parameters"])
+    kind = "estimated per file" if res.noise_estimated else "given"
+    print(f"  noise sigma = {', '.join(f'{s:.4g}' for s in res.sigmas())} ({kind})")
+    for w in res.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(f"results: {out}/report.html, {out}/summary.json")
 
 
 def print_spectrum(res, summary, out: Path) -> None:
@@ -110,13 +183,17 @@ def print_spectrum(res, summary, out: Path) -> None:
     print("  p(K | D): " + ", ".join(f"K={k}: {p:.3g}" for k, p in res.peak_number_probabilities().items()))
     for f in res.fits:
         print(f"  F({f.name}) = {f.free_energy:.3f} ± {f.free_energy_err:.3f} nat, p = {f.probability:.4g}")
-    params = summary["models"][res.fits.index(best)]["parameters"]
-    for group, qs in params.items():
-        text = ", ".join(f"{q} = {s['median']:.4g} [{s['interval_68'][0]:.4g}, {s['interval_68'][1]:.4g}]"
-                         for q, s in qs.items())
-        print(f"  {group}: {text}")
+    print_parameters(summary["models"][res.fits.index(best)]["parameters"])
     kind = "estimated" if res.noise_estimated else "given"
     print(f"  noise sigma = {res.noise_sigma:.4g} ({kind})")
     for w in res.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"results: {out}/report.html, {out}/summary.json")
+
+
+def print_parameters(params: dict) -> None:
+    """One line per group: median [68 % interval] of each quantity."""
+    for group, qs in params.items():
+        text = ", ".join(f"{q} = {s['median']:.4g} [{s['interval_68'][0]:.4g}, {s['interval_68'][1]:.4g}]"
+                         for q, s in qs.items())
+        print(f"  {group}: {text}")

@@ -206,3 +206,100 @@ def write_relaxation(res, out: Path, *, data, seed: int) -> dict:
         top.figure(stage / "fit.png", "data, posterior median, 95 % bands and each mode (ordered by rate)")
         write_report(stage / "report.html", "physlaw relaxation", [top, *selection_sections(res, summary, stage)])
     return summary
+
+
+# ----------------------------------------------------------------------------------------------
+# Data integration (several spectra sharing parameters)
+
+
+def integration_summary(res, *, data: list, seed: int, priors: str) -> dict:
+    """The JSON-ready summary of an ``IntegrationAnalysis``: ``physlaw spectrum`` fields plus ``"integration"``."""
+    models = []
+    for f in res.fits:
+        entry = model_entry(f, res.parameter_summaries(f.name))
+        entry["noise_sigma"] = res.sigmas(f.name)
+        entry["integration"] = res.consistency(f.name)
+        models.append(entry)
+    out = summary_header(data=list(data), num_points=[int(x.size) for x, _ in res.datasets], seed=seed,
+                         noise_estimated=res.noise_estimated)
+    if res.noise_estimated:
+        out["noise"] = "estimated per file (minimum of F(sigma) over the ladder, each file alone, same model)"
+    c = res.consistency()
+    out.update({
+        "priors": priors,
+        "models": models,
+        "peak_number_probabilities": {str(k): v for k, v in res.peak_number_probabilities().items()},
+        "selected": res.selected,
+        "selected_num_peaks": res.best.info["num_peaks"],
+        "noise_sigma": res.sigmas(),
+        "integration": {
+            "files": list(data),
+            "shared": list(res.share),
+            "num_peaks": c["num_peaks"],
+            "free_energy_joint": c["free_energy_joint"],
+            "free_energy_joint_err": c["free_energy_joint_err"],
+            "free_energy_independent": c["free_energy_independent"],
+            "free_energy_independent_err": c["free_energy_independent_err"],
+            "free_energy_per_file": c["free_energy_per_dataset"],
+            "free_energy_per_file_err": c["free_energy_per_dataset_err"],
+            "delta_free_energy": c["delta_free_energy"],
+            "delta_free_energy_err": c["delta_free_energy_err"],
+            "probability_shared": c["probability_shared"],
+            "verdict": c["verdict"],
+            "noise_sigma": c["noise_sigma"],
+            "definition": "delta_free_energy = F_joint - F_independent, F_independent = sum of each file's F alone "
+                          "(same K, priors, noise); > 0 flags the files as inconsistent with shared parameters",
+        },
+        "warnings": res.warnings,
+        "machine": machine(),
+    })
+    return out
+
+
+def integration_sentence(c: dict) -> str:
+    return (f"{c['verdict']}: sharing {', '.join(c['shared'])} at K = {c['num_peaks']} gives "
+            f"ΔF = F_joint − Σ F_file = {c['delta_free_energy']:.3f} ± {c['delta_free_energy_err']:.3f} nat, "
+            f"p(shared | D) = {c['probability_shared']:.3g}")
+
+
+def write_integration(res, out: Path, *, data: list, seed: int, priors: str) -> dict:
+    """Write summary.json, netCDFs (joint models), figures (one fit per file) and report.html (all-or-nothing)."""
+    from types import SimpleNamespace
+
+    from physlaw.plot import spectrum as figs
+    from physlaw.report import Section, write_report
+
+    summary = integration_summary(res, data=data, seed=seed, priors=priors)
+    best = res.best
+    c = res.consistency()
+    k = best.info["num_peaks"]
+    with ResultFolder(out) as stage:
+        write_netcdfs(res, stage)
+        top = Section("Result").text(
+            f"{k} peak(s) ({best.info['shape']} line shape, background {best.info['background']}) fitted jointly to "
+            f"{res.num_datasets} files sharing {', '.join(res.share)}, p = {best.probability:.3g}.", cls="verdict")
+        top.text(integration_sentence(c) + ".", cls="verdict")
+        top.text("p(K | D): " + ", ".join(f"K = {kk}: {p:.3g}" for kk, p in res.peak_number_probabilities().items()))
+        for m, ((x, y), name, sig) in enumerate(zip(res.datasets, data, res.sigmas())):
+            png = stage / f"fit_{m + 1}.png"
+            figs.fit_figure(x, y, None, res.predictive(m, seed=seed), png,
+                            title=f"file {m + 1} ({Path(name).name}), joint {best.name}: σ = {sig:.4g}")
+            top.figure(png, f"file {m + 1}: data, joint posterior median, 95 % bands and each peak")
+        table = Section("Data integration: shared versus independent parameters")
+        rows = [[f"file {m + 1}: {Path(n).name} alone", F, e, s] for m, (n, F, e, s) in enumerate(
+            zip(data, c["free_energy_per_dataset"], c["free_energy_per_dataset_err"], c["noise_sigma"]))]
+        rows.append(["independent (sum)", c["free_energy_independent"], c["free_energy_independent_err"], ""])
+        rows.append([f"joint, sharing {', '.join(res.share)}", c["free_energy_joint"], c["free_energy_joint_err"], ""])
+        rows.append(["ΔF = joint − independent", c["delta_free_energy"], c["delta_free_energy_err"], ""])
+        table.table(["model", "F (nat)", "± err", "noise σ"], rows)
+        figs.free_energy_figure(res, stage / "free_energy.png")
+        if res.noise_estimated:
+            figs.noise_figure(SimpleNamespace(fits=res.independent[k], noise_sigma=None), stage / "noise.png")
+        phys = res.physical(0)
+        marg = {f"{q} {kk + 1}": phys[q][:, kk] for kk in range(phys["centre"].shape[1])
+                for q in ("centre", "amplitude", "fwhm", "eta") if q in phys}
+        figs.marginals_figure(marg, stage / "marginals.png", title=f"posterior marginals of {best.name} (file 1)")
+        write_json(stage / "summary.json", summary)
+        write_report(stage / "report.html", "physlaw spectrum (data integration)",
+                     [top, table, *selection_sections(res, summary, stage)])
+    return summary

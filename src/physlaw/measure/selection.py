@@ -192,22 +192,8 @@ class SpectrumAnalysis(Selection):
         """
         f = self.fit(name or self.selected)
         grid = np.linspace(self.x.min(), self.x.max(), 400) if grid is None else np.asarray(grid, float)
-        phys = self.physical(f.name)
-        rng = np.random.default_rng(seed)
-        idx = rng.choice(phys["centre"].shape[0], size=min(num_draws, phys["centre"].shape[0]), replace=False)
-        sub = {k: v[idx] for k, v in phys.items()}
-        comps, bg = sp.model_curves(sub, grid, f.info["shape"], f.info["background"], self.transforms[f.name])
-        total = comps.sum(1) + bg
-        noisy = total + rng.normal(0.0, f.noise_sigma, total.shape)
-        return {
-            "x": grid,
-            "median": np.median(total, 0),
-            "mean_68": np.quantile(total, [0.16, 0.84], axis=0),
-            "mean_95": np.quantile(total, [0.025, 0.975], axis=0),
-            "predictive_95": np.quantile(noisy, [0.025, 0.975], axis=0),
-            "components": np.median(comps, 0),
-            "background": np.median(bg, 0),
-        }
+        return predictive_bands(self.physical(f.name), grid, f.info["shape"], f.info["background"],
+                                self.transforms[f.name], f.noise_sigma, num_draws, seed)
 
     def probability_at_least(self, num_peaks: int) -> float:
         """p(K ≥ num_peaks | D), summed over shapes and backgrounds."""
@@ -219,6 +205,27 @@ class SpectrumAnalysis(Selection):
         for f in self.fits:
             out[f.info["num_peaks"]] = out.get(f.info["num_peaks"], 0.0) + f.probability
         return dict(sorted(out.items()))
+
+
+def predictive_bands(phys: dict, grid, shape: str, background: str, tr, noise_sigma: float,
+                     num_draws: int = 400, seed: int = 0) -> dict:
+    """Median, 68/95 % bands of the mean, 95 % predictive band and median components on ``grid``
+    from posterior draws in data units (``spectrum.physical_samples``)."""
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(phys["centre"].shape[0], size=min(num_draws, phys["centre"].shape[0]), replace=False)
+    sub = {k: v[idx] for k, v in phys.items()}
+    comps, bg = sp.model_curves(sub, grid, shape, background, tr)
+    total = comps.sum(1) + bg
+    noisy = total + rng.normal(0.0, noise_sigma, total.shape)
+    return {
+        "x": grid,
+        "median": np.median(total, 0),
+        "mean_68": np.quantile(total, [0.16, 0.84], axis=0),
+        "mean_95": np.quantile(total, [0.025, 0.975], axis=0),
+        "predictive_95": np.quantile(noisy, [0.025, 0.975], axis=0),
+        "components": np.median(comps, 0),
+        "background": np.median(bg, 0),
+    }
 
 
 def deconvolve(

@@ -68,7 +68,8 @@ def noise_figure(sel, path: Path, *, label_fn=lambda f: f.name) -> None:
     if fits:
         fmin = min(np.min(f.noise.free_energy) for f in fits)
         ax.set_ylim(fmin - 5, fmin + 80)
-        ax.axvline(sel.noise_sigma, color="k", ls=":", lw=1)
+        if getattr(sel, "noise_sigma", None) is not None:
+            ax.axvline(sel.noise_sigma, color="k", ls=":", lw=1)
     ax.set_xscale("log")
     ax.set_xlabel("noise σ")
     ax.set_ylabel("F(σ)  (nat)")
