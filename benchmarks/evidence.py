@@ -148,10 +148,11 @@ def _prior_cache(name, lo, hi, JointPrior, Uniform):
 # ----------------------------------------------------------------------------------------------
 
 def _fresh_jax():
-    from physlaw.sampling import _run
+    from physlaw.sampling import _run, _target
 
     jax.clear_caches()
     _run._CHUNK_CACHE.clear()
+    _target._BATCHED.clear()
     _SMC_FNS.clear()
 
 
@@ -326,6 +327,12 @@ def markdown(rep):
         f"Versions: {', '.join(f'{k} {v}' for k, v in m['versions'].items())}; Python {m['python']}. "
         f"float64. Seeds {rep['seeds']}; medians over the seeds. Total wall time {m['wall_s']:.0f} s.",
         "",
+        "Persistent JAX compilation cache: "
+        + (f"on (`{m['persistent_compilation_cache']}`): compiled programs from earlier processes are "
+           "loaded from disk, so *median wall s* measures a new process on a machine that has run "
+           "the same model structure before." if m.get("persistent_compilation_cache") else
+           "off (`PHYSLAW_JAX_CACHE=0`): every timed call compiles from scratch (a first-ever run)."),
+        "",
         "Truth: " + ", ".join(f"{p} log Z = {t:.4f}" for p, t in rep["truth"].items()) + ".",
         "",
         "| target | method | setting | median \\|err\\| (nat) | max \\|err\\| | median reported err | "
@@ -360,6 +367,7 @@ def main():
     p.add_argument("--problems", default="linear,gauss2d,eggbox")
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--tag", default=None, help="results file stem (default evidence[_quick])")
     a = p.parse_args()
     seeds = list(range(a.seeds or (1 if a.quick else 3)))
     problems = {name: Problem(name) for name in a.problems.split(",")}
@@ -368,6 +376,11 @@ def main():
 
     info = machine_info()
     info["load_start"] = os.getloadavg()
+    # JAX's persistent compilation cache (physlaw enables one unless PHYSLAW_JAX_CACHE=0): with it, a
+    # "fresh state" still finds compiled programs on disk from earlier runs of the same structure
+    import physlaw.sampling  # noqa: F401  (sets up the persistent cache unless PHYSLAW_JAX_CACHE=0)
+
+    info["persistent_compilation_cache"] = jax.config.jax_compilation_cache_dir
     t_all = time.perf_counter()
     runs = []
     for pname, prob in problems.items():
@@ -399,7 +412,7 @@ def main():
                   truth={k: v.truth for k, v in problems.items()}, summary=summary, best=best, speed=speed,
                   runs=runs)
     a.out.mkdir(parents=True, exist_ok=True)
-    stem = "evidence_quick" if a.quick else "evidence"
+    stem = a.tag or ("evidence_quick" if a.quick else "evidence")
     (a.out / f"{stem}.json").write_text(json.dumps(report, indent=1, default=list))
     (a.out / f"{stem}.md").write_text(markdown(report))
     print(markdown(report))
