@@ -120,3 +120,19 @@ def test_decisive_peak_number_with_separated_peaks_and_background():
         for other, (fo, eo) in f.items():
             if other < truth:
                 assert fo - f[truth][0] > 20 + 4 * math.hypot(eo, f[truth][1])
+
+
+def test_diagnostics_use_peaks_ordered_by_centre():
+    """Label switching is not chain disagreement: R-hat is computed on peaks sorted by centre."""
+    import jax.numpy as jnp
+
+    from physlaw.measure.spectrum import order_by_centre
+
+    swapped = {"mu": jnp.array([2.0, 1.0]), "log_a": jnp.array([0.5, -0.5]), "log_b": jnp.array([1.0, 2.0]),
+               "bg_c": jnp.array(0.3)}
+    ordered = order_by_centre(swapped)
+    assert list(ordered["mu"]) == [1.0, 2.0]
+    assert list(ordered["log_a"]) == [-0.5, 0.5] and list(ordered["log_b"]) == [2.0, 1.0]
+    assert float(ordered["bg_c"]) == 0.3
+    x, y, s = sp.nagata_data(0)
+    assert sp.spectrum_target(x, y, s, 2).relabel_fn is order_by_centre

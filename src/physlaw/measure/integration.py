@@ -176,8 +176,10 @@ def joint_target(datasets, sigmas, num_peaks: int, share, *, shape: str = "gauss
     k, m = int(num_peaks), len(datasets)
     prior = joint_prior(k, shape, background, share, m, sp.normalised_priors(prior_overrides, tr))
     data = tuple(sp.spectrum_data(x, y, s, tr, dtype) for (x, y), s in zip(datasets, sigmas))
+    # peaks can be relabelled for the diagnostics only when their centres are common to all datasets
     return Target.from_prior(prior, _joint_log_likelihood_fn(k, shape, background, share, m), data=data,
-                             incremental=_joint_incremental(k, shape, background, share, m) if incremental else None)
+                             incremental=_joint_incremental(k, shape, background, share, m) if incremental else None,
+                             relabel_fn=sp.order_by_centre if "mu" in share else None)
 
 
 # ----------------------------------------------------------------------------------------------

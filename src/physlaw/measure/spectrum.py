@@ -388,7 +388,21 @@ def spectrum_target(x, y, sigma, num_peaks: int, *, shape: str = "gauss", backgr
     prior = spectrum_prior(int(num_peaks), shape, background, normalised_priors(prior_overrides, tr))
     return Target.from_prior(prior, _log_likelihood_fn(int(num_peaks), shape, background),
                              data=spectrum_data(x, y, sigma, tr, dtype),
-                             incremental=_incremental(int(num_peaks), shape, background) if incremental else None)
+                             incremental=_incremental(int(num_peaks), shape, background) if incremental else None,
+                             relabel_fn=order_by_centre)
+
+
+PEAK_PARAMETERS = ("log_a", "log_b", "mu", "eta")
+
+
+def order_by_centre(params: dict) -> dict:
+    """The same parameters with the peaks relabelled in order of increasing centre ``mu``.
+
+    Per-peak leaves (``log_a``, ``log_b``, ``mu``, ``eta``) are permuted along their last axis (so a
+    joint target's [datasets, K] leaves work too); everything else is unchanged.
+    """
+    order = jnp.argsort(params["mu"])
+    return {k: (jnp.take(v, order, axis=-1) if k in PEAK_PARAMETERS else v) for k, v in params.items()}
 
 
 def model_transform(x, y, priors, background: str) -> Transform:

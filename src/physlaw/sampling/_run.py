@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 import jax
+import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 
@@ -378,6 +379,11 @@ def run(
     n_sweeps = num_sample_chunks * chunk_size
     fe = free_energy(ll, betas)
     acc, accb, tried, accepted, prob = sums
+    diag_samples = samples
+    if target.relabel_fn is not None:
+        canonical = jax.jit(jax.vmap(jax.vmap(
+            lambda v: jax.flatten_util.ravel_pytree(target.relabel_fn(flat.unravel(v)))[0])))
+        diag_samples = np.asarray(canonical(jnp.asarray(samples)))
     diag, warn = summarise(
         betas=betas,
         accept=acc / n_sweeps,
@@ -387,10 +393,12 @@ def run(
         swap_prob=prob / n_sweeps,
         round_trips=np.asarray(states.round_trips),
         num_sweeps=n_sweeps,
-        samples=samples,
+        samples=diag_samples,
         names=flat.names,
     )
     diag["prior_check"] = prior_check
+    if target.relabel_fn is not None:
+        diag["diagnostics_labelling"] = "R-hat and ESS computed on the model's canonical labelling (relabel_fn)"
     diag["free_energy_estimators"] = fe.estimators
     diag["free_energy_estimator_errs"] = fe.estimator_errs
     warn = warn + fe.warnings

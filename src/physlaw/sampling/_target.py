@@ -60,6 +60,9 @@ class Target:
             otherwise the engine checks numerically and refuses an unnormalised or improper prior.
         incremental: optional O(n) one-coordinate likelihood updates (on flat vectors).
         data: a pytree of arrays passed to the likelihood functions.
+        relabel_fn: for models with exchangeable components (peaks, modes), ``params -> params`` in a
+            canonical labelling (e.g. peaks sorted by centre); R-hat and ESS are computed on it, so
+            label switching between chains is not mistaken for chains that disagree.
     """
 
     log_prior_fn: Callable
@@ -68,9 +71,11 @@ class Target:
     prior_normalised: bool = False
     incremental: Incremental | None = None
     data: Any = None
+    relabel_fn: Callable | None = None
 
     @classmethod
-    def from_prior(cls, prior, log_likelihood_fn, *, data=None, incremental: Incremental | None = None) -> "Target":
+    def from_prior(cls, prior, log_likelihood_fn, *, data=None, incremental: Incremental | None = None,
+                   relabel_fn: Callable | None = None) -> "Target":
         """Build a target from a ``physlaw.priors`` distribution and a log-likelihood."""
         return cls(
             log_prior_fn=prior.log_prob,
@@ -79,6 +84,7 @@ class Target:
             prior_normalised=bool(getattr(prior, "normalised", False)),
             incremental=incremental,
             data=data,
+            relabel_fn=relabel_fn,
         )
 
 
