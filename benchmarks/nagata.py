@@ -203,7 +203,7 @@ def markdown(rep) -> str:
               ""]
         L += md_table(["data seed", "K̂", "p(K=2)", "p(K=3)", "p(K=4)", "p(K=5)", "p(K=6)", "p(K≥3)",
                        "σ̂", "rms of draw", "scan s"],
-                      [[str(r["seed"]), str(r["selected_K"])] + [f"{r['p_K'].get(k, 0):.3f}" for k in (2, 3, 4, 5, 6)]
+                      [[str(r["seed"]), str(r["selected_K"])] + [f"{r['p_K'].get(k, r['p_K'].get(str(k), 0)):.3f}" for k in (2, 3, 4, 5, 6)]
                        + [f"{r['p_K_ge3']:.6f}", f"{r['sigma_hat']:.4f}", f"{r['realised_rms']:.4f}",
                           f"{r['wall_s']:.1f}"] for r in rep["scan"]])
         L += ["", "F(K) ± reported error per seed:", ""]
@@ -219,14 +219,14 @@ def markdown(rep) -> str:
     if "spread" in rep:
         L += ["## 2. Sampler-seed spread of F(K), data seed 0, σ = 0.1 known", ""]
         L += md_table(["K", "mean F", "sd F (sampler seeds)", "median reported err", "F_ref ± err",
-                       "|mean − ref|", "s per K (warm median)", "ref s"],
+                       "abs(mean − ref)", "s per K (warm median)", "ref s"],
                       [[str(r["K"]), f"{r['mean_F']:.3f}", f"{r['sd_F']:.3f}", f"{r['median_F_err']:.3f}",
                         f"{r['F_ref']:.3f} ± {r['F_ref_err']:.3f}", f"{r['abs_dev_ref']:.3f}",
                         f"{r['median_wall_warm_s']:.1f}", f"{r['ref_wall_s']:.1f}"] for r in rep["spread"]["per_k"]])
         L += [""]
     if "dynesty" in rep:
         L += ["## 3. dynesty, data seed 0, σ = 0.1 known, same priors", ""]
-        L += md_table(["K", "seed", "log Z ± logzerr", "F = −log Z", "|F − F_ref|", "ncall", "wall s"],
+        L += md_table(["K", "seed", "log Z ± logzerr", "F = −log Z", "abs(F − F_ref)", "ncall", "wall s"],
                       [[str(r["K"]), str(r["seed"]), f"{r['logZ']:.3f} ± {r['logZ_err']:.3f}", f"{r['F']:.3f}",
                         fmt(r.get("abs_dev_ref")), str(r["ncall"]), f"{r['wall_s']:.1f}"] for r in rep["dynesty"]])
         if "speed" in rep:
@@ -252,7 +252,7 @@ def targets(rep):
         out.append(dict(target="F(K) sampler-seed spread ≤ 0.05 nat, K = 1..6",
                         measured="sd per K: " + ", ".join(f"{r['sd_F']:.3f}" for r in pk), met="yes" if sd <= 0.05 else "no"))
         out.append(dict(target="mean F(K) within 0.05 nat of the reference",
-                        measured="|Δ| per K: " + ", ".join(f"{r['abs_dev_ref']:.3f}" for r in pk),
+                        measured="abs(Δ) per K: " + ", ".join(f"{r['abs_dev_ref']:.3f}" for r in pk),
                         met="yes" if dev <= 0.05 else "no"))
     if "scan" in rep:
         sm = rep["scan_summary"]
@@ -266,7 +266,7 @@ def targets(rep):
         out.append(dict(target="σ̂ within 5 % of the truth in ≥ 19/20 seeds",
                         measured=f"{k}/{n}", met=("yes" if k >= need else "no") + ("" if n >= 20 else f" (only {n} seeds)")))
         k = len(sm["seeds_selection_ok"])
-        out.append(dict(target="K ≤ 2 never selected and p(K ≥ 3 | D) > 0.99 in every seed",
+        out.append(dict(target="K ≤ 2 never selected and p(K ≥ 3 \\| D) > 0.99 in every seed",
                         measured=f"{k}/{n}", met=("yes" if k == n else "no") + ("" if n >= 20 else f" (only {n} seeds)")))
     if "speed" in rep:
         rmin = min(r["ratio"] for r in rep["speed"])
