@@ -169,12 +169,8 @@ def print_integration(res, summary, out: Path) -> None:
     for f in res.fits:
         print(f"  F({f.name}) = {f.free_energy:.3f} ± {f.free_energy_err:.3f} nat, p = {f.probability:.4g}")
     print("  " + integration_sentence(res.consistency()))
-    print_parameters(summary["models"][res.fits.index(best)]["parameters"])
     kind = "estimated per file" if res.noise_estimated else "given"
-    print(f"  noise sigma = {', '.join(f'{s:.4g}' for s in res.sigmas())} ({kind})")
-    for w in res.warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    print(f"results: {out}/report.html, {out}/summary.json")
+    _print_tail(res, summary, out, f"{', '.join(f'{s:.4g}' for s in res.sigmas())} ({kind})")
 
 
 def print_spectrum(res, summary, out: Path) -> None:
@@ -183,9 +179,14 @@ def print_spectrum(res, summary, out: Path) -> None:
     print("  p(K | D): " + ", ".join(f"K={k}: {p:.3g}" for k, p in res.peak_number_probabilities().items()))
     for f in res.fits:
         print(f"  F({f.name}) = {f.free_energy:.3f} ± {f.free_energy_err:.3f} nat, p = {f.probability:.4g}")
-    print_parameters(summary["models"][res.fits.index(best)]["parameters"])
     kind = "estimated" if res.noise_estimated else "given"
-    print(f"  noise sigma = {res.noise_sigma:.4g} ({kind})")
+    _print_tail(res, summary, out, f"{res.noise_sigma:.4g} ({kind})")
+
+
+def _print_tail(res, summary, out: Path, noise: str) -> None:
+    """The selected model's parameters, the noise, the warnings and where the results are."""
+    print_parameters(summary["models"][res.fits.index(res.best)]["parameters"])
+    print(f"  noise sigma = {noise}")
     for w in res.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"results: {out}/report.html, {out}/summary.json")

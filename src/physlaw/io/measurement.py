@@ -82,16 +82,23 @@ def parameter_rows(params: dict) -> list[list]:
 # Spectra
 
 
-def spectrum_summary(res, *, data, seed: int, priors: str) -> dict:
-    """The JSON-ready summary of a ``SpectrumAnalysis``."""
-    models = [model_entry(f, res.parameter_summaries(f.name)) for f in res.fits]
-    out = summary_header(data=data, num_points=int(res.x.size), seed=seed, noise_estimated=res.noise_estimated)
-    out.update({
+def _selection_fields(res, priors: str, models: list) -> dict:
+    """The model-selection fields shared by the spectrum and the integration summaries."""
+    return {
         "priors": priors,
         "models": models,
         "peak_number_probabilities": {str(k): v for k, v in res.peak_number_probabilities().items()},
         "selected": res.selected,
         "selected_num_peaks": res.best.info["num_peaks"],
+    }
+
+
+def spectrum_summary(res, *, data, seed: int, priors: str) -> dict:
+    """The JSON-ready summary of a ``SpectrumAnalysis``."""
+    models = [model_entry(f, res.parameter_summaries(f.name)) for f in res.fits]
+    out = summary_header(data=data, num_points=int(res.x.size), seed=seed, noise_estimated=res.noise_estimated)
+    out.update(_selection_fields(res, priors, models))
+    out.update({
         "noise_sigma": res.noise_sigma,
         "warnings": res.warnings,
         "machine": machine(),
@@ -225,12 +232,8 @@ def integration_summary(res, *, data: list, seed: int, priors: str) -> dict:
     if res.noise_estimated:
         out["noise"] = "estimated per file (minimum of F(sigma) over the ladder, each file alone, same model)"
     c = res.consistency()
+    out.update(_selection_fields(res, priors, models))
     out.update({
-        "priors": priors,
-        "models": models,
-        "peak_number_probabilities": {str(k): v for k, v in res.peak_number_probabilities().items()},
-        "selected": res.selected,
-        "selected_num_peaks": res.best.info["num_peaks"],
         "noise_sigma": res.sigmas(),
         "integration": {
             "files": list(data),
