@@ -1,0 +1,235 @@
+"""Conserved quantities as results: the ``Law`` record, Noether charges of linear generators.
+
+Noether (Mototake 2021, eq. for linear canonical maps): a generator ``δx = ε (K x + c)`` on
+``x = (q, p)`` with ``J = [[0, I], [−I, 0]]`` is the Hamiltonian flow of
+
+    G(x) = −½ xᵀ J K x − (J c)ᵀ x,
+
+valid when ``J K`` is symmetric (``K ∈ sp(2d)``); otherwise only the symmetric part enters ``G`` and
+the *symplectic defect* ``||JK − (JK)ᵀ|| / ||JK + (JK)ᵀ||`` is reported. Checks: ``K`` the rotation
+acting alike on q and p gives ``G = q1 p2 − q2 p1``; the translation ``δq = c`` gives ``G = c · p``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import sympy
+
+from physlaw.errors import InputError
+
+
+@dataclasses.dataclass
+class Law:
+    """One conserved quantity (or group relation) found by a route.
+
+    Attributes:
+        expression: a SymPy-parsable string in the dataset's coordinate names (``q1*p2 - q2*p1``),
+            normalised so the largest coefficient is 1 (laws are defined up to a factor).
+        coefficients: term -> ``(value, error)``, the same normalisation; the error is ``nan``
+            when the route gives none.
+        residual: how well the law holds on the data (route-specific, documented by the route).
+        generator: ``[n, n + 1]`` ``[K | c]`` of the symmetry behind the law, or None.
+        symplectic_defect: of ``K`` (None without a generator or on a static manifold).
+        notes: anything a physicist should know about this law, in words.
+    """
+
+    expression: str
+    coefficients: dict
+    residual: float
+    generator: np.ndarray | None = None
+    symplectic_defect: float | None = None
+    notes: list = dataclasses.field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        out = {
+            "expression": self.expression,
+            "coefficients": {k: {"value": float(v), "error": (None if not np.isfinite(e) else float(e))}
+                             for k, (v, e) in self.coefficients.items()},
+            "residual": float(self.residual),
+            "generator": None if self.generator is None else np.round(np.asarray(self.generator), 6).tolist(),
+            "symplectic_defect": None if self.symplectic_defect is None else float(self.symplectic_defect),
+            "notes": list(self.notes),
+        }
+        return out
+
+    def sympy(self):
+        """The expression as a SymPy object."""
+        return sympy.sympify(self.expression)
+
+
+def symplectic_form(d: int) -> np.ndarray:
+    """``J = [[0, I], [−I, 0]]`` of size ``2d``."""
+    z, i = np.zeros((d, d)), np.eye(d)
+    return np.block([[z, i], [-i, z]])
+
+
+def _round(x: float, err: float) -> float:
+    """Round a coefficient to the precision its error allows (3 significant digits without one)."""
+    if np.isfinite(err) and err > 0:
+        digits = max(0, int(-np.floor(np.log10(err))) + 1)
+    else:
+        digits = max(0, 3 - int(np.floor(np.log10(max(abs(x), 1e-12)))) - 1)
+    return round(float(x), min(digits, 12))
+
+
+def polynomial_law(terms: dict, *, residual: float, drop_below: float = 0.0, **extra) -> Law:
+    """A :class:`Law` from ``{monomial string: (coefficient, error)}``.
+
+    Coefficients are divided by the largest in magnitude (errors alike, to first order); terms
+    whose |coefficient| is below ``drop_below`` (and within two errors of zero) are dropped.
+    """
+    if not terms:
+        raise InputError("a law needs at least one term")
+    values = np.array([v for v, _ in terms.values()], dtype=float)
+    top = values[np.argmax(np.abs(values))]
+    if top == 0:
+        raise InputError("every coefficient of the law is zero")
+    kept, expr = {}, sympy.Integer(0)
+    for term, (v, e) in terms.items():
+        v_n, e_n = v / top, abs(e / top) if e is not None and np.isfinite(e) else float("nan")
+        if abs(v_n) < drop_below and (not np.isfinite(e_n) or abs(v_n) < 2 * e_n):
+            continue
+        kept[term] = (v_n, e_n)
+        expr += sympy.Float(_round(v_n, e_n), 6) * sympy.sympify(term)
+    text = str(sympy.nsimplify(expr, tolerance=1e-9, rational=False)) if expr != 0 else "0"
+    return Law(expression=text, coefficients=kept, residual=float(residual), **extra)
+
+
+def noether_charge(generator, coordinate_names, *, errors=None, drop_below: float = 1e-3) -> Law:
+    """The Noether charge of a linear (affine) generator ``[K | c]`` on ``x = (q, p)``.
+
+    Args:
+        generator: ``[n, n]`` ``K`` or ``[n, n + 1]`` ``[K | c]`` with ``n = 2d``.
+        coordinate_names: ``n`` names, positions first.
+        errors: optional standard deviations of the generator's entries (same shape); they are
+            propagated linearly to the coefficients of ``G``.
+        drop_below: relative size under which a coefficient is dropped from the expression.
+
+    Returns:
+        A :class:`Law` with ``G`` (normalised), its coefficients, the generator and the symplectic
+        defect of ``K``; ``residual`` is 0 (the route that found the generator sets it).
+
+    Example:
+        >>> import numpy as np
+        >>> r = np.array([[0.0, -1.0], [1.0, 0.0]])
+        >>> k = np.block([[r, np.zeros((2, 2))], [np.zeros((2, 2)), r]])
+        >>> noether_charge(k, ["q1", "q2", "p1", "p2"]).expression
+        'q1*p2 - q2*p1'
+    """
+    gen = np.asarray(generator, dtype=float)
+    n = len(coordinate_names)
+    if n % 2 or gen.shape[0] != n or gen.shape[1] not in (n, n + 1):
+        raise InputError(f"a Noether charge needs phase-space coordinates (q, p) of even dimension and a "
+                         f"generator [n, n] or [n, n+1]; got {n} coordinates and a generator {gen.shape}")
+    d = n // 2
+    k = gen[:, :n]
+    c = gen[:, n] if gen.shape[1] > n else np.zeros(n)
+    j = symplectic_form(d)
+    jk = j @ k
+    sym = 0.5 * (jk + jk.T)
+    anti = 0.5 * (jk - jk.T)
+    defect = float(np.linalg.norm(anti) / max(np.linalg.norm(sym) + np.linalg.norm(j @ c), 1e-300))
+    # G = -1/2 x^T sym x - (J c)^T x, collected into monomials
+    lin = -(j @ c)
+    err_k = None if errors is None else np.asarray(errors, dtype=float)
+    terms: dict = {}
+    names = list(coordinate_names)
+    for a in range(n):
+        for b in range(a, n):
+            coef = -sym[a, a] / 2 if a == b else -sym[a, b]
+            if err_k is not None:  # (J K)[a, b] = ±K[m(a), b]: |J| @ err picks that entry's error
+                eja = np.abs(j) @ err_k[:, :n]
+                err = eja[a, a] / 2 if a == b else 0.5 * np.hypot(eja[a, b], eja[b, a])
+            else:
+                err = float("nan")
+            if coef != 0:
+                terms[f"{names[a]}*{names[b]}" if a != b else f"{names[a]}**2"] = (coef, err)
+    for a in range(n):
+        if lin[a] != 0:
+            err = float("nan") if err_k is None or err_k.shape[1] <= n else float((np.abs(j) @ err_k[:, n])[a])
+            terms[names[a]] = (lin[a], err)
+    if not terms or max(abs(v) for v, _ in terms.values()) < 1e-12:
+        raise InputError("the generator gives a zero Noether charge (its J K is antisymmetric: not a canonical "
+                         "symmetry); check the family or the data")
+    law = polynomial_law(terms, residual=0.0, drop_below=drop_below)
+    law.generator = gen if gen.shape[1] > n else np.hstack([gen, np.zeros((n, 1))])
+    law.symplectic_defect = defect
+    if defect > 0.1:
+        law.notes.append(f"the generator is not symplectic (defect {defect:.2f}); G uses its symplectic part only")
+    return law
+
+
+def generator_similarity(found, truth) -> float:
+    """``|cos|`` between two generators (flattened), the benchmark's subspace-similarity metric for d = 1."""
+    a, b = np.ravel(np.asarray(found, float)), np.ravel(np.asarray(truth, float))
+    m = min(a.size, b.size)
+    a, b = a[:m], b[:m]
+    return float(abs(a @ b) / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-300))
+
+
+def subspace_similarity(found, truth) -> float:
+    """Mean squared cosine of the principal angles between two row spaces (1 = identical).
+
+    ``found`` ``[k1, m]``, ``truth`` ``[k2, m]``; divided by ``max(k1, k2)`` so extra or missing
+    directions lower the score.
+    """
+    a = np.atleast_2d(np.asarray(found, float))
+    b = np.atleast_2d(np.asarray(truth, float))
+    if a.shape[0] == 0 or b.shape[0] == 0:
+        return 0.0
+    qa, _ = np.linalg.qr(a.T)
+    qb, _ = np.linalg.qr(b.T)
+    cos = np.linalg.svd(qa.T @ qb, compute_uv=False)
+    return float(np.sum(cos**2) / max(a.shape[0], b.shape[0]))
+
+
+@dataclasses.dataclass
+class Discovery:
+    """What a route found: its laws, the evidence for their number, and data for the figures.
+
+    Attributes:
+        route: ``"group"``, ``"lie"``, ``"hnn"`` or ``"library"``.
+        laws: the conserved quantities (or, on a static manifold, the group relations).
+        spectrum: relative singular values of the route's null-space problem (descending), or None.
+        count: number of laws (null directions) found.
+        gap: the singular-value gap that set the count (``inf`` exact, ``nan`` if not applicable).
+        weak: True when the evidence for the count is weak (small gap, few samples, poor fit).
+        message: one or two plain sentences for the user: what was found and how sure it is.
+        details: route-specific JSON-able values (settings, timings, fit quality).
+        arrays: route-specific arrays for the figures (never written to the summary).
+    """
+
+    route: str
+    laws: list
+    spectrum: np.ndarray | None
+    count: int
+    gap: float
+    weak: bool
+    message: str
+    details: dict = dataclasses.field(default_factory=dict)
+    arrays: dict = dataclasses.field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        gap = self.gap if np.isfinite(self.gap) else None
+        return {
+            "route": self.route,
+            "count": int(self.count),
+            "singular_value_gap": gap,
+            "weak_evidence": bool(self.weak),
+            "message": self.message,
+            "singular_values": None if self.spectrum is None else [float(s) for s in self.spectrum],
+            "laws": [law.to_dict() for law in self.laws],
+            "details": self.details,
+        }
+
+
+def verdict(count: int, gap: float, weak: bool, what: str = "conserved quantit") -> str:
+    """The plain-language sentence for a count and its gap."""
+    noun = f"{what}y" if count == 1 else f"{what}ies"
+    if count == 0:
+        return (f"No {what}y found: no singular value is clearly separated from the rest"
+                + (" (the smallest are small but without a gap — evidence weak)." if weak else "."))
+    g = "an exact null space" if not np.isfinite(gap) else f"a singular-value gap of ×{gap:.3g}"
+    return f"Found {count} {noun} with {g}" + (" — weak evidence: treat the count with care." if weak else ".")
