@@ -1,0 +1,217 @@
+"""Function libraries for conserved quantities ``G(x) = Σ_j c_j φ_j(x)``, and laws from their null spaces.
+
+A conserved quantity that is a linear combination of library features ``φ_j`` satisfies a linear
+condition on its coefficients at every sample: along trajectories ``dG/dt = Σ_j c_j ∇φ_j(x)·ẋ = 0``
+(:func:`physlaw.symmetry.trajectory_laws`), or against a learned Hamiltonian
+``{G, H} = Σ_j c_j ∇φ_j(x)ᵀ J ∇H(x) = 0`` (:func:`physlaw.symmetry.hnn_laws`). Stacking samples
+gives a matrix whose near-null space (:func:`physlaw.symmetry.null_space`) holds the laws.
+
+Features: the monomials of degree ``1 … degree`` in all coordinates (the constant is left out: it is
+trivially conserved), optionally ``1/|q|`` over the position block (Kepler), ``cos q_i`` and
+``sin q_i`` of each position (angles), and any extra SymPy expressions. Every feature has a
+SymPy-parsable name in the coordinate names (``q1*p2``, ``1/sqrt(q1**2 + q2**2)``, ``cos(theta)``).
+
+Degeneracy: the null space holds *every* conserved combination in the library, not one per
+independent law. If ``G`` is conserved so is any function of it, so a library containing ``G`` and
+``G²`` counts both (the 1D free particle in a degree-2 library: ``p`` and ``p²``, count 2). Counts
+of the truth in the default degree-2 library (constant excluded):
+
+* 1D harmonic oscillator / spring (``q, p, q², qp, p²``): 1, the energy.
+* 2D isotropic oscillator (14 features): 4, the quadratic u(2) charges ``q1² + p1²``,
+  ``q2² + p2²``, ``q1 q2 + p1 p2``, ``q1 p2 − q2 p1`` (with unit mass and spring constant).
+* 2D anisotropic oscillator, frequencies 1 : 2: 2, the mode energies.
+* planar Kepler with ``inverse_radius`` (15 features): 2, the energy ``|p|²/2 − 1/|q|`` and
+  ``L = q1 p2 − q2 p1``. The Runge–Lenz components ``p × L − q/|q|`` are cubic in ``(q, p)`` plus
+  ``q_i/|q|``: not in this library.
+* pendulum with ``angles`` (``ω, ω², cos θ, sin θ``): 1, the energy ``ω² − (2g/l) cos θ``
+  (in ``ω = θ̇``). With ``trig`` instead (``θ, ω, θ², θω, ω², cos θ, sin θ``) also 1 in exact
+  arithmetic, but ``θ``/``sin θ`` and ``θ²``/``cos θ`` are nearly collinear at moderate amplitude, so
+  noisy or damped data show extra near-null directions.
+* free particle 1D: 2 (``p`` and ``p²``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import keyword
+
+import numpy as np
+import sympy
+
+from physlaw.errors import InputError
+from physlaw.symmetry._laws import Law, polynomial_law
+from physlaw.symmetry._nullspace import NullSpace
+
+
+def _monomial(names, combo) -> str:
+    """``q1*p2`` or ``q1**2`` for a tuple of coordinate indices (in coordinate order)."""
+    parts = []
+    for i, group in itertools.groupby(combo):
+        power = len(list(group))
+        parts.append(names[i] if power == 1 else f"{names[i]}**{power}")
+    return "*".join(parts)
+
+
+class FunctionLibrary:
+    """A library of scalar features ``φ_j(x)`` on ``n`` coordinates, with exact gradients.
+
+    Values and gradients are SymPy expressions compiled once with ``sympy.lambdify`` (NumPy,
+    common subexpressions shared), so ``N = 10⁴`` samples and ``m ≈ 50`` features take
+    milliseconds.
+
+    Args:
+        coordinate_names: the ``n`` coordinates (Python identifiers), positions first.
+        degree: highest monomial degree (``0`` for none); the constant is never included.
+        inverse_radius: add ``1/|q|`` over the position block.
+        trig: add ``cos q_i`` and ``sin q_i`` for each position.
+        angles: the positions are angles: they enter only through ``cos q_i`` and ``sin q_i``
+            (implies ``trig``; a function on the circle is periodic), the monomials use the other
+            coordinates only. Use it for pendulums: with ``trig`` alone, ``q`` and ``sin q`` (and
+            ``q²`` and ``cos q``) are nearly collinear at moderate amplitudes, and near-conserved
+            combinations such as ``sin q − 0.87 q`` compete with the energy.
+        num_positions: size of the position block (default ``n/2`` for even ``n``, else ``n``).
+        extra: further features as SymPy strings in the coordinate names.
+
+    Attributes:
+        coordinate_names, num_positions, names (feature strings), expressions (SymPy), symbols.
+
+    Example:
+        >>> lib = FunctionLibrary(["q", "p"], degree=2)
+        >>> lib.names
+        ('q', 'p', 'q**2', 'q*p', 'p**2')
+    """
+
+    def __init__(self, coordinate_names, *, degree: int = 2, inverse_radius: bool = False, trig: bool = False,
+                 angles: bool = False, num_positions: int | None = None, extra=()):
+        names = tuple(str(c) for c in coordinate_names)
+        if not names:
+            raise InputError("a function library needs at least one coordinate name")
+        bad = [c for c in names if not c.isidentifier() or keyword.iskeyword(c)]
+        if bad or len(set(names)) != len(names):
+            raise InputError(f"coordinate names must be distinct Python identifiers (e.g. q1, p1, theta); got {list(names)}")
+        n = len(names)
+        d = (n // 2 if n % 2 == 0 else n) if num_positions is None else int(num_positions)
+        if not 0 <= d <= n:
+            raise InputError(f"num_positions must be between 0 and {n}, got {num_positions}")
+        if int(degree) < 0:
+            raise InputError(f"degree must be >= 0, got {degree}")
+        if (inverse_radius or trig or angles) and d == 0:
+            raise InputError("inverse_radius, trig and angles act on positions, but the library has none "
+                             "(num_positions = 0)")
+        if angles and inverse_radius:
+            raise InputError("angles and inverse_radius exclude each other (1/|q| of angles has no meaning)")
+        self.coordinate_names = names
+        self.num_positions = d
+        self.degree = int(degree)
+        self.symbols = tuple(sympy.Symbol(c, real=True) for c in names)
+        local = dict(zip(names, self.symbols))
+        self.angles = bool(angles)
+        feats: list[str] = []
+        poly = list(range(d, n)) if angles else list(range(n))
+        for k in range(1, self.degree + 1):
+            feats += [_monomial(names, combo) for combo in itertools.combinations_with_replacement(poly, k)]
+        if inverse_radius:
+            feats.append(f"1/sqrt({' + '.join(f'{c}**2' for c in names[:d])})")
+        if trig or angles:
+            feats += [f"cos({c})" for c in names[:d]] + [f"sin({c})" for c in names[:d]]
+        exprs = []
+        for text in list(feats) + [str(e) for e in extra]:
+            try:
+                expr = sympy.sympify(text, locals=local)
+            except (sympy.SympifyError, SyntaxError, TypeError) as err:
+                raise InputError(f"library feature {text!r} is not a SymPy expression: {err}") from None
+            unknown = expr.free_symbols - set(self.symbols)
+            if unknown:
+                raise InputError(f"library feature {text!r} uses {sorted(map(str, unknown))}, "
+                                 f"not among the coordinates {list(names)}")
+            if not expr.free_symbols:
+                raise InputError(f"library feature {text!r} is a constant (trivially conserved); leave it out")
+            exprs.append(expr)
+        feats = feats + [str(e) for e in extra]
+        if not feats:
+            raise InputError("the library is empty: use degree >= 1, inverse_radius, trig or extra features")
+        if len(set(feats)) != len(feats):
+            raise InputError(f"the library has repeated features: {feats}")
+        self.names = tuple(feats)
+        self.expressions = tuple(exprs)
+        grads = [sympy.diff(e, s) for e in exprs for s in self.symbols]
+        self._values = sympy.lambdify(self.symbols, exprs, modules="numpy", cse=True)
+        self._grads = sympy.lambdify(self.symbols, grads, modules="numpy", cse=True)
+
+    @property
+    def num_features(self) -> int:
+        return len(self.names)
+
+    @property
+    def dim(self) -> int:
+        return len(self.coordinate_names)
+
+    def __repr__(self) -> str:
+        return f"FunctionLibrary({list(self.coordinate_names)}, {self.num_features} features: {', '.join(self.names)})"
+
+    def _check(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        if x.ndim != 2 or x.shape[1] != self.dim:
+            raise InputError(f"library on ({', '.join(self.coordinate_names)}) needs points of shape [N, {self.dim}]; "
+                             f"got {x.shape}")
+        return x
+
+    def _stack(self, out, shape, what) -> np.ndarray:
+        arr = np.stack([np.broadcast_to(np.asarray(v, dtype=float), shape[:1]) for v in out], axis=-1).reshape(shape)
+        if not np.all(np.isfinite(arr)):
+            bad = np.unique(np.nonzero(~np.isfinite(arr.reshape(shape[0], self.num_features, -1)))[1])
+            raise InputError(f"library {what} are not finite at some points for {[self.names[j] for j in bad]} "
+                             "(e.g. 1/|q| at q = 0); remove those points or features")
+        return arr
+
+    def values(self, x) -> np.ndarray:
+        """``φ_j(x_i)``, ``[N, m]``."""
+        x = self._check(x)
+        with np.errstate(all="ignore"):
+            out = self._values(*x.T)
+        return self._stack(out, (x.shape[0], self.num_features), "values")
+
+    def gradients(self, x) -> np.ndarray:
+        """``∂φ_j/∂x_k (x_i)``, ``[N, m, n]``."""
+        x = self._check(x)
+        with np.errstate(all="ignore"):
+            out = self._grads(*x.T)
+        return self._stack(out, (x.shape[0], self.num_features, self.dim), "gradients")
+
+    def coefficients(self, expression, points) -> tuple[np.ndarray, float]:
+        """Coefficients ``c`` of ``expression ≈ const + Σ_j c_j φ_j`` (least squares on ``points``).
+
+        For comparing a found null space with a known law. Returns ``(c, relative residual)``; a
+        residual well above round-off means the law is not in the library.
+        """
+        x = self._check(points)
+        expr = sympy.sympify(str(expression), locals=dict(zip(self.coordinate_names, self.symbols)))
+        g = np.broadcast_to(np.asarray(sympy.lambdify(self.symbols, expr, "numpy")(*x.T), float), x.shape[:1])
+        a = np.hstack([self.values(x), np.ones((x.shape[0], 1))])
+        c, *_ = np.linalg.lstsq(a, g, rcond=None)
+        res = float(np.linalg.norm(a @ c - g) / max(np.linalg.norm(g - g.mean()), 1e-300))
+        return c[:-1], res
+
+
+def library_laws(space: NullSpace, library: FunctionLibrary, *, drop_below: float = 1e-3, notes=()) -> list[Law]:
+    """One :class:`Law` per null vector of a library null space.
+
+    Each basis vector ``c`` (reduced echelon form: 1 on its pivot feature, 0 on the other pivots)
+    becomes ``G = Σ_j c_j φ_j`` with the bootstrap errors of ``c`` (``nan`` when the null space was
+    not bootstrapped), normalised by :func:`polynomial_law` so the largest coefficient is 1; terms
+    below ``drop_below`` of it (and within two errors of zero) are dropped. ``residual`` is the
+    null space's RMS residual of that vector (scaled units, see :class:`NullSpace`).
+    """
+    if space.basis.shape[1:] != (library.num_features,):
+        raise InputError(f"null space over {space.basis.shape[1]} unknowns does not match the library's "
+                         f"{library.num_features} features")
+    bootstrapped = bool(np.any(space.errors))
+    laws = []
+    for i in range(space.count):
+        vec, err = space.basis[i], space.errors[i]
+        terms = {name: (float(vec[j]), float(err[j]) if bootstrapped else float("nan"))
+                 for j, name in enumerate(library.names) if vec[j] != 0}
+        law = polynomial_law(terms, residual=float(space.residuals[i]), drop_below=drop_below)
+        law.notes.extend(notes)
+        laws.append(law)
+    return laws
