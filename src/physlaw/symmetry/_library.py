@@ -178,12 +178,18 @@ class FunctionLibrary:
             out = self._grads(*x.T)
         return self._stack(out, (x.shape[0], self.num_features, self.dim), "gradients")
 
-    def coefficients(self, expression, points) -> tuple[np.ndarray, float]:
-        """Coefficients ``c`` of ``expression ≈ const + Σ_j c_j φ_j`` (least squares on ``points``).
+    def coefficients(self, expression, points=None) -> tuple[np.ndarray, float]:
+        """Coefficients ``c`` of ``expression = const + Σ_j c_j φ_j`` (least squares on sample points).
 
-        For comparing a found null space with a known law. Returns ``(c, relative residual)``; a
-        residual well above round-off means the law is not in the library.
+        For comparing a found null space with a known law. The default points are generic (random,
+        ``0.3 ≤ |x_k| ≤ 1.5``, fixed seed): data points would not do when the law is constant on
+        them (an energy shell). Returns ``(c, relative residual)``; a residual well above round-off
+        means the expression is not in the library.
         """
+        if points is None:
+            rng = np.random.default_rng(0)
+            n_pts = max(4 * self.num_features, 200)
+            points = rng.uniform(0.3, 1.5, (n_pts, self.dim)) * rng.choice([-1.0, 1.0], (n_pts, self.dim))
         x = self._check(points)
         expr = sympy.sympify(str(expression), locals=dict(zip(self.coordinate_names, self.symbols)))
         g = np.broadcast_to(np.asarray(sympy.lambdify(self.symbols, expr, "numpy")(*x.T), float), x.shape[:1])
