@@ -23,7 +23,7 @@ class TrainConfig(NamedTuple):
         schedule: ``"constant"`` or ``"cosine"`` (decay to 1 % of ``learning_rate`` over
             ``num_steps``; Loshchilov & Hutter, SGDR, 2017).
         weight_decay: decoupled weight decay (AdamW) if > 0.
-        batch_size: minibatch size (sampled without replacement each step); ``None`` = full batch.
+        batch_size: minibatch size (rows drawn uniformly, with replacement, each step); ``None`` = full batch.
         validation_fraction: fraction of the rows held out for validation (0 = none).
         patience: stop after this many evaluations without a better validation loss (``None``:
             never stop early). The model with the best validation loss is returned.
@@ -135,7 +135,7 @@ def fit(
         if batch is None or batch == num_train:
             arrays = train
         else:
-            idx = jax.random.choice(k, num_train, (batch,), replace=False)
+            idx = jax.random.randint(k, (batch,), 0, num_train)  # with replacement: O(batch), not a sort of all rows
             arrays = tuple(a[idx] for a in train)
         loss, grads = jax.value_and_grad(loss_of)(p, arrays)
         updates, s = optimizer.update(grads, s, p)

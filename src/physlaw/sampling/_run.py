@@ -37,6 +37,7 @@ class ExchangeResult:
     Attributes:
         betas: [L] the final ladder.
         samples: [C, S, d] flat parameters of the β = 1 replica (``posterior()`` gives the pytree).
+        rung_samples: [C, S, L, d] the samples of every rung (only with ``keep_all_rungs``), else None.
         log_likelihood: [C, S, L] log-likelihood at every rung and sweep (free energies, WHAM, noise).
         names: names of the d flat coordinates.
         free_energy: the ``FreeEnergy`` (log Z at every rung, F with errors, every estimator).
@@ -54,6 +55,7 @@ class ExchangeResult:
     warnings: list[str]
     step_size: np.ndarray
     unravel: Callable = field(repr=False, default=None)
+    rung_samples: np.ndarray | None = None
 
     def posterior(self):
         """The β = 1 samples as the model's parameter pytree, each leaf with leading axes [C, S]."""
@@ -90,13 +92,13 @@ def _init_fn(flat):
     return _CHUNK_CACHE[key]
 
 
-def _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, log_ratio_fn):
+def _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, log_ratio_fn, all_rungs=False):
     """The compiled chunk of sweeps for all chains, cached across runs of the same model structure.
 
     ``adapt`` (a traced flag) switches on Robbins–Monro step-size adaptation for burn-in, so one
     program serves burn-in and sampling.
     """
-    cache_key = (flat.signature, moves, chunk_size, target_accept, target_accept_block, log_ratio_fn)
+    cache_key = (flat.signature, moves, chunk_size, target_accept, target_accept_block, log_ratio_fn, all_rungs)
     if cache_key in _CHUNK_CACHE:
         return _CHUNK_CACHE[cache_key]
     use_comp = moves in ("componentwise", "both")
@@ -118,8 +120,8 @@ def _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, log_r
             sums = jax.tree_util.tree_map(
                 jnp.add, sums, (info.accept, info.accept_block, info.swap_tried, info.swap_accepted, info.swap_prob)
             )
-            return (state, step, block, sums, i + 1), (kernel.rung_view(state, state.log_likelihood),
-                                                       state.position[state.slot_of_rung[-1]])
+            kept = kernel.rung_view(state, state.position) if all_rungs else state.position[state.slot_of_rung[-1]]
+            return (state, step, block, sums, i + 1), (kernel.rung_view(state, state.log_likelihood), kept)
 
         L, d = state.position.shape
         z = lambda *s: jnp.zeros(s, state.position.dtype)  # noqa: E731
@@ -219,6 +221,7 @@ def run(
     checkpoint_every: float = 30.0,
     progress: bool | None = None,
     progress_desc: str = "exchange MC",
+    keep_all_rungs: bool = False,
     stop_after_chunks: int | None = None,
     _log_ratio_fn: Callable = kernel.exchange_log_ratio,
 ) -> ExchangeResult:
@@ -240,6 +243,8 @@ def run(
         checkpoint: a ``.npz`` path; written between chunks (at most every ``checkpoint_every``
             seconds, and at the end of burn-in); an existing one from the same run is resumed.
         progress: show a progress bar (default: when stderr is a terminal).
+        keep_all_rungs: also keep the (thinned) samples of every rung in ``rung_samples`` (a scan over
+            temperatures, e.g. the noise levels σ' of the symmetry search).
         stop_after_chunks: stop after this many chunks in this call (simulates an interrupted run;
             returns None).
 
@@ -290,14 +295,15 @@ def run(
     num_burn_chunks = -(-num_burnin // chunk_size)
     num_sample_chunks = -(-num_samples // chunk_size)
     rounds = _ladder_rounds(num_burn_chunks) if adapt_ladder else set()
-    chunk_fn = _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, _log_ratio_fn)
+    chunk_fn = _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, _log_ratio_fn,
+                         bool(keep_all_rungs))
     data = flat.data
 
     fingerprint = hashlib.sha256(json.dumps({
         "key": np.asarray(jax.random.key_data(key)).tolist(), "d": d, "names": flat.names, "L": L, "C": C,
         "samples": num_samples, "burn": num_burnin, "chunk": chunk_size, "thin": thin, "moves": moves,
         "adapt": adapt_ladder, "betas0": np.round(betas, 12).tolist(), "dtype": str(dtype),
-        "targets": [target_accept, target_accept_block],
+        "targets": [target_accept, target_accept_block], "all_rungs": bool(keep_all_rungs),
         "x0": float(np.asarray(jnp.sum(x0), dtype=np.float64)),
         "data": hashlib.sha256(b"".join(np.ascontiguousarray(np.asarray(v)).tobytes()
                                         for v in jax.tree_util.tree_leaves(flat.data))).hexdigest(),
@@ -376,6 +382,9 @@ def run(
 
     ll = np.concatenate(ll_chunks, axis=1)[:, :num_samples]
     samples = np.concatenate(pos_chunks, axis=1)[:, :num_samples:thin]
+    rung_samples = None
+    if keep_all_rungs:
+        rung_samples, samples = samples, samples[:, :, -1]
     n_sweeps = num_sample_chunks * chunk_size
     fe = free_energy(ll, betas)
     acc, accb, tried, accepted, prob = sums
@@ -406,5 +415,5 @@ def run(
         warnings.warn(w, PhyslawWarning, stacklevel=2)
     return ExchangeResult(
         betas=betas, samples=samples, log_likelihood=ll, names=flat.names, free_energy=fe,
-        diagnostics=diag, warnings=warn, step_size=step, unravel=flat.unravel,
+        diagnostics=diag, warnings=warn, step_size=step, unravel=flat.unravel, rung_samples=rung_samples,
     )

@@ -92,8 +92,10 @@ def polynomial_law(terms: dict, *, residual: float, drop_below: float = 0.0, **e
         if abs(v_n) < drop_below and (not np.isfinite(e_n) or abs(v_n) < 2 * e_n):
             continue
         kept[term] = (v_n, e_n)
-        expr += sympy.Float(_round(v_n, e_n), 6) * sympy.sympify(term)
-    text = str(sympy.nsimplify(expr, tolerance=1e-9, rational=False)) if expr != 0 else "0"
+        r = _round(v_n, e_n)
+        coef = sympy.Integer(int(r)) if r == int(r) else sympy.Float(r, 15)
+        expr += coef * sympy.sympify(term)
+    text = str(expr) if expr != 0 else "0"
     return Law(expression=text, coefficients=kept, residual=float(residual), **extra)
 
 

@@ -73,7 +73,7 @@ def _echelon(vectors: np.ndarray, pivots=None):
 def null_space(
     rows: np.ndarray,
     *,
-    rtol: float = 1e-2,
+    rtol: float = 5e-2,
     min_gap: float = 10.0,
     max_count: int | None = None,
     count: int | None = None,
@@ -90,7 +90,7 @@ def null_space(
 
     Args:
         rows: the constraint matrix ``R`` (the answer ``c`` satisfies ``R c ≈ 0``).
-        rtol: a singular value counts as "near zero" only below ``rtol × s_0``.
+        rtol: a singular value counts as "near zero" only below ``rtol × s_0`` (the gap decides the count).
         min_gap: a gap smaller than this makes the evidence ``weak``.
         max_count: at most this many null directions.
         count: force the dimension (e.g. known from the truth, for a comparison).

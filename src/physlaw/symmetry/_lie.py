@@ -1,0 +1,127 @@
+"""The Lie algebra of the symmetries straight from a trained autoencoder (mission B.5, the seed's future work).
+
+An infinitesimal symmetry ``δz = ε (K z + c)`` (acting alike on each time slice) keeps on-manifold
+points on the manifold. The autoencoder's Jacobian ``J_f(z)`` projects onto the manifold's tangent
+space there, so a symmetry satisfies
+
+    (I − J_f(z)) (K z + c) ≈ 0    for every on-manifold z.
+
+With ``[K | c] = Σ_j k_j B_j`` over the family's basis ``B_j`` this is linear in ``k``: stacking the
+rows over samples gives a matrix whose near-null space (SVD) is the whole algebra, its dimension
+read from the singular-value gap. No sampling, no fit: seconds once the autoencoder is trained.
+Evaluation points are first passed through the autoencoder (``z ← f(z)``) so they sit on its
+manifold.
+"""
+
+from __future__ import annotations
+
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from physlaw.symmetry._families import Family
+from physlaw.symmetry._invariance import check_rows
+from physlaw.symmetry._laws import Discovery, noether_charge, polynomial_law, verdict
+from physlaw.symmetry._nullspace import null_space
+
+
+def lie_rows(model, family: Family, rows) -> np.ndarray:
+    """The constraint matrix ``[N · k·n, P]``: ``(I − J_f(z)) B_j z̃`` for every point and basis map."""
+    rows = jnp.asarray(rows)
+    n = family.dim
+    basis = jnp.asarray(family.basis, rows.dtype)  # [P, n, n+1]
+
+    def one(z):
+        z = model(z)
+        jf = jax.jacfwd(model)(z)
+        xs = z.reshape(-1, n)
+        moved = jnp.einsum("pij,sj->psi", basis[:, :, :n], xs) + basis[:, None, :, n]  # [P, slices, n]
+        v = moved.reshape(basis.shape[0], -1)  # [P, k·n]
+        return (v - v @ jf.T).T  # [k·n, P]
+
+    out = jax.jit(jax.vmap(one))(rows)
+    return np.asarray(out, dtype=np.float64).reshape(-1, basis.shape[0])
+
+
+def lie_algebra(
+    model,
+    family: Family,
+    rows,
+    *,
+    num_points: int = 1000,
+    seed: int = 0,
+    rtol: float = 5e-2,
+    min_gap: float = 10.0,
+    bootstrap: int = 20,
+    phase_space: bool = True,
+) -> Discovery:
+    """Symmetry generators in ``family``'s span from an autoencoder, and their Noether charges.
+
+    Args:
+        model: the trained autoencoder (``z ↦ f(z)``, one row at a time).
+        family: the transformation family (its basis spans the candidate generators).
+        rows: evaluation points ``[N, k·n]`` (transition pairs or points of a static manifold).
+        num_points: at most this many points are used (a random subset).
+        rtol, min_gap: the null-space counting rule (:func:`null_space`).
+        bootstrap: row resamples for coefficient errors.
+        phase_space: the coordinates are ``(q, p)``: turn each generator into a Noether charge.
+            Otherwise (a static manifold) each generator is reported as the vector field ``K x + c``.
+
+    Returns:
+        A :class:`Discovery` with one law per generator, the singular-value spectrum and the gap.
+    """
+    start = time.perf_counter()
+    rows = check_rows(rows, family)
+    rng = np.random.default_rng(seed)
+    if rows.shape[0] > num_points:
+        rows = rows[rng.choice(rows.shape[0], num_points, replace=False)]
+    mat = lie_rows(model, family, rows.astype(np.float32))
+    ns = null_space(mat, rtol=rtol, min_gap=min_gap, bootstrap=bootstrap, seed=seed)
+    laws = []
+    for vec, err, res in zip(ns.basis, ns.errors, ns.residuals):
+        gen = family.generator(vec)
+        gen_err = np.sqrt(np.tensordot(err**2, family.basis**2, axes=1))
+        if phase_space:
+            law = noether_charge(gen, family.coordinate_names, errors=gen_err)
+        else:
+            law = _vector_field_law(gen, gen_err, family)
+        law.residual = float(res)
+        law.notes.append("generator coefficients: " + ", ".join(
+            f"{nm}={v:.4g}±{e:.2g}" for nm, v, e in zip(family.names, vec, err) if abs(v) > 1e-9))
+        laws.append(law)
+    what = "symmetry generator" if not phase_space else "conserved quantit"
+    message = verdict(ns.count, ns.gap, ns.weak, what="conserved quantit") if phase_space else \
+        verdict(ns.count, ns.gap, ns.weak).replace("conserved quantit", what)
+    return Discovery(
+        route="lie",
+        laws=laws,
+        spectrum=ns.singular_values,
+        count=ns.count,
+        gap=ns.gap,
+        weak=ns.weak,
+        message=message,
+        details={
+            "family": family.name, "mask": family.mask, "parameters": list(family.names),
+            "num_points": int(rows.shape[0]), "rtol": rtol, "min_gap": min_gap,
+            "seconds": round(time.perf_counter() - start, 3),
+            "generators": [family.generator(v).tolist() for v in ns.basis],
+        },
+    )
+
+
+def _vector_field_law(gen, gen_err, family: Family):
+    """On a static manifold: the infinitesimal map ``δx_i = Σ_j K_ij x_j + c_i`` written out, one row per term."""
+    n = family.dim
+    names = family.coordinate_names
+    terms = {}
+    for i in range(n):
+        for j in range(n + 1):
+            if abs(gen[i, j]) > 1e-9:
+                var = names[j] if j < n else "1"
+                terms[f"d_{names[i]}*{var}" if var != "1" else f"d_{names[i]}"] = (gen[i, j], gen_err[i, j])
+    law = polynomial_law(terms, residual=0.0, drop_below=1e-3, generator=gen)
+    law.notes.append("static manifold: the law is the symmetry's vector field δx = K x + c "
+                     "(d_xi*xj means K_ij: the rate of change of xi per unit xj)")
+    return law
