@@ -6,19 +6,24 @@ A law ``G = Σ_j c_j φ_j`` is constant along the trajectories when
 
 so the rows ``r_ij = ∇φ_j(x_i)·ẋ_i / |ẋ_i|`` define a matrix whose near-null space is the set of
 conserved combinations. ``ẋ`` comes from finite differences of the recorded trajectories
-(:func:`finite_differences`: fourth order by default, on each trajectory's own time grid), never from stored exact derivatives
-unless asked: the baseline uses the trajectories only. Dividing each row by the speed ``|ẋ_i|``
-makes every sample one constraint of the same weight (the condition is homogeneous, so the exact
-null space is unchanged); samples at rest carry no information and are dropped.
+(:func:`finite_differences`: fourth order by default, on each trajectory's own time grid), never from
+stored exact derivatives unless asked: the baseline uses the trajectories only. Dividing each row by
+the speed ``|ẋ_i|`` makes every sample one constraint of the same weight (the condition is
+homogeneous, so the exact null space is unchanged); samples at rest carry no information and are
+dropped.
 
 Approximate laws: with friction (a real pendulum) or with noise, ``dG/dt`` is small but not zero,
 and the smallest relative singular value measures how far from conserved the best combination is
-(for light damping, roughly the ratio of the damping rate to the motion's frequency). Raise
-``rtol`` above it to count the law; the Discovery says so in its message.
+(it grows with the damping rate relative to the motion's frequency, and with noise). Raise ``rtol``
+above it to count the law; the Discovery then says the law is approximate. Cutting the record into
+short windows does not shrink the violation in this derivative form (``dG/dt`` from friction is
+the same in every window), but the spread of the coefficients between windows measures their
+systematic error (the Schmidt–Lipson test does this with the two halves of the record).
 """
 
 from __future__ import annotations
 
+import inspect
 import time
 
 import numpy as np
@@ -53,7 +58,8 @@ def finite_differences(x, t, *, stencil: int = 5) -> np.ndarray:
     if stencil < 3 or stencil % 2 == 0:
         raise InputError(f"the finite-difference stencil must be an odd number >= 3, got {stencil}")
     if num < stencil:
-        raise InputError(f"a {stencil}-point finite difference needs at least {stencil} times per trajectory; got {num}")
+        raise InputError(f"a {stencil}-point finite difference needs at least {stencil} times per trajectory; "
+                         f"got {num}")
     if np.any(np.diff(t, axis=1) <= 0):
         raise InputError("times must increase strictly along each trajectory for finite differences")
     half = stencil // 2
@@ -69,17 +75,23 @@ def finite_differences(x, t, *, stencil: int = 5) -> np.ndarray:
     return np.einsum("btk,btkn->btn", w, x[:, idx])
 
 
+def resolve_rtol(rtol: float | None) -> float:
+    """``rtol``, or :func:`null_space`'s default when None."""
+    return float(inspect.signature(null_space).parameters["rtol"].default if rtol is None else rtol)
+
+
 def _subsample(n_rows: int, max_points: int | None, seed: int) -> np.ndarray:
     if max_points is None or n_rows <= max_points:
         return np.arange(n_rows)
     return np.sort(np.random.default_rng(seed).choice(n_rows, size=int(max_points), replace=False))
 
 
-def library_discovery(route: str, rows: np.ndarray, library: FunctionLibrary, *, rtol: float, min_gap: float,
+def library_discovery(route: str, rows: np.ndarray, library: FunctionLibrary, *, rtol: float | None, min_gap: float,
                       max_count, count, bootstrap: int, seed: int, drop_below: float, details: dict,
                       started: float) -> Discovery:
     """Null space of library rows → :class:`Discovery` (shared by the trajectory and HNN routes)."""
     m = library.num_features
+    rtol = resolve_rtol(rtol)
     if rows.shape[0] < 2 * m:
         raise InputError(f"the {route} route needs at least {2 * m} usable points for {m} library features "
                          f"(twice as many as unknowns); got {rows.shape[0]}: give more data or a smaller library")
@@ -118,7 +130,7 @@ def trajectory_laws(
     exact_derivatives: bool = False,
     stencil: int = 5,
     trim: int = 1,
-    rtol: float = 1e-2,
+    rtol: float | None = None,
     min_gap: float = 10.0,
     max_count: int | None = None,
     count: int | None = None,
@@ -142,7 +154,8 @@ def trajectory_laws(
         stencil: samples per finite difference (:func:`finite_differences`; 5: fourth order).
         trim: samples dropped at each end of each trajectory (there the differences are one-sided
             and first order).
-        rtol, min_gap, max_count, count, bootstrap, seed: passed to :func:`null_space`.
+        rtol, min_gap, max_count, count, bootstrap, seed: passed to :func:`null_space`
+            (``rtol=None``: its default).
         max_points: at most this many samples (a fixed random subset) enter the null space.
         drop_below: relative coefficient size below which a term is dropped from a law.
         velocities: optional ``[trajectory, time, n]`` array replacing ``ẋ`` (e.g. shuffled, as a
@@ -164,7 +177,8 @@ def trajectory_laws(
                          f"({', '.join(names)}); build the library from dataset.coordinate_names")
     if int(trim) < 0 or dataset.num_times < max(int(stencil), 2 * int(trim) + 1):
         raise InputError(f"the trajectory route needs at least {max(int(stencil), 2 * int(trim) + 1)} times per "
-                         f"trajectory ({stencil}-point differences, {trim} trimmed at each end); got {dataset.num_times}")
+                         f"trajectory ({stencil}-point differences, {trim} trimmed at each end); "
+                         f"got {dataset.num_times}")
     x = dataset.x
     if velocities is not None:
         xdot = np.asarray(velocities, dtype=float)

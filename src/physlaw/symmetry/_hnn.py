@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from physlaw.errors import InputError
-from physlaw.symmetry._baseline import _subsample, library_discovery
+from physlaw.symmetry._baseline import _subsample, library_discovery, resolve_rtol
 from physlaw.symmetry._families import Family
 from physlaw.symmetry._laws import Discovery, Law, noether_charge, symplectic_form, verdict
 from physlaw.symmetry._library import FunctionLibrary
@@ -82,7 +82,7 @@ def hnn_symmetries(
     points,
     family: Family,
     *,
-    rtol: float = 1e-2,
+    rtol: float | None = None,
     min_gap: float = 10.0,
     max_count: int | None = None,
     count: int | None = None,
@@ -97,7 +97,8 @@ def hnn_symmetries(
         model: a trained HNN (anything with ``hamiltonian(x)``, ``x`` of shape ``[n]``).
         points: ``[N, n]`` phase-space points, or a Dataset (its states are used).
         family: the candidate generators (``family.basis``); its coordinates must be ``n``.
-        rtol, min_gap, max_count, count, bootstrap, seed: passed to :func:`null_space`.
+        rtol, min_gap, max_count, count, bootstrap, seed: passed to :func:`null_space`
+            (``rtol=None``: its default).
         max_points: at most this many points (a fixed random subset).
         drop_below: relative size under which a term is dropped from a charge.
 
@@ -120,6 +121,7 @@ def hnn_symmetries(
     if x.shape[0] < 2 * p:
         raise InputError(f"the HNN symmetry route needs at least {2 * p} points with a non-zero gradient for "
                          f"{p} family parameters; got {x.shape[0]}")
+    rtol = resolve_rtol(rtol)
     xt = np.hstack([x, np.ones((x.shape[0], 1))])
     rows = np.einsum("ia,jab,ib->ij", g, family.basis, xt) / (gnorm * np.linalg.norm(xt, axis=1))[:, None]
     space = null_space(rows, rtol=rtol, min_gap=min_gap, max_count=max_count, count=count,
@@ -163,7 +165,7 @@ def hnn_laws(
     points,
     library: FunctionLibrary | None = None,
     *,
-    rtol: float = 1e-2,
+    rtol: float | None = None,
     min_gap: float = 10.0,
     max_count: int | None = None,
     count: int | None = None,
@@ -179,7 +181,8 @@ def hnn_laws(
         points: ``[N, 2d]`` phase-space points, or a Dataset (its states are used).
         library: the features, on the ``2d`` coordinates, positions first (default: degree-2
             polynomials; needs ``coordinate_names`` — pass a library when ``points`` is an array).
-        rtol, min_gap, max_count, count, bootstrap, seed: passed to :func:`null_space`.
+        rtol, min_gap, max_count, count, bootstrap, seed: passed to :func:`null_space`
+            (``rtol=None``: its default).
         max_points: at most this many points (a fixed random subset).
         drop_below: relative coefficient size below which a term is dropped from a law.
 

@@ -88,7 +88,8 @@ class FunctionLibrary:
             raise InputError("a function library needs at least one coordinate name")
         bad = [c for c in names if not c.isidentifier() or keyword.iskeyword(c)]
         if bad or len(set(names)) != len(names):
-            raise InputError(f"coordinate names must be distinct Python identifiers (e.g. q1, p1, theta); got {list(names)}")
+            raise InputError("coordinate names must be distinct Python identifiers (e.g. q1, p1, theta); "
+                             f"got {list(names)}")
         n = len(names)
         d = (n // 2 if n % 2 == 0 else n) if num_positions is None else int(num_positions)
         if not 0 <= d <= n:
