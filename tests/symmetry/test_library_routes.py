@@ -56,6 +56,8 @@ def test_angle_library_and_bad_input():
     assert FunctionLibrary(["theta", "omega"], angles=True).names == ("omega", "omega**2", "cos(theta)", "sin(theta)")
     with pytest.raises(InputError, match="identifiers"):
         FunctionLibrary(["q 1", "p"])
+    with pytest.raises(InputError, match="identifiers"):
+        FunctionLibrary(["I", "p"])
     with pytest.raises(InputError, match="constant"):
         FunctionLibrary(["q", "p"], extra=["2"])
     with pytest.raises(InputError, match="not among"):
@@ -157,7 +159,7 @@ def spring_hnn():
 
     ds = simulate("spring", jax.random.key(0), num_trajectories=100, noise=0.05)
     model, _, _ = train("hnn", ds, key=jax.random.key(1), model_settings={"width": 64},
-                        config=TrainConfig(num_steps=1000, learning_rate=3e-3))
+                        config=TrainConfig(num_steps=700, learning_rate=3e-3))
     return model, ds
 
 

@@ -86,9 +86,11 @@ class FunctionLibrary:
         names = tuple(str(c) for c in coordinate_names)
         if not names:
             raise InputError("a function library needs at least one coordinate name")
-        bad = [c for c in names if not c.isidentifier() or keyword.iskeyword(c)]
+        bad = [c for c in names if not c.isidentifier() or keyword.iskeyword(c)
+               or not isinstance(sympy.sympify(c), sympy.Symbol)]  # e.g. I, E, gamma mean something to SymPy
         if bad or len(set(names)) != len(names):
-            raise InputError("coordinate names must be distinct Python identifiers (e.g. q1, p1, theta); "
+            raise InputError("coordinate names must be distinct Python identifiers that SymPy reads as symbols "
+                             "(e.g. q1, p1, theta; not I, E, S, gamma); "
                              f"got {list(names)}")
         n = len(names)
         d = (n // 2 if n % 2 == 0 else n) if num_positions is None else int(num_positions)
