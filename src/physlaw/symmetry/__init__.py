@@ -9,6 +9,14 @@ Results
     ``subspace_similarity``.
 Linear algebra shared by the routes
     ``NullSpace``, ``null_space``.
+The routes
+    ``conserve`` (one call, any route; ``Conservation``, ``METHODS``),
+    group: ``sample_group`` (method 1, ``GroupSamples``, ``select_sigma``), ``fit_relations``,
+    ``group_laws`` (method 2, ``GroupFit``); lie: ``lie_algebra``; hnn: ``hnn_laws``,
+    ``hnn_symmetries``, ``hamiltonian_gradients``; library: ``FunctionLibrary``, ``library_laws``,
+    ``trajectory_laws``, ``finite_differences``.
+Autoencoder energy
+    ``invariance_energy``, ``energies``.
 """
 
 from physlaw.symmetry._families import PRESETS, Family, make_family, parse_mask
@@ -23,8 +31,19 @@ from physlaw.symmetry._laws import (
     symplectic_form,
 )
 from physlaw.symmetry._nullspace import NullSpace, null_space
+from physlaw.symmetry._library import FunctionLibrary, library_laws
+from physlaw.symmetry._baseline import finite_differences, trajectory_laws
+from physlaw.symmetry._hnn import hamiltonian_gradients, hnn_laws, hnn_symmetries
+from physlaw.symmetry._invariance import energies, invariance_energy
+from physlaw.symmetry._lie import lie_algebra
+from physlaw.symmetry._group import GroupSamples, sample_group, select_sigma
+from physlaw.symmetry._relations import GroupFit, fit_relations, group_laws
+from physlaw.symmetry._pipeline import METHODS, Conservation, conserve
 
 __all__ = [
+    "METHODS", "Conservation", "FunctionLibrary", "GroupFit", "GroupSamples", "conserve", "energies",
+    "finite_differences", "fit_relations", "group_laws", "hamiltonian_gradients", "hnn_laws", "hnn_symmetries",
+    "invariance_energy", "library_laws", "lie_algebra", "sample_group", "select_sigma", "trajectory_laws",
     "PRESETS", "Discovery", "Family", "Law", "verdict", "NullSpace", "generator_similarity", "make_family", "noether_charge",
     "null_space", "parse_mask", "polynomial_law", "subspace_similarity", "symplectic_form",
 ]

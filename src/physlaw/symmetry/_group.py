@@ -164,9 +164,9 @@ def sample_group(
     guard: float = 0.3,
     num_points: int = 256,
     num_samples: int = 2000,
-    num_burnin: int = 1000,
+    num_burnin: int = 500,
     num_chains: int = 2,
-    moves: str = "both",
+    moves: str = "block",
     progress: bool | None = None,
     checkpoint=None,
 ) -> GroupSamples:

@@ -103,7 +103,8 @@ def null_space(
             + ("" if np.all(np.isfinite(rows)) else " with non-finite entries")
         )
     scale = np.sqrt(np.mean(rows**2, axis=0))
-    scale = np.where(scale > 0, scale, 1.0)
+    big = float(scale.max())
+    scale = np.where(scale > 1e-10 * big, scale, big if big > 0 else 1.0)  # a zero column stays zero
     scaled = rows / scale
     _, s, vt = np.linalg.svd(scaled, full_matrices=False)
     rel = s / max(s[0], 1e-300)
