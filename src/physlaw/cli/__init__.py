@@ -14,7 +14,7 @@ import sys
 from physlaw.errors import InputError
 
 # Subcommand modules, in the order ``physlaw --help`` lists them.
-SUBCOMMANDS = ["demo", "regress", "spectrum", "relaxation", "simulate", "train", "evaluate"]
+SUBCOMMANDS = ["demo", "regress", "spectrum", "relaxation", "simulate", "train", "evaluate", "conserve"]
 
 
 def build_parser() -> argparse.ArgumentParser:
