@@ -15,7 +15,7 @@ Gaussian of width ∝ σ' in the ``P − d`` normal directions and flat along ``
 (from ``d log Z / d log β``) equals ``d``. At large σ' the samples fill the prior box
 (``d_eff → P``); at very small σ' the autoencoder's tiny imperfections along ``S`` pin them to the
 identity (``d_eff → 0``). The chosen σ' is the geometric middle of the longest run of consecutive
-levels where ``d_eff`` stays within 0.35 of one integer ``d ∈ [1, P − 1]``; ``d`` is the group's
+levels (at least 3) where ``d_eff`` stays within 0.35 of one integer ``d ∈ [1, P − 1]``; ``d`` is the group's
 dimension estimate (method 2 checks it by BIC). Without such a plateau there is no group: the tool
 says so.
 
@@ -137,7 +137,7 @@ def select_sigma(sigmas, effective_dim, num_params: int, *, tol: float = 0.35):
         else:
             i += 1
     length, start, d = best
-    if start is None or length < 2:
+    if start is None or length < 3:
         return None, 0, (
             "no plateau of the effective dimension d_eff(σ') at an integer between 1 and "
             f"{num_params - 1}: the samples either fill the box or collapse to the identity, so no "

@@ -1,0 +1,76 @@
+"""``physlaw conserve`` from the command line: a CSV a user brings, the summary's shape, bad input."""
+
+import json
+
+import jax
+import pytest
+import sympy
+
+from physlaw.cli import main
+from physlaw.dynamics import save_csv, save_dataset, simulate
+
+
+@pytest.fixture(scope="module")
+def spring_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("data") / "spring.csv"
+    save_csv(path, simulate("spring", jax.random.key(0), num_trajectories=20, num_times=60, dt=0.1))
+    return path
+
+
+def test_library_route_on_a_csv_finds_the_spring_energy(spring_csv, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["conserve", str(spring_csv), "--method", "library", "--out", str(out), "--quiet"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["count"] == 1 and not s["weak_evidence"] and s["method"] == "library"
+    law = s["laws"][0]
+    assert {"expression", "coefficients", "generator", "residual"} <= set(law)
+    expr = sympy.sympify(law["expression"])
+    q, p = sympy.symbols("q1 p1")
+    # the spring's energy is q² + p² (Greydanus et al.): the law is proportional to it
+    ratio = sympy.Poly(expr, q, p).coeff_monomial(q**2) / sympy.Poly(expr, q, p).coeff_monomial(p**2)
+    assert abs(float(ratio) - 1) < 0.02
+    assert (out / "report.html").stat().st_size > 5000 and (out / "spectrum.png").exists()
+
+
+def test_names_option_renames_the_coordinates_in_the_laws(spring_csv, tmp_path):
+    out = tmp_path / "named"
+    assert main(["conserve", str(spring_csv), "--method", "library", "--names", "x", "v", "--out", str(out),
+                 "--quiet"]) == 0
+    law = json.loads((out / "summary.json").read_text())["laws"][0]
+    assert sympy.sympify(law["expression"]).free_symbols == set(sympy.symbols("x v"))
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--method", "lie", "--family", "a b; c"], "family mask"),
+    (["--method", "lie", "--family", "spin"], "unknown family"),
+    (["--method", "library", "--names", "a"], "--names gives 1 names"),
+    (["--method", "sampling"], "invalid choice"),
+])
+def test_bad_options_give_one_line_and_exit_2(spring_csv, tmp_path, capsys, extra, words):
+    out = tmp_path / "bad"
+    with pytest.raises(SystemExit) if "sampling" in extra else _nothing():
+        code = main(["conserve", str(spring_csv), "--out", str(out), "--steps", "10", *extra])
+        assert code == 2
+    err = capsys.readouterr().err
+    assert words in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_a_static_manifold_has_no_momenta_for_the_library_route(tmp_path, capsys):
+    path = tmp_path / "sphere.npz"
+    save_dataset(path, simulate("sphere", jax.random.key(0), num_trajectories=300))
+    assert main(["conserve", str(path), "--method", "library", "--out", str(tmp_path / "o")]) == 2
+    assert "needs positions and momenta" in capsys.readouterr().err
+
+
+def test_missing_file(tmp_path, capsys):
+    assert main(["conserve", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o")]) == 2
+    assert "nope.csv" in capsys.readouterr().err
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
