@@ -74,3 +74,16 @@ class _nothing:
 
     def __exit__(self, *exc):
         return False
+
+
+def test_demo_finds_the_kepler_angular_momentum_from_a_csv(tmp_path):
+    """The demo's conservation part: simulate → CSV → autoencoder → direct Lie route (≈ 40 s)."""
+    from physlaw.cli import main as cli
+
+    assert cli(["demo", "--examples", "conserve", "--out", str(tmp_path), "--quiet"]) == 0
+    s = json.loads((tmp_path / "conserve" / "summary.json").read_text())
+    assert s["count"] == 1 and s["singular_value_gap"] > 10
+    expr = sympy.sympify(s["laws"][0]["expression"])
+    truth = sympy.sympify("q1*p2 - q2*p1")
+    assert sympy.simplify(expr - truth) == 0 or sympy.simplify(expr + truth) == 0
+    assert (tmp_path / "conserve" / "kepler.csv").exists()
