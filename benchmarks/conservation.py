@@ -1,0 +1,340 @@
+"""Conservation laws from trained networks (issue 5): every route on systems with a known answer.
+
+Systems (data; family of the group/lie routes; library of the hnn/library routes):
+
+* ``sphere`` — 1000 points on the upper hemisphere (static); ``rotation`` (2×2 block on x1, x2).
+* ``free-particle`` — H = p²/2 on the shell E = 0.5, 256 × 64 points, Δt = 0.1; mask ``a 0 t; 0 a 0``.
+* ``oscillator-1d`` — H = (p² + q²)/2, E = 0.5, 256 × 64, Δt = 0.3; ``gl``.
+* ``oscillator-2d`` — isotropic, E = 0.5, 256 × 64, Δt = 0.3; ``gl`` (u(2): four quadratic charges).
+* ``oscillator-2d-aniso`` — k = (1, 4), E = 0.5, 256 × 64, Δt = 0.3; ``gl`` (two mode energies).
+* ``kepler-2d`` — E = −0.5, 256 × 64, Δt = 0.1; ``rotation``; library + 1/r.
+* ``kepler-3d`` — E = −0.5, 256 × 64, Δt = 0.1; ``rotation`` (3×3 block alike on q, p: so(3)); library + 1/r.
+* ``double-pendulum`` — default initial conditions, 160 × 100, Δt = 0.05; ``gl``; library + trig (angles).
+* ``couzin`` — one milling run (milling index ≥ 0.5), 100 agents × 50 times relative to the centroid;
+  ``rotation``.
+
+Routes: ``group`` (Mototake's exchange MC + relations; only the small families: sphere, free particle,
+planar Kepler, Couzin), ``lie`` (the same autoencoder, reused — its time includes the training),
+``hnn`` (5000 steps), ``library`` (no network: the trajectory-only baseline). Library defaults elsewhere.
+
+Truth. Generators: ``[K | c] = [J S | J g]`` for each true charge ``G = ½ xᵀ S x + gᵀ x`` whose flow
+lies in the family (sphere: the rotation about x3). Library laws: each true conserved function's
+coefficients in the library (``FunctionLibrary.coefficients``; kept when its residual < 1e-6, i.e.
+representable); the true count of a library route is the rank of those. Metrics: count found vs truth;
+generator subspace similarity (``subspace_similarity`` on flattened ``[K | c]``, 1 = same span and
+number); law subspace similarity (the same on library coefficient vectors; "main law" coefficient error
+= 1 − |cos| of the first found law to its nearest true law); wall time (median over seeds; network
+training included; the lie route's time = the shared autoencoder's training + the lie step).
+
+Run:   .venv/bin/python benchmarks/conservation.py                 (full: 3 seeds)
+       .venv/bin/python benchmarks/conservation.py --quick         (tiny networks -> results/conservation_quick.*)
+       .venv/bin/python benchmarks/conservation.py --systems kepler-2d,sphere --routes group,lie --seeds 1
+Output: benchmarks/results/conservation.json and .md (or --tag NAME); rewritten after every run, so an
+interrupted run leaves its finished rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import jax
+import numpy as np
+import sympy
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from throughput import machine_info, md_table  # noqa: E402
+
+from physlaw.dynamics import simulate  # noqa: E402
+from physlaw.symmetry import FunctionLibrary, conserve, subspace_similarity, symplectic_form  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+ROUTES = ("group", "lie", "hnn", "library")
+
+L2 = "q1*p2 - q2*p1"
+SYSTEMS = {  # in the order they run (the issue's seed results first)
+    "sphere": dict(sim=("sphere", dict(num_trajectories=1000)), family="rotation", routes=("group", "lie"),
+                   static_truth=1),
+    "free-particle": dict(sim=("free-particle-1d", dict(energy=0.5, dt=0.1)), family="a 0 t; 0 a 0",
+                          gen_truth=["p1"], lib_truth=["p1", "p1**2"], routes=ROUTES),
+    "oscillator-1d": dict(sim=("harmonic-1d", dict(energy=0.5, dt=0.3)), family="gl",
+                          gen_truth=["p1**2 + q1**2"], lib_truth=["p1**2 + q1**2"], routes=("lie", "hnn", "library")),
+    "oscillator-2d": dict(sim=("harmonic-2d", dict(energy=0.5, dt=0.3)), family="gl",
+                          gen_truth=["p1**2 + q1**2", "p2**2 + q2**2", L2, "q1*q2 + p1*p2"],
+                          lib_truth=["p1**2 + q1**2", "p2**2 + q2**2", L2, "q1*q2 + p1*p2"],
+                          routes=("lie", "hnn", "library")),
+    "oscillator-2d-aniso": dict(sim=("harmonic-2d-aniso", dict(energy=0.5, dt=0.3)), family="gl",
+                                gen_truth=["p1**2 + q1**2", "p2**2 + 4*q2**2"],
+                                lib_truth=["p1**2 + q1**2", "p2**2 + 4*q2**2"], routes=("lie", "hnn", "library")),
+    "kepler-2d": dict(sim=("kepler", dict(energy=-0.5, dt=0.1)), family="rotation", gen_truth=[L2],
+                      lib_truth=["(p1**2 + p2**2)/2 - 1/sqrt(q1**2 + q2**2)", L2], routes=ROUTES,
+                      library=dict(inverse_radius=True)),
+    "kepler-3d": dict(sim=("kepler-3d", dict(energy=-0.5, dt=0.1)), family="rotation",
+                      gen_truth=["q2*p3 - q3*p2", "q3*p1 - q1*p3", "q1*p2 - q2*p1"],
+                      lib_truth=["(p1**2 + p2**2 + p3**2)/2 - 1/sqrt(q1**2 + q2**2 + q3**2)",
+                                 "q2*p3 - q3*p2", "q3*p1 - q1*p3", "q1*p2 - q2*p1"],
+                      routes=("lie", "hnn", "library"), library=dict(inverse_radius=True)),
+    "double-pendulum": dict(sim=("double-pendulum", dict(num_trajectories=160)), family="gl", gen_truth=[],
+                            lib_truth=["(p1**2 + 2*p2**2 - 2*p1*p2*cos(q1 - q2))/(2*(1 + sin(q1 - q2)**2))"
+                                       " - 2*9.81*cos(q1) - 9.81*cos(q2)"],
+                            routes=("lie", "hnn", "library"), library=dict(trig=True, angles=True)),
+    "couzin": dict(sim=("couzin", dict(num_trajectories=1, num_times=50, dt=0.1, min_milling=0.5)),
+                   family="rotation", gen_truth=[L2], lib_truth=[L2], routes=ROUTES, approx=True),
+}
+
+
+ORDER = ("kepler-2d", "sphere", "free-particle", "couzin", "oscillator-2d", "kepler-3d", "oscillator-1d",
+         "oscillator-2d-aniso", "double-pendulum")
+
+
+def make_data(spec, seed, quick):
+    name, kw = spec["sim"]
+    kw = dict(kw)
+    if name not in ("sphere", "couzin"):
+        kw.setdefault("num_trajectories", 256)
+        kw.setdefault("num_times", 64)
+    if quick:
+        if name == "sphere":
+            kw["num_trajectories"] = 300
+        elif name == "couzin":
+            kw.update(num_times=10, burn_in=20.0)
+        else:
+            kw["num_trajectories"], kw["num_times"] = 16, min(kw["num_times"], 32)
+    return simulate(name, jax.random.key(1000 + seed), seed=seed, **kw)
+
+
+def true_generators(exprs, names):
+    """``[J S | J g]`` (flattened) for each quadratic/linear charge G = ½ xᵀ S x + gᵀ x."""
+    syms = sympy.symbols(names)
+    n = len(names)
+    j = symplectic_form(n // 2)
+    out = []
+    for e in exprs:
+        g = sympy.sympify(e, locals=dict(zip(names, syms)))
+        s = np.array(sympy.hessian(g, syms).tolist(), float)
+        grad0 = np.array([float(sympy.diff(g, v).subs({w: 0 for w in syms})) for v in syms])
+        out.append(np.hstack([j @ s, (j @ grad0)[:, None]]).ravel())
+    return np.array(out).reshape(len(out), -1)
+
+
+def sphere_generator():
+    k = np.zeros((3, 4))
+    k[1, 0], k[0, 1] = 1.0, -1.0
+    return k.ravel()[None]
+
+
+def found_generators(res, route):
+    if route == "group":
+        return [] if res.fit is None else [np.asarray(g).ravel() for g in res.fit.generators]
+    if route == "lie":
+        return [np.asarray(law.generator).ravel() for law in res.discovery.laws if law.generator is not None]
+    if route == "hnn" and res.symmetries is not None:
+        return [np.asarray(law.generator).ravel() for law in res.symmetries.laws if law.generator is not None]
+    return []
+
+
+def law_metrics(res, lib_truth, names, opts):
+    """Law subspace similarity and the main law's coefficient error on the library's coefficients."""
+    lib = res.library or FunctionLibrary(names, num_positions=len(names) // 2, **opts)
+    true_c = []
+    for e in lib_truth:
+        c, r = lib.coefficients(e)
+        if r < 1e-6:
+            true_c.append(c)
+    true_count = int(np.linalg.matrix_rank(np.array(true_c), tol=1e-8)) if true_c else 0
+    found_c = []
+    for law in res.discovery.laws:
+        try:
+            c, _ = lib.coefficients(law.expression)
+            found_c.append(c)
+        except Exception:  # noqa: BLE001 - a law outside the library (should not happen)
+            pass
+    sim = subspace_similarity(np.array(found_c), np.array(true_c)) if found_c and true_c else None
+    err = None
+    if found_c and true_c:
+        a = found_c[0] / np.linalg.norm(found_c[0])
+        # nearest vector of the true span (projection), not one fixed basis law
+        q, _ = np.linalg.qr(np.array(true_c).T)
+        err = float(1 - np.linalg.norm(q.T @ a))
+    return true_count, sim, err
+
+
+def one_run(system, spec, route, ds, seed, quick, shared):
+    opts = spec.get("library", {})
+    train_steps = None
+    if quick:
+        train_steps = 300 if route in ("group", "lie") else 200
+    kw = dict(method=route, family=spec["family"], key=jax.random.key(seed), train_steps=train_steps, **opts)
+    if route == "group":
+        kw.update(num_samples=100, num_burnin=50, num_levels=12) if quick else None
+    if route in ("group", "lie") and shared.get("model") is not None:
+        kw["model"] = shared["model"]
+    t0 = time.perf_counter()
+    res = conserve(ds, **kw)
+    wall = time.perf_counter() - t0
+    if route in ("group", "lie"):
+        if shared.get("model") is None:
+            shared.update(model=res.model, train_s=res.timings.get("train", 0.0))
+        wall += 0.0 if "train" in res.timings else shared["train_s"]
+    d = res.discovery
+    row = dict(system=system, route=route, seed=seed, count=d.count, gap=None if not np.isfinite(d.gap) else d.gap,
+               weak=bool(d.weak), message=d.message, laws=[l.expression for l in d.laws], wall_s=wall,
+               timings=res.timings, train_s=shared.get("train_s") if route in ("group", "lie") else res.timings.get("train"))
+    names = list(ds.coordinate_names)
+    if route in ("group", "lie"):
+        truth = sphere_generator() if system == "sphere" else (
+            true_generators(spec["gen_truth"], names) if spec["gen_truth"] else np.zeros((0, len(names) * (len(names) + 1))))
+        row["true_count"] = truth.shape[0]
+        found = found_generators(res, route)
+        row["found_generators"] = len(found)
+        row["gen_similarity"] = (subspace_similarity(np.array(found), truth) if found and truth.shape[0]
+                                 else (1.0 if not found and truth.shape[0] == 0 else 0.0))
+        if route == "group":
+            row["relations"] = [r["expression"] for r in d.details.get("relations", [])]
+            row["chosen_sigma"] = d.details.get("chosen_sigma")
+            if system == "sphere":  # static manifold: the count is the group's dimension, not its relations
+                row["count"] = len(found)
+        elif system == "sphere":
+            row["count"] = len(found)
+    else:
+        row["true_count"], row["law_similarity"], row["coef_error"] = law_metrics(res, spec["lib_truth"], names, opts)
+        if route == "hnn":
+            truth = true_generators(spec["gen_truth"], names) if spec["gen_truth"] else None
+            found = found_generators(res, route)
+            row["hnn_symmetries"] = len(found)
+            row["gen_similarity"] = (subspace_similarity(np.array(found), truth) if found and truth is not None
+                                     else None)
+    return row
+
+
+def summarise(rows):
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["system"], r["route"]), []).append(r)
+    out = []
+    for (system, route), rs in groups.items():
+        ok = [r for r in rs if "error" not in r]
+
+        def med(key):
+            v = [r[key] for r in ok if r.get(key) is not None]
+            return float(np.median(v)) if v else None
+
+        out.append(dict(system=system, route=route, seeds=len(rs), failures=len(rs) - len(ok),
+                        counts=[r.get("count") for r in rs], true_count=ok[0]["true_count"] if ok else None,
+                        exact=sum(r.get("count") == r.get("true_count") for r in ok),
+                        gaps=[r.get("gap") for r in ok], gen_similarity=[r.get("gen_similarity") for r in ok],
+                        law_similarity=[r.get("law_similarity") for r in ok], coef_error=med("coef_error"),
+                        wall_s=med("wall_s"), train_s=med("train_s"),
+                        errors=[r["error"] for r in rs if "error" in r]))
+    return out
+
+
+def _f(x, fmt="{:.3f}"):
+    return "—" if x is None else fmt.format(x)
+
+
+def markdown(rep) -> str:
+    m, s = rep["machine"], rep["settings"]
+    lines = ["# Conservation laws from trained networks (issue 5)", "",
+             f"Machine: {m['cpu']}, nproc = {m['nproc']}; `{m['uname']}`; shared with other work (load average at "
+             f"start {m['load_start'][0]:.2f}, at end {m.get('load_end', [float('nan')])[0]:.2f}). "
+             f"Wall time so far {m.get('wall_s', 0):.0f} s.",
+             f"Versions: {', '.join(f'{k} {v}' for k, v in m['versions'].items())}; Python {m['python']}.",
+             f"Command: `{s['command']}`. Seeds: {s['seeds']}. Network settings: library defaults (DAE 30000 steps, "
+             "HNN 5000 steps) unless `--quick`.", "",
+             "Count: laws (or generators) found per seed / the truth. Gap: the singular-value gap per seed. Gen sim: "
+             "subspace similarity of found generators to the true ones (flattened [K|c]; 1 = same span and number). "
+             "Law sim: the same on library coefficients; coef err: 1 − |cos| of the first law to the true span "
+             "(median). Time: median wall seconds per run incl. training (lie: the shared DAE's training + the lie step).",
+             ""]
+    rows = []
+    for g in rep["summary"]:
+        sims = g["gen_similarity"] if any(v is not None for v in g["gen_similarity"]) else g["law_similarity"]
+        kind = "gen" if any(v is not None for v in g["gen_similarity"]) else "law"
+        rows.append([g["system"], g["route"], " ".join("err" if c is None else str(c) for c in g["counts"]),
+                     _f(g["true_count"], "{}"), f"{g['exact']}/{g['seeds']}",
+                     " ".join(_f(v, "{:.3g}") if v is not None else "∞/—" for v in g["gaps"]) or "—",
+                     kind + ": " + " ".join(_f(v) for v in sims),
+                     _f(g["coef_error"], "{:.2g}"), _f(g["wall_s"], "{:.1f}"), _f(g["train_s"], "{:.1f}")])
+    lines += md_table(["system", "route", "count per seed", "truth", "exact", "gap", "similarity", "coef err",
+                       "time s", "train s"], rows)
+    errs = [(g["system"], g["route"], e) for g in rep["summary"] for e in g["errors"]]
+    if errs:
+        lines += ["", "Failures (exceptions):", ""] + [f"- {a} / {b}: {e}" for a, b, e in errs]
+    lines += ["", "Per-run messages:", ""]
+    for r in rep["runs"]:
+        lines.append(f"- {r['system']} / {r['route']} / seed {r['seed']}: "
+                     + (r.get("error") or f"{r['message']} Laws: {'; '.join(r['laws'][:4])}"
+                        + (f" Relations: {'; '.join(r['relations'])}" if r.get("relations") else "")))
+    if rep.get("notes"):
+        lines += ["", "## Notes", ""] + rep["notes"]
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--systems", default=",".join(ORDER))
+    ap.add_argument("--routes", default=",".join(ROUTES))
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--tag", default=None)
+    ap.add_argument("--max-seeds", default="", help="fewer seeds for some routes/systems, e.g. hnn=1,double-pendulum=1")
+    args = ap.parse_args()
+    tag = args.tag or ("conservation_quick" if args.quick else "conservation")
+    systems = [s for s in args.systems.split(",") if s]
+    routes = [r for r in args.routes.split(",") if r]
+    bad = [s for s in systems if s not in SYSTEMS] + [r for r in routes if r not in ROUTES]
+    if bad:
+        ap.error(f"unknown system/route {bad}")
+    seeds = list(range(args.seeds))
+    limit = {k: int(v) for k, v in (item.split("=") for item in args.max_seeds.split(",") if item)}
+    rep = dict(machine=machine_info() | dict(load_start=list(os.getloadavg())),
+               settings=dict(command="python " + " ".join(sys.argv), seeds=seeds, quick=args.quick, max_seeds=limit), runs=[], summary=[])
+    RESULTS.mkdir(exist_ok=True)
+    t_start = time.perf_counter()
+
+    def save():
+        rep["summary"] = summarise(rep["runs"])
+        rep["machine"].update(load_end=list(os.getloadavg()), wall_s=time.perf_counter() - t_start)
+        (RESULTS / f"{tag}.json").write_text(json.dumps(rep, indent=1, default=float))
+        (RESULTS / f"{tag}.md").write_text(markdown(rep))
+
+    for system in systems:
+        spec = SYSTEMS[system]
+        for seed in seeds:
+            todo = [r for r in ("lie", "group", "hnn", "library") if r in spec["routes"] and r in routes
+                    and seed < min(limit.get(r, args.seeds), limit.get(system, args.seeds))]
+            if not todo:
+                continue
+            try:
+                ds = make_data(spec, seed, args.quick)
+            except Exception as err:  # noqa: BLE001
+                for route in todo:
+                    if True:
+                        rep["runs"].append(dict(system=system, route=route, seed=seed, error=f"data: {err!r}"))
+                save()
+                continue
+            shared = {}
+            for route in todo:
+                try:
+                    row = one_run(system, spec, route, ds, seed, args.quick, shared)
+                except Exception as err:  # noqa: BLE001 - recorded, never hidden
+                    row = dict(system=system, route=route, seed=seed,
+                               error=f"{type(err).__name__}: {err}".replace("\n", " ")[:400])
+                    traceback.print_exc()
+                rep["runs"].append(row)
+                print(f"{system:20s} {route:8s} seed {seed}: "
+                      + (row.get("error") or f"count {row['count']}/{row['true_count']} gap {row['gap']} "
+                         f"gen {row.get('gen_similarity')} law {row.get('law_similarity')} {row['wall_s']:.1f}s"),
+                      flush=True)
+                save()
+    save()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""The four ``examples/conservation_*.py`` scripts (Mototake 2021's results) run end to end at toy size.
+
+``--quick`` trains the autoencoder for a few hundred steps and samples briefly: the point is that each
+script runs, prints its summary and writes ``summary.json`` (the numbers themselves are meaningless at
+that size; the full runs are in ``benchmarks/results/conservation.md``). About 15–20 s each on 2 cores.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.mark.parametrize("name", ["sphere", "free_particle", "kepler", "couzin"])
+def test_conservation_example_quick(name, tmp_path):
+    script = EXAMPLES / f"conservation_{name}.py"
+    proc = subprocess.run([sys.executable, str(script), "--quick", "--seed", "0", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "timings (s)" in proc.stdout
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["name"] == name
+    assert isinstance(summary["count"], int)
+    assert len(summary["cos_to_truth"]) == len(summary["generators"])
