@@ -154,7 +154,7 @@ def hnn_symmetries(
         "seconds": round(time.perf_counter() - started, 3),
     }
     return Discovery(route="hnn", laws=laws, spectrum=space.singular_values, count=space.count, gap=space.gap,
-                     weak=space.weak, message=verdict(space.count, space.gap, space.weak, "symmetr"),
+                     weak=space.weak, message=verdict(space.count, space.gap, space.weak, "symmetry", "symmetries"),
                      details=details,
                      arrays={"generators": np.array(gens).reshape(-1, family.dim, family.dim + 1),
                              "basis": space.basis, "errors": space.errors})

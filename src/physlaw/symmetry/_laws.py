@@ -227,11 +227,12 @@ class Discovery:
         }
 
 
-def verdict(count: int, gap: float, weak: bool, what: str = "conserved quantit") -> str:
-    """The plain-language sentence for a count and its gap."""
-    noun = f"{what}y" if count == 1 else f"{what}ies"
+def verdict(count: int, gap: float, weak: bool, what: str = "conserved quantity", whats: str | None = None) -> str:
+    """The plain-language sentence for a count and its gap (``what``/``whats``: singular and plural noun)."""
+    whats = whats or (what[:-1] + "ies" if what.endswith("y") else what + "s")
     if count == 0:
-        return (f"No {what}y found: no singular value is clearly separated from the rest"
+        return (f"No {what} found: no singular value is clearly separated from the rest"
                 + (" (the smallest are small but without a gap — evidence weak)." if weak else "."))
     g = "an exact null space" if not np.isfinite(gap) else f"a singular-value gap of ×{gap:.3g}"
-    return f"Found {count} {noun} with {g}" + (" — weak evidence: treat the count with care." if weak else ".")
+    return f"Found {count} {what if count == 1 else whats} with {g}" + (
+        " — weak evidence: treat the count with care." if weak else ".")

@@ -91,9 +91,7 @@ def lie_algebra(
         law.notes.append("generator coefficients: " + ", ".join(
             f"{nm}={v:.4g}±{e:.2g}" for nm, v, e in zip(family.names, vec, err) if abs(v) > 1e-9))
         laws.append(law)
-    what = "symmetry generator" if not phase_space else "conserved quantit"
-    message = verdict(ns.count, ns.gap, ns.weak, what="conserved quantit") if phase_space else \
-        verdict(ns.count, ns.gap, ns.weak).replace("conserved quantit", what)
+    message = verdict(ns.count, ns.gap, ns.weak, what="conserved quantity" if phase_space else "symmetry generator")
     return Discovery(
         route="lie",
         laws=laws,
