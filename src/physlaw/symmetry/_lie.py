@@ -8,7 +8,9 @@ space there, so a symmetry satisfies
 
 With ``[K | c] = Σ_j k_j B_j`` over the family's basis ``B_j`` this is linear in ``k``: stacking the
 rows over samples gives a matrix whose near-null space (SVD) is the whole algebra, its dimension
-read from the singular-value gap. No sampling, no fit: seconds once the autoencoder is trained.
+read from the singular-value gap. Each column is measured against the size of ``B_j z̃`` itself, so
+the spectrum is absolute: the fraction of a candidate's motion that leaves the manifold (1: all of
+it, 0: none) — a family with a single candidate (a translation) can be judged too. No sampling, no fit: seconds once the autoencoder is trained.
 Evaluation points are first passed through the autoencoder (``z ← f(z)``) so they sit on its
 manifold.
 """
@@ -27,8 +29,9 @@ from physlaw.symmetry._laws import Discovery, noether_charge, polynomial_law, ve
 from physlaw.symmetry._nullspace import null_space
 
 
-def lie_rows(model, family: Family, rows) -> np.ndarray:
-    """The constraint matrix ``[N · k·n, P]``: ``(I − J_f(z)) B_j z̃`` for every point and basis map."""
+def lie_rows(model, family: Family, rows) -> tuple[np.ndarray, np.ndarray]:
+    """The constraint matrix ``[N · k·n, P]``: ``(I − J_f(z)) B_j z̃`` for every point and basis map,
+    and the RMS size of each unprojected ``B_j z̃`` component (the columns' natural scale)."""
     rows = jnp.asarray(rows)
     n = family.dim
     basis = jnp.asarray(family.basis, rows.dtype)  # [P, n, n+1]
@@ -39,10 +42,11 @@ def lie_rows(model, family: Family, rows) -> np.ndarray:
         xs = z.reshape(-1, n)
         moved = jnp.einsum("pij,sj->psi", basis[:, :, :n], xs) + basis[:, None, :, n]  # [P, slices, n]
         v = moved.reshape(basis.shape[0], -1)  # [P, k·n]
-        return (v - v @ jf.T).T  # [k·n, P]
+        return (v - v @ jf.T).T, v.T  # [k·n, P] each
 
-    out = jax.jit(jax.vmap(one))(rows)
-    return np.asarray(out, dtype=np.float64).reshape(-1, basis.shape[0])
+    out, raw = jax.jit(jax.vmap(one))(rows)
+    raw = np.asarray(raw, dtype=np.float64).reshape(-1, basis.shape[0])
+    return np.asarray(out, dtype=np.float64).reshape(-1, basis.shape[0]), np.sqrt(np.mean(raw**2, axis=0))
 
 
 def lie_algebra(
@@ -77,8 +81,8 @@ def lie_algebra(
     rng = np.random.default_rng(seed)
     if rows.shape[0] > num_points:
         rows = rows[rng.choice(rows.shape[0], num_points, replace=False)]
-    mat = lie_rows(model, family, rows.astype(np.float32))
-    ns = null_space(mat, rtol=rtol, min_gap=min_gap, bootstrap=bootstrap, seed=seed)
+    mat, sizes = lie_rows(model, family, rows.astype(np.float32))
+    ns = null_space(mat, rtol=rtol, min_gap=min_gap, bootstrap=bootstrap, seed=seed, column_scale=sizes)
     laws = []
     for vec, err, res in zip(ns.basis, ns.errors, ns.residuals):
         gen = family.generator(vec)

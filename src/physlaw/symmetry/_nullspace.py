@@ -26,7 +26,7 @@ class NullSpace:
             0 on the other pivots), in the original (unscaled) column units.
         errors: ``[k, m]`` bootstrap standard deviations of ``basis`` (zeros if not bootstrapped).
         singular_values: ``[m]`` relative singular values ``s_i / s_0`` of the column-scaled matrix,
-            descending.
+            descending (absolute ``s_i / sqrt(N)`` with ``column_scale``).
         count: ``k``.
         gap: ``s_{m−k−1} / s_{m−k}`` (relative), the gap that set the count (``inf`` when exact).
         weak: True when the gap is below ``min_gap`` or the count is uncertain.
@@ -79,6 +79,7 @@ def null_space(
     count: int | None = None,
     bootstrap: int = 0,
     seed: int = 0,
+    column_scale=None,
 ) -> NullSpace:
     """The near-null space of ``rows`` (``[N, m]``) with its dimension and a readable basis.
 
@@ -95,6 +96,11 @@ def null_space(
         max_count: at most this many null directions.
         count: force the dimension (e.g. known from the truth, for a comparison).
         bootstrap: number of row resamples for the coefficient errors (0: none).
+        column_scale: ``[m]`` natural sizes of the unknowns' columns *before* a projection (e.g. the RMS
+            of the candidate generators' vectors ``K_j x`` when the rows are ``(I − J_f) K_j x``). Then
+            the spectrum is absolute, ``s_i / sqrt(N)`` = the RMS residual per unit-size column
+            (1: nothing of it survives the constraint, 0: an exact null direction), the count compares
+            against a virtual reference value 1, and a family with a single candidate can be counted.
     """
     rows = np.asarray(rows, dtype=float)
     if rows.ndim != 2 or rows.shape[0] < rows.shape[1] or not np.all(np.isfinite(rows)):
@@ -102,17 +108,21 @@ def null_space(
             f"null space needs a finite matrix with at least as many rows as unknowns; got shape {rows.shape}"
             + ("" if np.all(np.isfinite(rows)) else " with non-finite entries")
         )
-    scale = np.sqrt(np.mean(rows**2, axis=0))
+    absolute = column_scale is not None
+    scale = np.sqrt(np.mean(rows**2, axis=0)) if not absolute else np.asarray(column_scale, dtype=float)
     big = float(scale.max())
     scale = np.where(scale > 1e-10 * big, scale, big if big > 0 else 1.0)  # a zero column stays zero
     scaled = rows / scale
     _, s, vt = np.linalg.svd(scaled, full_matrices=False)
-    rel = s / max(s[0], 1e-300)
-    if count is None:
+    rel = s / (np.sqrt(rows.shape[0]) if absolute else max(s[0], 1e-300))
+    if count is None and absolute:
+        k, gap = _count(np.concatenate([[max(1.0, rel[0])], rel]), rtol, min_gap, max_count)
+    elif count is None:
         k, gap = _count(rel, rtol, min_gap, max_count)
     else:
         k = int(count)
-        gap = rel[-k - 1] / max(rel[-k], 1e-300) if 0 < k < rel.size else float("inf")
+        ref = np.concatenate([[max(1.0, rel[0])], rel]) if absolute else rel
+        gap = ref[-k - 1] / max(ref[-k], 1e-300) if 0 < k < ref.size else float("inf")
     weak = bool(k > 0 and gap < min_gap) or bool(k == 0 and rel[-1] < rtol)
     if k == 0:
         empty = np.zeros((0, rows.shape[1]))
