@@ -120,8 +120,17 @@ def _likelihood_for(family: Family, static):
     return fn
 
 
-def select_sigma(sigmas, effective_dim, num_params: int, *, tol: float = 0.35):
-    """The σ' selection rule (module docstring): ``(index or None, d, reason)``."""
+def select_sigma(sigmas, effective_dim, num_params: int, *, tol: float = 0.35, samples=None):
+    """The σ' selection rule (module docstring): ``(index or None, d, reason)``.
+
+    A plateau is a run of at least 3 levels within ``tol`` of one integer whose linear trend over
+    the run is below half a unit (a slow ramp crossing an integer is not a plateau). Without one,
+    and when ``samples`` (``[L, S, P]``) are given, the fallback takes the level whose sample cloud is
+    most elongated (ratio of the largest to the smallest principal width ≥ 10, largest width ≥ 0.1):
+    a symmetry direction that is only approximately flat (a translation of a finite data range)
+    keeps its width while the others shrink with σ'. The fallback returns ``d = 0`` (unknown; method
+    2 decides by BIC) and its result is reported as weak evidence.
+    """
     sigmas, dims = np.asarray(sigmas), np.asarray(effective_dim)
     best = (0, None, 0)  # (length, start, d)
     i = 0
@@ -131,23 +140,37 @@ def select_sigma(sigmas, effective_dim, num_params: int, *, tol: float = 0.35):
             j = i
             while j + 1 < dims.size and abs(dims[j + 1] - r) < tol:
                 j += 1
-            if j - i + 1 > best[0]:
+            run_ = dims[i:j + 1]
+            trend = abs(np.polyfit(np.arange(run_.size), run_, 1)[0]) * (run_.size - 1) if run_.size > 1 else 0.0
+            if j - i + 1 > best[0] and trend < 0.5:
                 best = (j - i + 1, i, r)
             i = j + 1
         else:
             i += 1
     length, start, d = best
-    if start is None or length < 3:
-        return None, 0, (
-            "no plateau of the effective dimension d_eff(σ') at an integer between 1 and "
-            f"{num_params - 1}: the samples either fill the box or collapse to the identity, so no "
-            "continuous symmetry was found in this family"
+    if start is not None and length >= 3:
+        idx = start + (length - 1) // 2
+        return idx, d, (
+            f"d_eff(σ') stays at {d} for {length} consecutive levels (σ' = {sigmas[start + length - 1]:.3g} … "
+            f"{sigmas[start]:.3g}); the geometric middle σ' = {sigmas[idx]:.3g} is chosen: wide enough to "
+            "spread along the symmetry, narrow enough to stay on it"
         )
-    idx = start + (length - 1) // 2
-    return idx, d, (
-        f"d_eff(σ') stays at {d} for {length} consecutive levels (σ' = {sigmas[start + length - 1]:.3g} … "
-        f"{sigmas[start]:.3g}); the geometric middle σ' = {sigmas[idx]:.3g} is chosen: wide enough to "
-        "spread along the symmetry, narrow enough to stay on it"
+    none = (None, 0, "no plateau of the effective dimension d_eff(σ') at an integer between 1 and "
+                     f"{num_params - 1}: the samples either fill the box or collapse to the identity, so no "
+                     "continuous symmetry was found in this family")
+    if samples is None:
+        return none
+    widths = np.array([np.sqrt(np.clip(np.linalg.eigvalsh(np.cov(x.T).reshape(num_params, num_params)), 0, None))
+                       for x in np.asarray(samples)])
+    ratio = widths[:, -1] / np.maximum(widths[:, 0], 1e-12)
+    ok = (widths[:, -1] >= 0.1) & (ratio >= 10)
+    if not ok.any():
+        return none
+    idx = int(np.argmax(np.where(ok, ratio, -np.inf)))
+    return idx, 0, (
+        "no clean plateau of d_eff(σ') (a symmetry direction that is only approximately flat, e.g. a "
+        f"translation of a finite data range); fallback: σ' = {sigmas[idx]:.3g}, where the sampled maps are most "
+        f"elongated (largest/smallest principal width {ratio[idx]:.3g}) — weak evidence"
     )
 
 
@@ -231,7 +254,7 @@ def sample_group(
     e_id = -ll0 / scale
     e0 = min(e_id, float(energies.min()))
     d_eff = family.num_params - n_eval * (mean_e - e0) / sigmas**2
-    chosen, dim, reason = select_sigma(sigmas, d_eff, family.num_params)
+    chosen, dim, reason = select_sigma(sigmas, d_eff, family.num_params, samples=samples)
     diag = res.diagnostics
     return GroupSamples(
         family=family, sigmas=sigmas, samples=samples, energies=energies, mean_energy=mean_e,

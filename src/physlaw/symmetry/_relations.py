@@ -14,7 +14,8 @@ the coefficient covariance. ``d`` and ``b`` are chosen by the total BIC of the d
 Guards (mission B.6): a relation singular at the identity (``|∂h/∂c| / |∇h|`` < 0.1 there) is
 rejected (compared with its typical gradient over the samples) — otherwise ``a12² − a21² = 0`` can win and give the wrong generator; samples outside the
 connected component of the identity (e.g. reflections) and collapsed maps (``|det M|`` small) are
-dropped before fitting.
+dropped before fitting; a "relation" whose RMS orthogonal scatter exceeds 0.2 × the sampled set's
+largest principal width explains nothing and disqualifies that choice of ``b``.
 
 Generators by implicit differentiation at ``A = I``: ``dc_k/db_l = −(∂h_k/∂b_l) / (∂h_k/∂c_k)``,
 ``K_l = ∂(M, b)/∂b_l + Σ_k ∂(M, b)/∂c_k · dc_k/db_l``.
@@ -221,6 +222,7 @@ def fit_relations(
                          "longer or at another σ'")
     names = family.names
     s = len(kept)
+    extent = float(np.sqrt(np.max(np.linalg.eigvalsh(np.atleast_2d(np.cov(kept.T))))))
     dims = [dimension] if dimension is not None else list(range(1, p))
     candidates = []
     for d in dims:
@@ -239,6 +241,9 @@ def fit_relations(
                     ok = False
                     break
                 bic, sub, gamma, rss, ratio = best
+                if np.sqrt(rss / s) > 0.2 * extent:
+                    ok = False  # not a relation: the scatter about it is comparable to the set's extent
+                    break
                 total += s * np.log(2 * np.pi * np.e * max(rss, 1e-300) / s) + (len(sub) - 1) * np.log(s)
                 rels.append((k, cols, exps[sub], gamma, rss, bic, ratio))
             if ok:
