@@ -109,3 +109,38 @@ def test_kepler_group_and_lie_routes_with_a_trained_autoencoder():
     group = conserve(ds, method="group", family="rotation", key=jax.random.key(2), model=lie.model)
     assert group.discovery.count == 1
     assert generator_similarity(group.discovery.laws[0].generator[:, :4], truth) > 0.99
+
+
+class FreeParticleShell(eqx.Module):
+    """Exact projection onto the pair manifold of H = p²/2 at E = 1/2: p = p' = ±1, q' = q + p Δt."""
+
+    dt: float = eqx.field(static=True)
+
+    def __call__(self, z):
+        q, p, q2, p2 = z
+        s = jnp.sign(p + p2)
+        u = 0.5 * (q + q2 - s * self.dt)  # the orthogonal projection onto the line (u, s, u + s Δt, s)
+        return jnp.stack([u, s, u + s * self.dt, s])
+
+
+def _free_particle_pairs(num=256, seed=0, dt=0.1):
+    rng = np.random.default_rng(seed)
+    q, p = rng.normal(size=num) * 3, rng.choice([-1.0, 1.0], size=num)
+    return np.stack([q, p, q + p * dt, p], axis=1)
+
+
+def test_free_particle_translation_gives_momentum_by_both_routes():
+    """Mototake's result 2 with an exact autoencoder: scale a = 1 and free translation t, G = p."""
+    f = FreeParticleShell(0.1)
+    fam = make_family("a 0 t; 0 a 0", ("q", "p"))
+    rows = _free_particle_pairs()
+    lie = lie_algebra(f, fam, rows)
+    assert lie.count == 1 and lie.laws[0].expression == "p"
+    group = sample_group(f, fam, rows, key=jax.random.key(1), num_samples=1000, num_burnin=500, num_levels=24,
+                         progress=False)
+    fit = fit_relations(group.chosen_samples, fam)
+    assert fit.dimension == 1 and fit.coordinates == ("t",)
+    (law,) = group_laws(fit, fam, phase_space=True)
+    assert law.expression == "p"
+    # negative control: with the scale alone there is nothing to find
+    assert lie_algebra(f, make_family("a 0 0; 0 a 0", ("q", "p")), rows).count == 0
