@@ -12,7 +12,7 @@ Gaussian of width ∝ σ' in the ``P − d`` normal directions and flat along ``
 
     d_eff(σ') = P − N (⟨E⟩_σ' − E_0) / σ'²
 
-(from ``d log Z / d log β``) equals ``d``. At large σ' the samples fill the prior box
+(from ``d log Z / d log β``; ``E_0`` from the thinnest level, ``⟨E⟩(σ'_min) − P σ'_min²/N``) equals ``d``. At large σ' the samples fill the prior box
 (``d_eff → P``); at very small σ' the autoencoder's tiny imperfections along ``S`` pin them to the
 identity (``d_eff → 0``). The chosen σ' is the geometric middle of the longest run of consecutive
 levels (at least 3) where ``d_eff`` stays within 0.35 of one integer ``d ∈ [1, P − 1]``; ``d`` is the group's
@@ -252,7 +252,9 @@ def sample_group(
     mean_e = energies.mean(axis=1)
     ll0 = float(loglik({"theta": jnp.asarray(family.identity, jnp.float32)}, data))
     e_id = -ll0 / scale
-    e0 = min(e_id, float(energies.min()))
+    # E_0 from the thinnest level, where the samples sit in the harmonic well of the best maps:
+    # ⟨E⟩(σ'_min) = E_0 + P σ'_min² / N (a minimum over samples would be biased low by extreme values)
+    e0 = float(mean_e[-1] - family.num_params * sigmas[-1] ** 2 / n_eval)
     d_eff = family.num_params - n_eval * (mean_e - e0) / sigmas**2
     chosen, dim, reason = select_sigma(sigmas, d_eff, family.num_params, samples=samples)
     diag = res.diagnostics

@@ -228,12 +228,22 @@ def _group_discovery(out: Conservation, fam: Family, phase: bool) -> Discovery:
     if g.chosen is None:
         return Discovery("group", [], None, 0, float("nan"), False,
                          "No continuous symmetry found in this family: " + g.reason + ".", details)
-    try:
-        fit = fit_relations(g.chosen_samples, fam, dimension=None)
-    except InputError as err:
+    # method 2 at the chosen σ', with the dimension of the d_eff plateau (by BIC when the σ' came from
+    # the fallback rule); if that set cannot be described as a group (too thick), the next thinner
+    # levels are tried (at most 3), and the σ' actually used is reported
+    fit, tried = None, []
+    for idx in range(g.chosen, min(g.chosen + 4, g.sigmas.size)):
+        try:
+            fit = fit_relations(g.samples[idx], fam, dimension=g.dimension or None)
+            break
+        except InputError as err:
+            tried.append(f"σ' = {g.sigmas[idx]:.3g}: {err}")
+    if fit is None:
         return Discovery("group", [], None, 0, float("nan"), True,
-                         f"The sampled set at σ' = {g.chosen_sigma:.3g} could not be described as a group: {err}",
-                         details)
+                         "The sampled sets could not be described as a group (" + "; ".join(tried) + ")", details)
+    if tried:
+        details["sigma_used_for_fit"] = float(g.sigmas[idx])
+        details["sigma_fallback"] = tried
     out.fit = fit
     laws, notes = [], list(fit.notes)
     try:
@@ -249,11 +259,12 @@ def _group_discovery(out: Conservation, fam: Family, phase: bool) -> Discovery:
         generators=[np.round(gen, 6).tolist() for gen in fit.generators],
         generator_errors=[np.round(e, 6).tolist() for e in fit.generator_errors], notes=notes,
     )
-    weak = g.dimension != fit.dimension
-    msg = f"The invariant maps form a {fit.dimension}-dimensional group (BIC; σ' = {g.chosen_sigma:.3g}); "
+    weak = g.dimension == 0 or bool(tried)
+    msg = f"The invariant maps form a {fit.dimension}-dimensional group (BIC; σ' = {g.sigmas[idx]:.3g}); "
     msg += (f"{len(laws)} conserved quantit{'y' if len(laws) == 1 else 'ies'} from its generators." if phase
             else f"{len(laws)} group relation{'' if len(laws) == 1 else 's'} among the map's entries (static manifold).")
-    if weak:
-        msg += (f" Weak evidence: the σ' plateau suggested dimension {g.dimension}, the relation fit chose "
-                f"{fit.dimension}.")
+    if g.dimension == 0:
+        msg += " Weak evidence: no clean plateau of d_eff(σ'); σ' and the dimension came from the fallback rule and BIC."
+    elif tried:
+        msg += " Weak evidence: the set at the chosen σ' was too thick for the relations; a thinner level was used."
     return Discovery("group", laws, None, len(laws), float("nan"), weak, msg, details)

@@ -206,7 +206,8 @@ def fit_relations(
         samples: sampled parameters of ``family``'s maps at the chosen σ'.
         family: the family (its identity is the expansion point).
         max_degree, max_terms: implicit polynomials up to this degree with at most this many monomials.
-        dimension: force the group dimension ``d`` (default: by BIC over 1 … P − 1).
+        dimension: the group dimension ``d`` when known (the conserve pipeline passes the d_eff plateau's);
+            default: by BIC over 1 … P − 1.
         guard: drop maps with ``|det M|^{1/n}`` below this.
         num_error_draws: Gaussian draws of the ODR coefficients propagated to the generators.
     """
