@@ -164,7 +164,7 @@ def law_metrics(res, lib_truth, names, opts):
     return true_count, sim, err
 
 
-def one_run(system, spec, route, ds, seed, quick, shared):
+def one_run(system, spec, route, ds, seed, quick, shared, latent=None):
     opts = spec.get("library", {})
     train_steps = None
     if quick:
@@ -172,6 +172,8 @@ def one_run(system, spec, route, ds, seed, quick, shared):
     kw = dict(method=route, family=spec["family"], key=jax.random.key(seed), train_steps=train_steps, **opts)
     if route == "group":
         kw.update(num_samples=100, num_burnin=50, num_levels=12) if quick else None
+    if route in ("group", "lie") and latent is not None:
+        kw["latent_dim"] = latent
     if route in ("group", "lie") and shared.get("model") is not None:
         kw["model"] = shared["model"]
     t0 = time.perf_counter()
@@ -245,7 +247,8 @@ def markdown(rep) -> str:
              f"start {m['load_start'][0]:.2f}, at end {m.get('load_end', [float('nan')])[0]:.2f}). "
              f"Wall time so far {m.get('wall_s', 0):.0f} s.",
              f"Versions: {', '.join(f'{k} {v}' for k, v in m['versions'].items())}; Python {m['python']}.",
-             f"Command: `{s['command']}`. Seeds: {s['seeds']}. Network settings: library defaults (DAE 30000 steps, "
+             f"Command: `{s['command']}`. Seeds: {s['seeds']}; fewer for: {s.get('max_seeds') or 'none'}; "
+             f"autoencoder bottleneck overrides: {s.get('latent') or 'none (library rule: 2d, or n − 1 static)'}. Network settings: library defaults (DAE 30000 steps, "
              "HNN 5000 steps) unless `--quick`.", "",
              "Count: laws (or generators) found per seed / the truth. Gap: the singular-value gap per seed. Gen sim: "
              "subspace similarity of found generators to the true ones (flattened [K|c]; 1 = same span and number). "
@@ -254,12 +257,16 @@ def markdown(rep) -> str:
              ""]
     rows = []
     for g in rep["summary"]:
-        sims = g["gen_similarity"] if any(v is not None for v in g["gen_similarity"]) else g["law_similarity"]
-        kind = "gen" if any(v is not None for v in g["gen_similarity"]) else "law"
+        gen = [v for v in g["gen_similarity"] if v is not None]
+        law = [v for v in g["law_similarity"]] if g["route"] in ("hnn", "library") else []
+        sim = []
+        if law:
+            sim.append("law: " + " ".join(_f(v, "{:.5f}") for v in law))
+        if gen:
+            sim.append(("linear sym. (hnn): " if g["route"] == "hnn" else "gen: ") + " ".join(_f(v, "{:.5f}") for v in gen))
+        gaps = "n/a" if g["route"] == "group" else (" ".join("exact" if v is None else f"{v:.3g}" for v in g["gaps"]) or "—")
         rows.append([g["system"], g["route"], " ".join("err" if c is None else str(c) for c in g["counts"]),
-                     _f(g["true_count"], "{}"), f"{g['exact']}/{g['seeds']}",
-                     " ".join(_f(v, "{:.3g}") if v is not None else "∞/—" for v in g["gaps"]) or "—",
-                     kind + ": " + " ".join(_f(v) for v in sims),
+                     _f(g["true_count"], "{}"), f"{g['exact']}/{g['seeds']}", gaps, "; ".join(sim) or "—",
                      _f(g["coef_error"], "{:.2g}"), _f(g["wall_s"], "{:.1f}"), _f(g["train_s"], "{:.1f}")])
     lines += md_table(["system", "route", "count per seed", "truth", "exact", "gap", "similarity", "coef err",
                        "time s", "train s"], rows)
@@ -283,6 +290,8 @@ def main():
     ap.add_argument("--routes", default=",".join(ROUTES))
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--tag", default=None)
+    ap.add_argument("--latent", default="", help="autoencoder bottleneck per system, e.g. free-particle=1,couzin=3 "
+                    "(default: the library's rule)")
     ap.add_argument("--max-seeds", default="", help="fewer seeds for some routes/systems, e.g. hnn=1,double-pendulum=1")
     args = ap.parse_args()
     tag = args.tag or ("conservation_quick" if args.quick else "conservation")
@@ -292,9 +301,11 @@ def main():
     if bad:
         ap.error(f"unknown system/route {bad}")
     seeds = list(range(args.seeds))
+    latent = {k: int(v) for k, v in (item.split("=") for item in args.latent.split(",") if item)}
     limit = {k: int(v) for k, v in (item.split("=") for item in args.max_seeds.split(",") if item)}
     rep = dict(machine=machine_info() | dict(load_start=list(os.getloadavg())),
-               settings=dict(command="python " + " ".join(sys.argv), seeds=seeds, quick=args.quick, max_seeds=limit), runs=[], summary=[])
+               settings=dict(command="python " + " ".join(sys.argv), seeds=seeds, quick=args.quick, max_seeds=limit,
+                                                                                 latent=latent), runs=[], summary=[])
     RESULTS.mkdir(exist_ok=True)
     t_start = time.perf_counter()
 
@@ -322,7 +333,7 @@ def main():
             shared = {}
             for route in todo:
                 try:
-                    row = one_run(system, spec, route, ds, seed, args.quick, shared)
+                    row = one_run(system, spec, route, ds, seed, args.quick, shared, latent.get(system))
                 except Exception as err:  # noqa: BLE001 - recorded, never hidden
                     row = dict(system=system, route=route, seed=seed,
                                error=f"{type(err).__name__}: {err}".replace("\n", " ")[:400])

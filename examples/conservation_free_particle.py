@@ -4,6 +4,11 @@ One energy shell of H = p²/2 (p = ±1) in homogeneous coordinates (q, 1, p, 1);
 scale a on q and p and a translation t of q (mask ``"a 0 t; 0 a 0"``). The sampled maps have a = 1
 and any t: the generator is δq = 1, δp = 0, whose Noether charge is G = p.
 
+The autoencoder's bottleneck is 1 (the shell's pair manifold is one line per sign of p). With the
+library's default (2d = 2) the network learns the whole plane {(q, p, q + pΔt, p)}, on which the
+scale a is an exact symmetry too: both directions are then null and neither route finds a count
+(benchmarks/results/conservation.md).
+
     .venv/bin/python examples/conservation_free_particle.py [--seed 0] [--quick] [--out DIR]
 """
 
@@ -26,7 +31,7 @@ def main(argv=None):
     k_data, k_run = jax.random.split(jax.random.key(args.seed))
     n = 16 if args.quick else 256
     ds = simulate("free-particle-1d", k_data, num_trajectories=n, num_times=64, dt=0.1, energy=0.5, seed=args.seed)
-    res = conserve(ds, method="group", family=FAMILY, key=k_run, **run_settings(args.quick))
+    res = conserve(ds, method="group", family=FAMILY, key=k_run, latent_dim=1, **run_settings(args.quick))
     return report("free_particle", res, true_generator(), args.out)
 
 
