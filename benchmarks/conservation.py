@@ -10,7 +10,7 @@ Systems (data; family of the group/lie routes; library of the hnn/library routes
 * ``kepler-2d`` — E = −0.5, 256 × 64, Δt = 0.1; ``rotation``; library + 1/r.
 * ``kepler-3d`` — E = −0.5, 256 × 64, Δt = 0.1; ``rotation`` (3×3 block alike on q, p: so(3)); library + 1/r.
 * ``double-pendulum`` — default initial conditions, 160 × 100, Δt = 0.05; ``gl``; library + trig (angles).
-* ``couzin`` — one milling run (milling index ≥ 0.5), 100 agents × 50 times relative to the centroid;
+* ``couzin`` — one milling run (milling index ≥ 0.5), 100 agents × 50 times, Δt = 0.5, relative to the centroid;
   ``rotation``.
 
 Routes: ``group`` (Mototake's exchange MC + relations; only the small families: sphere, free particle,
@@ -83,7 +83,7 @@ SYSTEMS = {  # in the order they run (the issue's seed results first)
                             lib_truth=["(p1**2 + 2*p2**2 - 2*p1*p2*cos(q1 - q2))/(2*(1 + sin(q1 - q2)**2))"
                                        " - 2*9.81*cos(q1) - 9.81*cos(q2)"],
                             routes=("lie", "hnn", "library"), library=dict(trig=True, angles=True)),
-    "couzin": dict(sim=("couzin", dict(num_trajectories=1, num_times=50, dt=0.1, min_milling=0.5)),
+    "couzin": dict(sim=("couzin", dict(num_trajectories=1, num_times=50, dt=0.5, min_milling=0.5)),
                    family="rotation", gen_truth=[L2], lib_truth=[L2], routes=ROUTES, approx=True),
 }
 

@@ -261,7 +261,8 @@ def _group_discovery(out: Conservation, fam: Family, phase: bool) -> Discovery:
     )
     weak = g.dimension == 0 or bool(tried)
     msg = f"The invariant maps form a {fit.dimension}-dimensional group (BIC; σ' = {g.sigmas[idx]:.3g}); "
-    msg += (f"{len(laws)} conserved quantit{'y' if len(laws) == 1 else 'ies'} from its generators." if phase
+    msg += (f"{len(laws)} conserved quantit{'y' if len(laws) == 1 else 'ies'} from its generators"
+            + ("." if laws or not notes else f" ({notes[-1]}).") if phase
             else f"{len(laws)} group relation{'' if len(laws) == 1 else 's'} among the map's entries (static manifold).")
     if g.dimension == 0:
         msg += " Weak evidence: no clean plateau of d_eff(σ'); σ' and the dimension came from the fallback rule and BIC."
