@@ -13,6 +13,7 @@ acting alike on q and p gives ``G = q1 p2 − q2 p1``; the translation ``δq = c
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import sympy
@@ -56,7 +57,14 @@ class Law:
 
     def sympy(self):
         """The expression as a SymPy object."""
-        return sympy.sympify(self.expression)
+        return parse_expression(self.expression)
+
+
+def parse_expression(text: str):
+    """SymPy expression with every bare name a plain symbol (so coordinates named E, I or gamma stay
+    coordinates); names followed by ``(`` are functions (``cos``, ``sqrt``)."""
+    names = set(re.findall(r"\b([A-Za-z_]\w*)\b(?!\s*\()", text))
+    return sympy.sympify(text, locals={n: sympy.Symbol(n) for n in names})
 
 
 def symplectic_form(d: int) -> np.ndarray:
@@ -94,7 +102,7 @@ def polynomial_law(terms: dict, *, residual: float, drop_below: float = 0.0, **e
         kept[term] = (v_n, e_n)
         r = _round(v_n, e_n)
         coef = sympy.Integer(int(r)) if r == int(r) else sympy.Float(r, 15)
-        expr += coef * sympy.sympify(term)
+        expr += coef * parse_expression(term)
     text = str(expr) if expr != 0 else "0"
     return Law(expression=text, coefficients=kept, residual=float(residual), **extra)
 
