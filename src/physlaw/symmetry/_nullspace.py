@@ -44,8 +44,11 @@ class NullSpace:
     residuals: np.ndarray
 
 
+NO_GAP = 3.0  # a ratio between neighbouring singular values below this is no gap at all
+
+
 def _count(rel: np.ndarray, rtol: float, min_gap: float, max_count: int | None):
-    """Number of null directions from relative singular values (descending)."""
+    """Number of null directions from relative singular values (descending); 0 when the best gap < NO_GAP."""
     m = rel.size
     best, gap = 0, 1.0
     for k in range(1, m + (0 if m > 1 else 1)):
@@ -57,7 +60,7 @@ def _count(rel: np.ndarray, rtol: float, min_gap: float, max_count: int | None):
         ratio = rel[i - 1] / max(rel[i], 1e-300)
         if ratio > gap:
             best, gap = k, ratio
-    return best, gap
+    return (best, gap) if gap >= NO_GAP else (0, gap)
 
 
 def _echelon(vectors: np.ndarray, pivots=None):
@@ -85,7 +88,9 @@ def null_space(
 
     Columns are scaled to unit RMS first (so features of different sizes compete fairly), the SVD of
     the scaled matrix gives the spectrum, and the count ``k`` is set at the largest ratio between
-    consecutive relative singular values among those below ``rtol`` (``count`` forces it). The
+    consecutive relative singular values among those below ``rtol`` (``count`` forces it); a best ratio
+    below 3 is no gap at all (count 0, flagged weak when small singular values exist), one below
+    ``min_gap`` is weak evidence. The
     basis returned is in reduced echelon form — the most readable basis of the subspace — mapped
     back to the original units; ``bootstrap`` resamples the rows to give each coefficient an error.
 
