@@ -45,6 +45,7 @@ def test_names_option_renames_the_coordinates_in_the_laws(spring_csv, tmp_path):
     (["--method", "lie", "--family", "spin"], "unknown family"),
     (["--method", "library", "--names", "a"], "--names gives 1 names"),
     (["--method", "sampling"], "invalid choice"),
+    (["--method", "group", "--family", "translation"], "Use --method lie"),
 ])
 def test_bad_options_give_one_line_and_exit_2(spring_csv, tmp_path, capsys, extra, words):
     out = tmp_path / "bad"

@@ -26,7 +26,7 @@ from physlaw.symmetry._hnn import hnn_laws, hnn_symmetries
 from physlaw.symmetry._laws import Discovery
 from physlaw.symmetry._library import FunctionLibrary
 from physlaw.symmetry._lie import lie_algebra
-from physlaw.symmetry._relations import GroupFit, fit_relations, group_laws
+from physlaw.symmetry._relations import MAX_PARAMS, GroupFit, fit_relations, group_laws
 
 METHODS = ("group", "lie", "hnn", "library")
 
@@ -154,6 +154,10 @@ def conserve(
         fam = dataset_family(dataset, family)
         out.family = fam
         settings.update(family=fam.name, mask=fam.mask)
+        if method == "group" and not 2 <= fam.num_params <= MAX_PARAMS:
+            raise InputError(f"the group route fits relations among 2 to {MAX_PARAMS} free entries; the {fam.name} "
+                             f"family has {fam.num_params}. Use --method lie (the direct Lie-algebra route) for "
+                             "large families, or a mask with fewer free entries")
         if model is None:
             t0 = time.perf_counter()
             model, info, cfg = train_autoencoder(dataset, key=k_train, lag=lag, steps=train_steps or 30000,
