@@ -89,3 +89,11 @@ def test_demo_finds_the_kepler_angular_momentum_from_a_csv(tmp_path):
     assert abs(a / b + 1) < 0.02  # G ∝ q1 p2 − q2 p1
     assert sum(abs(float(c)) for c in poly.coeffs()) < 1.05 * (abs(a) + abs(b))  # nothing else of weight
     assert (tmp_path / "conserve" / "kepler.csv").exists()
+
+
+def test_nan_in_a_csv_is_refused_with_its_place(tmp_path, capsys):
+    path = tmp_path / "nan.csv"
+    path.write_text("trajectory,t,q1,p1\n" + "".join(f"0,{i / 10},{i},{'nan' if i == 3 else 0.5}\n" for i in range(8)))
+    assert main(["conserve", str(path), "--method", "library", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "non-finite" in err and "row 4, column 4" in err and len(err.strip().splitlines()) == 1

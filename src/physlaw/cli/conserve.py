@@ -86,6 +86,17 @@ def load(args):
 
 
 def main(args) -> int:
+    """Run in float32 (the networks train faster) and restore the caller's JAX precision afterwards."""
+    import jax
+
+    previous = bool(jax.config.read("jax_enable_x64"))
+    try:
+        return _run(args)
+    finally:
+        jax.config.update("jax_enable_x64", previous)
+
+
+def _run(args) -> int:
     from physlaw.cli._common import setup_jax
 
     dataset = load(args)

@@ -457,6 +457,11 @@ def _load_csv(path: Path, q_names, p_names) -> Dataset:
         raise InputError(f"{str(path)!r} has non-numeric rows after the header: {err}") from None
     if rows.shape[0] == 0 or rows.shape[1] < 3:
         raise InputError(f"{str(path)!r} needs columns trajectory, t and at least one coordinate; got {rows.shape[1]} columns")
+    bad = np.argwhere(~np.isfinite(rows))
+    if bad.size:
+        r, c = bad[0]
+        raise InputError(f"{str(path)!r} has {len(bad)} non-finite value(s) (NaN or inf), the first at data row {r + 1}, "
+                         f"column {c + 1}; remove or fill those rows")
     ncoord = rows.shape[1] - 2
     if len(header) == rows.shape[1]:
         names = header[2:]
