@@ -33,3 +33,16 @@ def test_one_stretched_exponential_gives_the_stretched_model():
     assert s["T1"]["interval_95"][0] < 5.0 < s["T1"]["interval_95"][1]
     assert abs(res.noise_sigma / 0.01 - 1) < 0.2   # n = 60: σ̂ has ~9 % sampling spread
     assert res.verdict().startswith("one stretched exponential, T1 = ") and "β = " in res.verdict()
+
+
+def test_modes_are_relabelled_fastest_first_for_the_diagnostics():
+    import jax.numpy as jnp
+
+    from physlaw.measure.relaxation import order_by_rate, relaxation_target
+
+    p = {"amp": jnp.array([0.4, 0.6]), "log_w": jnp.array([-3.0, 0.5]), "beta": jnp.array([0.9, 0.5]),
+         "c": jnp.array(0.1)}
+    q = order_by_rate(p)
+    assert np.allclose(q["log_w"], [0.5, -3.0]) and np.allclose(q["amp"], [0.6, 0.4])
+    assert np.allclose(q["beta"], [0.5, 0.9]) and float(q["c"]) == 0.1
+    assert relaxation_target(T, np.exp(-T), 0.01, 2, True).relabel_fn is order_by_rate
