@@ -36,6 +36,7 @@ interrupted run leaves its finished rows.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -92,7 +93,10 @@ ORDER = ("kepler-2d", "sphere", "free-particle", "couzin", "oscillator-2d", "kep
          "oscillator-2d-aniso", "double-pendulum")
 
 
-def make_data(spec, seed, quick):
+def make_data(spec, seed, quick, noise=0.0):
+    """The system's data for one seed: trajectories only (stored exact derivatives dropped, so the hnn
+    route, like the baseline, sees what a user's CSV gives), plus observation noise of ``noise`` × each
+    coordinate's RMS when asked."""
     name, kw = spec["sim"]
     kw = dict(kw)
     if name not in ("sphere", "couzin"):
@@ -105,7 +109,18 @@ def make_data(spec, seed, quick):
             kw.update(num_times=10, burn_in=20.0)
         else:
             kw["num_trajectories"], kw["num_times"] = 16, min(kw["num_times"], 32)
-    return simulate(name, jax.random.key(1000 + seed), seed=seed, **kw)
+    ds = simulate(name, jax.random.key(1000 + seed), seed=seed, **kw)
+    q, p = np.asarray(ds.q, float), np.asarray(ds.p, float)
+    if noise > 0:
+        rng = np.random.default_rng(7000 + seed)
+
+        def noisy(a):
+            rms = np.sqrt(np.mean(a.reshape(-1, a.shape[-1]) ** 2, axis=0)) if a.size else 0.0
+            return a + noise * rms * rng.standard_normal(a.shape)
+
+        q, p = noisy(q), noisy(p)
+    return dataclasses.replace(ds, q=q, p=p, dq=None, dp=None,
+                               metadata=dict(ds.metadata, observation_noise=float(noise)))
 
 
 def true_generators(exprs, names):
@@ -236,6 +251,23 @@ def summarise(rows):
     return out
 
 
+def baseline_comparison(runs):
+    """Per network route: exact-count runs vs the library baseline's on the same (system, seed) pairs."""
+    exact = {(r["system"], r["route"], r["seed"]): r.get("count") == r.get("true_count")
+             for r in runs if "error" not in r}
+    out = []
+    for route in ("group", "lie", "hnn"):
+        pairs = [(s, k) for (s, r, k) in exact if r == route and (s, "library", k) in exact]
+        if not pairs:
+            continue
+        mine = sum(exact[(s, route, k)] for s, k in pairs)
+        base = sum(exact[(s, "library", k)] for s, k in pairs)
+        verdict = "yes" if mine > base else ("tie" if mine == base else "no")
+        out.append([route, ", ".join(sorted({s for s, _ in pairs})), f"{mine}/{len(pairs)}", f"{base}/{len(pairs)}",
+                    verdict])
+    return out
+
+
 def _f(x, fmt="{:.3f}"):
     return "—" if x is None else fmt.format(x)
 
@@ -249,7 +281,8 @@ def markdown(rep) -> str:
              f"Versions: {', '.join(f'{k} {v}' for k, v in m['versions'].items())}; Python {m['python']}.",
              f"Command: `{s['command']}`. Seeds: {s['seeds']}; fewer for: {s.get('max_seeds') or 'none'}; "
              f"autoencoder bottleneck overrides: {s.get('latent') or 'none (library rule: 2d, or n − 1 static)'}. Network settings: library defaults (DAE 30000 steps, "
-             "HNN 5000 steps) unless `--quick`.", "",
+             "HNN 5000 steps) unless `--quick`. Every route sees trajectories only (stored exact derivatives dropped); "
+             f"observation noise: {s.get('noise', 0.0):g} × each coordinate's RMS.", "",
              "Count: laws (or generators) found per seed / the truth. Gap: the singular-value gap per seed. Gen sim: "
              "subspace similarity of found generators to the true ones (flattened [K|c]; 1 = same span and number). "
              "Law sim: the same on library coefficients; coef err: 1 − |cos| of the first law to the true span "
@@ -270,6 +303,9 @@ def markdown(rep) -> str:
                      _f(g["coef_error"], "{:.2g}"), _f(g["wall_s"], "{:.1f}"), _f(g["train_s"], "{:.1f}")])
     lines += md_table(["system", "route", "count per seed", "truth", "exact", "gap", "similarity", "coef err",
                        "time s", "train s"], rows)
+    lines += ["", "Count accuracy against the trajectory-only baseline (runs with the exact count, on the systems and "
+              "seeds both ran):", ""] + md_table(["route", "systems", "route exact", "baseline exact", "beats baseline"],
+                                                 baseline_comparison(rep["runs"]))
     errs = [(g["system"], g["route"], e) for g in rep["summary"] for e in g["errors"]]
     if errs:
         lines += ["", "Failures (exceptions):", ""] + [f"- {a} / {b}: {e}" for a, b, e in errs]
@@ -290,11 +326,16 @@ def main():
     ap.add_argument("--routes", default=",".join(ROUTES))
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--tag", default=None)
+    ap.add_argument("--noise", type=float, default=0.0,
+                    help="observation noise on every coordinate, as a fraction of its RMS (e.g. 0.02)")
     ap.add_argument("--latent", default="", help="autoencoder bottleneck per system, e.g. free-particle=1,couzin=3 "
                     "(default: the library's rule)")
     ap.add_argument("--max-seeds", default="", help="fewer seeds for some routes/systems, e.g. hnn=1,double-pendulum=1")
     args = ap.parse_args()
-    tag = args.tag or ("conservation_quick" if args.quick else "conservation")
+    if not 0 <= args.noise < 1:
+        ap.error(f"--noise is a fraction of each coordinate's RMS in [0, 1); got {args.noise}")
+    tag = args.tag or ("conservation_quick" if args.quick else "conservation") + (
+        f"_noise{args.noise:g}" if args.noise else "")
     systems = [s for s in args.systems.split(",") if s]
     routes = [r for r in args.routes.split(",") if r]
     bad = [s for s in systems if s not in SYSTEMS] + [r for r in routes if r not in ROUTES]
@@ -305,7 +346,7 @@ def main():
     limit = {k: int(v) for k, v in (item.split("=") for item in args.max_seeds.split(",") if item)}
     rep = dict(machine=machine_info() | dict(load_start=list(os.getloadavg())),
                settings=dict(command="python " + " ".join(sys.argv), seeds=seeds, quick=args.quick, max_seeds=limit,
-                                                                                 latent=latent), runs=[], summary=[])
+                                                                                 latent=latent, noise=args.noise), runs=[], summary=[])
     RESULTS.mkdir(exist_ok=True)
     t_start = time.perf_counter()
 
@@ -323,7 +364,7 @@ def main():
             if not todo:
                 continue
             try:
-                ds = make_data(spec, seed, args.quick)
+                ds = make_data(spec, seed, args.quick, args.noise)
             except Exception as err:  # noqa: BLE001
                 for route in todo:
                     if True:

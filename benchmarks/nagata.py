@@ -11,10 +11,13 @@ noise with ``seed``), analysed with ``physlaw.measure.selection.deconvolve(..., 
    σ̂ within 5 % of 0.1 and of the realised rms; the median reported F error per K.
 2. **Sampler-seed spread at fixed data** (data seed 0, σ = 0.1 known): K = 1..6 with 5 sampler seeds;
    sd of F(K) per K, and |mean F − F_ref| against one long reference run (4× the samples, L = 48).
+   ``--spread-samples`` sets their length apart from the scans' (the sd falls as 1/√samples).
 3. **dynesty** on the same data, σ = 0.1 known, the same priors (a ~ Gamma(5, rate 5),
    μ ~ Normal(1.5, var 0.2), b ~ Gamma(5, rate 0.04), via gamma.ppf / norm.ppf prior transforms; a NumPy
    likelihood), K = 3 and 4, static ``NestedSampler`` (bound 'multi', sample 'rwalk'), nlive = 500, 2 seeds:
-   log Z ± logzerr, |F − F_ref|, wall time, and the speed ratio dynesty s / physlaw s per K.
+   log Z ± logzerr, |F − F_ref|, wall time, and the speed ratio dynesty s / physlaw s per K. Each with the
+   centres iid (K! label-switched modes) and as their order statistics (one mode, the same Z exactly):
+   a gap between the two shows nested sampling losing modes.
 
 Timing: wall clock of each whole call (``deconvolve`` or dynesty's ``run_nested``). float64.
 One process, run serially; the machine's load average at start and end is recorded.
@@ -22,6 +25,8 @@ One process, run serially; the machine's load average at start and end is record
 Run:  python benchmarks/nagata.py                       (full: 20 seeds, S = 2000, B = 1000, L = 32, C = 4)
       python benchmarks/nagata.py --quick               (2 seeds, smaller runs -> results/nagata_quick.*)
       python benchmarks/nagata.py --seeds 10 --samples 1000 --burnin 500   (a reduced run)
+      python benchmarks/nagata.py --seeds 20 --samples 1000 --burnin 500 --spread-samples 4000 --dynesty-seeds 1
+                                                        (the run in results/nagata.md)
 Output: benchmarks/results/nagata.json and nagata.md (or --tag NAME)
 """
 
@@ -301,6 +306,8 @@ def main():
     p.add_argument("--seeds", type=int, default=None, help="number of noise (data) seeds (default 20; quick 2)")
     p.add_argument("--samples", type=int, default=None, help="num_samples of the scans and spread runs (2000)")
     p.add_argument("--burnin", type=int, default=None, help="num_burnin (1000)")
+    p.add_argument("--spread-samples", type=int, default=None,
+                   help="num_samples of the spread runs (default: --samples); the reference runs 4× this")
     p.add_argument("--replicas", type=int, default=32)
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--sampler-seeds", type=int, default=5)
@@ -317,7 +324,8 @@ def main():
     B = a.burnin or (250 if a.quick else 1000)
     nseeds = a.seeds or (2 if a.quick else 20)
     cfg = dict(num_samples=S, num_burnin=B, num_replicas=a.replicas, num_chains=a.chains)
-    ref_cfg = dict(num_samples=4 * S, num_burnin=2 * B, num_replicas=48, num_chains=a.chains)
+    spread_cfg = dict(cfg, num_samples=a.spread_samples or S)
+    ref_cfg = dict(num_samples=4 * spread_cfg["num_samples"], num_burnin=2 * B, num_replicas=48, num_chains=a.chains)
     nlive = 100 if a.quick else a.nlive
     tag = a.tag or ("nagata_quick" if a.quick else "nagata")
     parts = a.parts.split(",")
@@ -331,7 +339,7 @@ def main():
 
     t_start = time.perf_counter()
     rep = dict(machine=machine_info() | dict(load_start=list(os.getloadavg())),
-               settings=dict(quick=a.quick, command="python " + " ".join(sys.argv), scan=cfg, spread=cfg,
+               settings=dict(quick=a.quick, command="python " + " ".join(sys.argv), scan=cfg, spread=spread_cfg,
                              reference=ref_cfg, data_seeds=list(range(nseeds)), sampler_seeds=sampler_seeds,
                              reference_seed=1000, nlive=nlive, dynesty_seeds=dyn_seeds, dtype="float64",
                              priors="nagata", sigma_true=SIGMA))
@@ -352,8 +360,8 @@ def main():
         (RESULTS / f"{tag}.md").write_text(markdown(rep))
 
     if "spread" in parts:
-        log(f"[2] sampler-seed spread, data seed 0, σ known: {cfg}, reference {ref_cfg}")
-        rep["spread"] = spread_study(sampler_seeds, cfg, ref_cfg, log)
+        log(f"[2] sampler-seed spread, data seed 0, σ known: {spread_cfg}, reference {ref_cfg}")
+        rep["spread"] = spread_study(sampler_seeds, spread_cfg, ref_cfg, log)
         save()
     if "scan" in parts:
         log(f"[1] noise-seed scans: {nseeds} seeds, {cfg}")
