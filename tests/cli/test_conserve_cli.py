@@ -35,9 +35,10 @@ def test_library_route_on_a_csv_finds_the_spring_energy(spring_csv, tmp_path, ca
 def test_names_option_renames_the_coordinates_in_the_laws(spring_csv, tmp_path):
     out = tmp_path / "named"
     assert main(["conserve", str(spring_csv), "--method", "library", "--names", "x", "v", "--out", str(out),
-                 "--quiet"]) == 0
-    law = json.loads((out / "summary.json").read_text())["laws"][0]
-    assert sympy.sympify(law["expression"]).free_symbols == set(sympy.symbols("x v"))
+                 "--stencil", "7", "--order", "4", "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert sympy.sympify(summary["laws"][0]["expression"]).free_symbols == set(sympy.symbols("x v"))
+    assert "7-point, degree-4 least squares" in json.dumps(summary)
 
 
 @pytest.mark.parametrize("extra, words", [
@@ -46,6 +47,7 @@ def test_names_option_renames_the_coordinates_in_the_laws(spring_csv, tmp_path):
     (["--method", "library", "--names", "a"], "--names gives 1 names"),
     (["--method", "sampling"], "invalid choice"),
     (["--method", "group", "--family", "translation"], "Use --method lie"),
+    (["--method", "library", "--stencil", "5", "--order", "5"], "polynomial order"),
 ])
 def test_bad_options_give_one_line_and_exit_2(spring_csv, tmp_path, capsys, extra, words):
     out = tmp_path / "bad"

@@ -102,6 +102,25 @@ def test_isotropic_oscillator_has_four_quadratic_charges():
     assert subspace_similarity(d.arrays["basis"], truth) > 0.9999
 
 
+def test_smoothed_differences_recover_the_oscillator_charges_from_noisy_trajectories():
+    # least-squares cubic over 7 samples (Savitzky-Golay) is exact on a cubic, on an uneven grid too
+    t = np.sort(np.random.default_rng(2).uniform(0, 4, 50))[None]
+    assert np.allclose(finite_differences((t**3 - t)[..., None], t, stencil=7, order=3)[0, :, 0], 3 * t[0]**2 - 1)
+    ds = simulate("harmonic-2d", jax.random.key(1), num_trajectories=256, num_times=64, energy=0.5, dt=0.3)
+    rng = np.random.default_rng(3)
+    noisy = dataclasses.replace(ds, q=ds.q + 0.02 * 0.7 * rng.standard_normal(ds.q.shape),
+                                p=ds.p + 0.02 * 0.7 * rng.standard_normal(ds.p.shape), dq=None, dp=None)
+    lib = FunctionLibrary(ds.coordinate_names)
+    plain = trajectory_laws(noisy, lib)  # interpolating differences amplify the noise: nothing found
+    smooth = trajectory_laws(noisy, lib, stencil=7, order=3)
+    assert plain.count == 0
+    assert smooth.count == 4 and "least squares" in smooth.details["derivatives"]
+    truth = truth_space(lib, ["q1**2 + p1**2", "q2**2 + p2**2", "q1*q2 + p1*p2", "q1*p2 - q2*p1"])
+    assert subspace_similarity(smooth.arrays["basis"], truth) > 0.99
+    with pytest.raises(InputError, match="order"):
+        finite_differences((t**3)[..., None], t, stencil=5, order=5)
+
+
 def test_simulated_pendulum_energy_in_angle_library():
     ds = simulate("pendulum", jax.random.key(4), num_trajectories=228)  # 10 260 points; H = p² + 3(1 − cos q)
     d = trajectory_laws(ds, FunctionLibrary(ds.coordinate_names, angles=True))

@@ -57,6 +57,11 @@ def register(sub) -> None:
     p.add_argument("--trig", action="store_true", help="library: add cos and sin of each position")
     p.add_argument("--angles", action="store_true",
                    help="library: positions are angles and enter only through cos and sin (pendulums)")
+    p.add_argument("--stencil", type=positive_int, default=5,
+                   help="library: samples per finite-difference velocity (odd)")
+    p.add_argument("--order", type=positive_int,
+                   help="library: polynomial degree of the differences [stencil - 1: interpolating]; lower smooths "
+                        "noisy trajectories (Savitzky-Golay), e.g. --stencil 7 --order 3")
     p.add_argument("--samples", type=positive_int, default=2000, help="group: sweeps kept per chain")
     p.add_argument("--burnin", type=positive_int, default=500, help="group: burn-in sweeps")
     p.add_argument("--sigma-range", nargs=2, type=positive_float, default=(30.0, 3e-3), metavar=("MAX", "MIN"),
@@ -124,7 +129,7 @@ def _run(args) -> int:
         train_steps=args.steps, width=args.width, model=model, degree=args.degree,
         inverse_radius=args.inverse_radius, trig=args.trig, angles=args.angles, num_samples=args.samples,
         num_burnin=args.burnin, sigma_max=args.sigma_range[0], sigma_min=args.sigma_range[1],
-        num_levels=args.levels, min_gap=args.min_gap, progress=progress,
+        num_levels=args.levels, min_gap=args.min_gap, stencil=args.stencil, order=args.order, progress=progress,
     )
     summ = write_conservation(res, out, data=str(args.data), seed=args.seed, dataset=dataset)
     if not args.quiet:

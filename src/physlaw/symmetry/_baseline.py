@@ -34,19 +34,21 @@ from physlaw.symmetry._library import FunctionLibrary, library_laws
 from physlaw.symmetry._nullspace import null_space
 
 
-def finite_differences(x, t, *, stencil: int = 5) -> np.ndarray:
+def finite_differences(x, t, *, stencil: int = 5, order: int | None = None) -> np.ndarray:
     """Time derivatives of trajectories by finite differences on each trajectory's own time grid.
 
-    At every time the derivative of the interpolating polynomial through ``stencil`` neighbouring
-    samples (centred where possible, shifted inwards at the ends): error ``O(Δt^{stencil−1})``
-    in the interior. The weights solve ``Σ_k w_k (t_k − t_i)^r = δ_{r1}``, ``r < stencil``
-    (Fornberg), so uneven grids (dropped frames) are handled. ``stencil = 3`` is NumPy's
-    ``gradient`` in the interior.
+    At every time the derivative of the polynomial of degree ``order`` fitted (least squares) to
+    ``stencil`` neighbouring samples (centred where possible, shifted inwards at the ends). With the
+    default ``order = stencil − 1`` the polynomial interpolates: error ``O(Δt^{stencil−1})`` in the
+    interior, weights solving ``Σ_k w_k (t_k − t_i)^r = δ_{r1}`` (Fornberg); ``stencil = 3`` is
+    NumPy's ``gradient`` in the interior. A lower ``order`` smooths (Savitzky–Golay, on uneven grids
+    too): for noisy trajectories, e.g. ``stencil=7, order=3``. Uneven grids (dropped frames) are handled.
 
     Args:
         x: ``[trajectory, time, n]``.
         t: ``[trajectory, time]``, strictly increasing along each trajectory.
         stencil: odd number of samples per derivative, at most the number of times.
+        order: polynomial degree, 1 ≤ order ≤ stencil − 1 (default stencil − 1).
 
     Returns:
         ``ẋ`` of the shape of ``x``.
@@ -57,6 +59,10 @@ def finite_differences(x, t, *, stencil: int = 5) -> np.ndarray:
     stencil = int(stencil)
     if stencil < 3 or stencil % 2 == 0:
         raise InputError(f"the finite-difference stencil must be an odd number >= 3, got {stencil}")
+    order = stencil - 1 if order is None else int(order)
+    if not 1 <= order <= stencil - 1:
+        raise InputError(f"the finite-difference polynomial order must be between 1 and stencil − 1 = {stencil - 1}, "
+                         f"got {order}")
     if num < stencil:
         raise InputError(f"a {stencil}-point finite difference needs at least {stencil} times per trajectory; "
                          f"got {num}")
@@ -67,11 +73,9 @@ def finite_differences(x, t, *, stencil: int = 5) -> np.ndarray:
     idx = start[:, None] + np.arange(stencil)  # [time, stencil]
     h = t[:, idx] - t[:, :, None]  # [traj, time, stencil]
     s = np.max(np.abs(h), axis=-1, keepdims=True)
-    powers = np.arange(stencil)
-    v = (h / s)[..., None, :] ** powers[:, None]  # [traj, time, r, k]
-    rhs = np.zeros(stencil)
-    rhs[1] = 1.0
-    w = np.linalg.solve(v, np.broadcast_to(rhs, v.shape[:-1])[..., None])[..., 0] / s  # [traj, time, k]
+    v = (h / s)[..., :, None] ** np.arange(order + 1)  # [traj, time, k, r]
+    # the fitted polynomial's slope at t_i: row r = 1 of the least-squares solution operator
+    w = np.linalg.pinv(v)[..., 1, :] / s  # [traj, time, k]
     return np.einsum("btk,btkn->btn", w, x[:, idx])
 
 
@@ -129,6 +133,7 @@ def trajectory_laws(
     *,
     exact_derivatives: bool = False,
     stencil: int = 5,
+    order: int | None = None,
     trim: int = 1,
     rtol: float | None = None,
     min_gap: float = 10.0,
@@ -152,6 +157,8 @@ def trajectory_laws(
         exact_derivatives: use the dataset's stored exact ``ẋ`` instead of finite differences
             (for comparisons only; the baseline proper uses trajectories only).
         stencil: samples per finite difference (:func:`finite_differences`; 5: fourth order).
+        order: polynomial degree of the differences (default ``stencil − 1``, interpolating; lower
+            smooths noisy data, e.g. ``stencil=7, order=3``).
         trim: samples dropped at each end of each trajectory (there the differences are one-sided
             and first order).
         rtol, min_gap, max_count, count, bootstrap, seed: passed to :func:`null_space`
@@ -190,8 +197,9 @@ def trajectory_laws(
             raise InputError("exact_derivatives=True but the dataset stores no exact derivatives")
         xdot, source = dataset.derivatives(), "exact (stored)"
     else:
-        xdot = finite_differences(x, dataset.t, stencil=stencil)
-        source = f"finite differences ({int(stencil)}-point)"
+        xdot = finite_differences(x, dataset.t, stencil=stencil, order=order)
+        source = f"finite differences ({int(stencil)}-point" + ("" if order is None or int(order) == int(stencil) - 1
+                                                             else f", degree-{int(order)} least squares") + ")"
     k = int(trim)
     if k:
         x, xdot = x[:, k:-k], xdot[:, k:-k]

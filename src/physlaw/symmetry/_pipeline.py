@@ -123,6 +123,8 @@ def conserve(
     sigma_min: float = 3e-3,
     num_levels: int = 32,
     min_gap: float = 10.0,
+    stencil: int = 5,
+    order: int | None = None,
     progress: bool = False,
     checkpoint=None,
 ) -> Conservation:
@@ -140,6 +142,8 @@ def conserve(
         degree, inverse_radius, trig, angles: the function library (hnn and library routes).
         num_samples, num_burnin, sigma_max, sigma_min, num_levels: method 1 (group route).
         min_gap: the singular-value gap below which a count is called weak evidence.
+        stencil, order: the library route's finite-difference velocities (``trajectory_laws``; a lower
+            ``order`` than ``stencil − 1`` smooths noisy data).
         checkpoint: ``.npz`` checkpoint of method 1's exchange run.
     """
     if method not in METHODS:
@@ -190,7 +194,7 @@ def conserve(
         settings.update(library=list(lib.names))
         if method == "library":
             t0 = time.perf_counter()
-            out.discovery = trajectory_laws(dataset, lib, min_gap=min_gap)
+            out.discovery = trajectory_laws(dataset, lib, min_gap=min_gap, stencil=stencil, order=order)
             timings["library"] = time.perf_counter() - t0
         else:
             if model is None:
