@@ -292,7 +292,10 @@ def markdown(rep) -> str:
              f"start {m['load_start'][0]:.2f}, at end {m.get('load_end', [float('nan')])[0]:.2f}). "
              f"Wall time so far {m.get('wall_s', 0):.0f} s.",
              f"Versions: {', '.join(f'{k} {v}' for k, v in m['versions'].items())}; Python {m['python']}.",
-             f"Command: `{s['command']}`. Seeds: {s['seeds']}; fewer for: {s.get('max_seeds') or 'none'}; "
+             f"Command: `{s['command']}`"
+             + "".join(f" (rows of other routes kept from `{e['command']}`, load {e['load_start']:.1f}–"
+                       f"{e['load_end'] or float('nan'):.1f})" for e in s.get("earlier_commands", []))
+             + f". Seeds: {s['seeds']}; fewer for: {s.get('max_seeds') or 'none'}; "
              f"autoencoder bottleneck overrides: {s.get('latent') or 'none (library rule: 2d, or n − 1 static)'}. Network settings: library defaults (DAE 30000 steps, "
              "HNN 5000 steps) unless `--quick`. Every route sees trajectories only (stored exact derivatives dropped); "
              f"observation noise: {s.get('noise', 0.0):g} × each coordinate's RMS.", "",
@@ -343,6 +346,8 @@ def main():
                     help="observation noise on every coordinate, as a fraction of its RMS (e.g. 0.02)")
     ap.add_argument("--latent", default="", help="autoencoder bottleneck per system, e.g. free-particle=1,couzin=3 "
                     "(default: the library's rule)")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the rows of other routes/systems from the existing results file of the same tag")
     ap.add_argument("--max-seeds", default="", help="fewer seeds for some routes/systems, e.g. hnn=1,double-pendulum=1")
     args = ap.parse_args()
     if not 0 <= args.noise < 1:
@@ -361,6 +366,13 @@ def main():
                settings=dict(command="python " + " ".join(sys.argv), seeds=seeds, quick=args.quick, max_seeds=limit,
                                                                                  latent=latent, noise=args.noise), runs=[], summary=[])
     RESULTS.mkdir(exist_ok=True)
+    old = RESULTS / f"{tag}.json"
+    if args.keep and old.exists():  # keep the earlier file's rows of the routes and systems not re-run now
+        prev = json.loads(old.read_text())
+        rep["runs"] = [r for r in prev["runs"] if not (r["system"] in systems and r["route"] in routes)]
+        rep["settings"]["earlier_commands"] = prev["settings"].get("earlier_commands", []) + [
+            dict(command=prev["settings"]["command"], load_start=prev["machine"]["load_start"][0],
+                 load_end=prev["machine"].get("load_end", [None])[0])]
     t_start = time.perf_counter()
 
     def save():
