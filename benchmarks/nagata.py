@@ -256,15 +256,22 @@ def markdown(rep) -> str:
         if "speed" in rep:
             L += ["", "Speed ratio (dynesty median wall s per K / physlaw warm median wall s per K, physlaw at its "
                   "sampler-seed sd and reported error vs dynesty's logzerr):", ""]
-            L += md_table(["K", "dynesty s", "dynesty logzerr", "physlaw s", "physlaw sd / reported err", "ratio"],
+            L += md_table(["K", "dynesty s", "dynesty logzerr", "physlaw s", "physlaw sd / reported err", "ratio",
+                           "ratio at equal precision"],
                           [[str(r["K"]), f"{r['dynesty_s']:.1f}", f"{r['dynesty_err']:.3f}", f"{r['physlaw_s']:.1f}",
-                            f"{r['physlaw_sd']:.3f} / {r['physlaw_err']:.3f}", f"{r['ratio']:.1f}×"]
-                           for r in rep["speed"]])
+                            f"{r['physlaw_sd']:.3f} / {r['physlaw_err']:.3f}", f"{r['ratio']:.1f}×",
+                            f"{equal_precision_ratio(r):.0f}×"] for r in rep["speed"]])
+            L += ["", "Ratio at equal precision: the wall-time ratio × (dynesty's logzerr / physlaw's larger of sd and "
+                  "reported error)², both errors falling as 1/√time (nested sampling: as 1/√nlive).", ""]
         L += [""]
     if "targets" in rep:
         L += ["## Targets (issue 3)", ""]
         L += md_table(["target", "measured", "met"], [[t["target"], t["measured"], t["met"]] for t in rep["targets"]])
     return "\n".join(L) + "\n"
+
+
+def equal_precision_ratio(r):
+    return r["ratio"] * (r["dynesty_err"] / max(r["physlaw_sd"], r["physlaw_err"])) ** 2
 
 
 def targets(rep):
@@ -287,15 +294,25 @@ def targets(rep):
                         met="yes" if w <= 60 else "no"))
         need = int(np.ceil(0.95 * n))
         k = len(sm["seeds_sigma_within5_true"])
+        # no estimator from n points does better than the Cramér-Rao bound sd(σ̂)/σ ≥ 1/√(2(n − 3K)):
+        # the chance that it falls within 5 % of the truth is at most P(|z| < 0.05/bound)
+        from scipy.stats import norm
+        bound = 1 / np.sqrt(2 * (301 - 9))
+        best = 2 * norm.cdf(0.05 / bound) - 1
+        k_rms = len(sm["seeds_sigma_within5_rms"])
         out.append(dict(target="σ̂ within 5 % of the truth in ≥ 19/20 seeds",
-                        measured=f"{k}/{n}", met=("yes" if k >= need else "no") + ("" if n >= 20 else f" (only {n} seeds)")))
+                        measured=f"{k}/{n} (within 5 % of the draw's own rms: {k_rms}/{n}; an efficient estimator has sd(σ̂)/σ ≈ "
+                                 f"1/√(2(n − 3K)) = {100 * bound:.1f} % (Cramér-Rao), so only about {100 * best:.0f} % of seeds, "
+                                 f"≈ {best * n:.1f}/{n}, fall within 5 %)",
+                        met=("yes" if k >= need else "no — not reachable at n = 301") + ("" if n >= 20 else f" (only {n} seeds)")))
         k = len(sm["seeds_selection_ok"])
         out.append(dict(target="K ≤ 2 never selected and p(K ≥ 3 \\| D) > 0.99 in every seed",
                         measured=f"{k}/{n}", met=("yes" if k == n else "no") + ("" if n >= 20 else f" (only {n} seeds)")))
     if "speed" in rep:
         rmin = min(r["ratio"] for r in rep["speed"])
         out.append(dict(target="same precision ≥ 10× faster than dynesty",
-                        measured="ratio per K: " + ", ".join(f"K={r['K']}: {r['ratio']:.1f}×" for r in rep["speed"]),
+                        measured="ratio per K: " + ", ".join(f"K={r['K']}: {r['ratio']:.1f}× (at equal precision "
+                                                             f"{equal_precision_ratio(r):.0f}×)" for r in rep["speed"]),
                         met="yes" if rmin >= 10 else "no"))
     return out
 
