@@ -7,15 +7,33 @@ fitted as an implicit polynomial (monomials up to ``max_degree``) by orthogonal 
 by BIC over Sampson (first-order orthogonal) distances, then refined by implicit ODR, which also gives
 the coefficient covariance. ``d`` and ``b`` are chosen by the total BIC of the description
 
-    −2 log L = Σ_k S log(2πe RSS_k / S) + Σ_{l ∈ b} 2 S log(range b_l),   + (#coefficients) log S,
+    −2 log L = Σ_k S log(2πe RSS_k / S) + Σ_{l ≤ d} 2 S log w_l,   + (#coefficients) log S,
 
-(Gaussian orthogonal scatter about each relation, the ``b`` uniform over their range).
+(Gaussian orthogonal scatter about each relation, the samples uniform over the set's own extent:
+``w_l`` is the sampled set's range along its ``l``-th principal axis). The extent is the same for
+every ``b`` of one dimension, so among those the relations' fit decides. (The ranges of the ``b``
+themselves, used before, are no measure of the set: where it is steep over ``b`` the model "uniform
+over range(b) × orthogonal scatter" has mass arc length / range(b) > 1, which rewards a ``b`` that
+barely moves along the set — on a short rotation arc ``a11 = cos t`` spans ``t²/2``, ``a12`` spans ``t``.)
 
-Guards (mission B.6): a relation singular at the identity (``|∂h/∂c| / |∇h|`` < 0.1 there) is
-rejected (compared with its typical gradient over the samples) — otherwise ``a12² − a21² = 0`` can win and give the wrong generator; samples outside the
-connected component of the identity (e.g. reflections) and collapsed maps (``|det M|`` small) are
-dropped before fitting; a "relation" whose RMS orthogonal scatter exceeds 0.2 × the sampled set's
-largest principal width explains nothing and disqualifies that choice of ``b``.
+Charts. The relations must define the ``c`` as smooth functions of the ``b`` near the identity
+(implicit function theorem), or the generators are wrong. A choice of ``b`` is skipped when the
+set's own directions near the identity (principal axes of the quarter of the samples nearest to it)
+do not project invertibly onto the ``b`` (smallest singular value < 0.1: the set runs along the other
+entries there, as a rotation arc runs along ``a12, a21`` and not ``a11, a22``). A relation is rejected
+when it is singular at the identity (``|∂h/∂c|`` < 0.1 × its typical ``|∇h|`` over the samples) —
+otherwise ``a12² − a21² = 0`` can win and give the wrong generator — and also when it is singular
+(the same test, median over them) at the 5 % of the samples nearest the identity: the autoencoder is
+not exact, so the sampled set passes a few of its thicknesses off the identity, and two sheets crossing
+right next to it (``a12 (a11 − c) = 0``, ``(a21 − a12)(a21 + a12 + ε) = 0``) pass the test at the
+identity itself. These three rules made method 2 read the rotation off the milling Couzin swarm,
+whose sampled sets were clean rotation arcs (before, it returned scalings).
+
+Other guards (mission B.6): samples outside the connected component of the identity (e.g.
+reflections) and collapsed maps (``|det M|`` small) are dropped before fitting; a "relation" whose RMS
+orthogonal scatter exceeds 0.2 × the sampled set's largest principal width explains nothing and
+disqualifies that choice of ``b``; a relation that misses the identity (``|h(I)|`` > 0.1 × its typical
+``|∇h|``) is rejected.
 
 Generators by implicit differentiation at ``A = I``: ``dc_k/db_l = −(∂h_k/∂b_l) / (∂h_k/∂c_k)``,
 ``K_l = ∂(M, b)/∂b_l + Σ_k ∂(M, b)/∂c_k · dc_k/db_l``.
@@ -33,7 +51,7 @@ import scipy.spatial
 
 from physlaw.errors import InputError
 from physlaw.symmetry._families import Family
-from physlaw.symmetry._laws import noether_charge, polynomial_law
+from physlaw.symmetry._laws import noether_charge, polynomial_law, symplectic_form
 
 MAX_PARAMS = 8
 
@@ -130,8 +148,9 @@ def identity_component(samples, identity, *, family: Family | None = None, guard
     return kept, int(len(samples) - len(kept))
 
 
-def _best_relation(z, target_idx, var_names, identity_vals, exps_all, max_terms):
-    """Best-BIC implicit polynomial in ``z [S, v]`` (column 0 = the target c) that is regular at the identity."""
+def _best_relation(z, target_idx, var_names, identity_vals, exps_all, max_terms, near):
+    """Best-BIC implicit polynomial in ``z [S, v]`` (column 0 = the target c) that is regular at the identity
+    and at the samples ``near`` it (indices)."""
     s = z.shape[0]
     phi_all, grads_all = _design(z, exps_all)
     id_phi, id_grads = _design(identity_vals[None], exps_all)
@@ -155,6 +174,8 @@ def _best_relation(z, target_idx, var_names, identity_vals, exps_all, max_terms)
             ratio = abs(grad_id[0]) / max(typical, 1e-300)
             if ratio < 0.1 or abs(id_phi[0, sub] @ gamma) > 0.1 * typical:
                 continue  # singular at the identity (∂h/∂c tiny there compared with elsewhere), or misses it
+            if np.median(np.abs(grads_all[near][:, sub, 0] @ gamma)) < 0.1 * typical:
+                continue  # singular where the set passes the identity (two sheets crossing next to it)
             rss = _sampson_rss(gamma, phi_all[:, sub], grads_all[:, sub])
             bic = s * np.log(max(rss, 1e-300) / s) + (size - 1) * np.log(s)
             if best is None or bic < best[0]:
@@ -224,20 +245,30 @@ def fit_relations(
     names = family.names
     s = len(kept)
     extent = float(np.sqrt(np.max(np.linalg.eigvalsh(np.atleast_2d(np.cov(kept.T))))))
+    # the set's own extent: ranges along its principal axes (Σ over the first d of their logs)
+    centred = kept - kept.mean(axis=0)
+    log_extent = np.cumsum(np.log(np.maximum(np.ptp(centred @ np.linalg.svd(centred, full_matrices=False)[2].T,
+                                                    axis=0), 1e-300)))
+    # where the set passes the identity: its nearest 5 % (regularity) and 25 % (its directions there)
+    order = np.argsort(np.linalg.norm(kept - family.identity, axis=1))
+    near = order[: max(s // 20, 10)]
+    local = kept[order[: max(s // 4, 10 * p)]]
+    local_axes = np.linalg.svd(local - local.mean(axis=0), full_matrices=False)[2]
     dims = [dimension] if dimension is not None else list(range(1, p))
     candidates = []
     for d in dims:
         for b in itertools.combinations(range(p), d):
             total, rels, ok = 0.0, [], True
-            ranges = np.ptp(kept[:, list(b)], axis=0)
-            if np.any(ranges <= 0):
+            if np.any(np.ptp(kept[:, list(b)], axis=0) <= 0):
                 continue
-            total += 2 * s * float(np.sum(np.log(ranges)))
+            if np.linalg.svd(local_axes[:d][:, list(b)], compute_uv=False).min() < 0.1:
+                continue  # no coordinates on the set near the identity: it runs along the other entries there
+            total += 2 * s * float(log_extent[d - 1])
             exps = _exponents(d + 1, max_degree)
             for k in (i for i in range(p) if i not in b):
                 cols = [k] + list(b)
                 best = _best_relation(kept[:, cols], k, [names[i] for i in cols], family.identity[cols], exps,
-                                      max_terms)
+                                      max_terms, near)
                 if best is None:
                     ok = False
                     break
@@ -310,11 +341,50 @@ def _generators(relations, family: Family, b, num_draws, seed):
     return gens, errs
 
 
+def canonical_generators(generators, errors, *, min_charge: float = 0.1):
+    """Combinations of the group's generators with independent Noether charges.
+
+    A generator's charge depends only on the symmetric part of ``J K`` (and on ``J c``); a direction
+    of the algebra whose charge is small against the generator itself (e.g. a common scaling of q and
+    p, ``J K`` antisymmetric) is no canonical symmetry and carries no law. With each generator scaled
+    to unit norm, the charge vectors' singular value decomposition gives the combinations with
+    independent charges (singular value ≥ ``min_charge``); a generator basis of a 2-dimensional
+    group {rotation, scaling} thus gives one law, not two copies of it. Entry errors are propagated
+    linearly. Raises ``InputError`` when no direction has a charge.
+    """
+    gens = [np.asarray(g, float) for g in generators]
+    if not gens:
+        return []
+    n = gens[0].shape[0]
+    j = symplectic_form(n // 2)
+    norms = np.array([max(np.linalg.norm(g), 1e-300) for g in gens])
+    iu = np.triu_indices(n)
+    rows = []
+    for g, norm in zip(gens, norms):
+        jk = j @ g[:, :n]
+        c = g[:, n] if g.shape[1] > n else np.zeros(n)
+        rows.append(np.concatenate([(0.5 * (jk + jk.T))[iu], j @ c]) / norm)
+    u, sv, _ = np.linalg.svd(np.array(rows), full_matrices=False)
+    keep = np.flatnonzero(sv >= min_charge)
+    if keep.size == 0:
+        raise InputError(f"the generators give no Noether charge (largest relative charge {sv.max():.2g} < "
+                         f"{min_charge}: J K is nearly antisymmetric, not a canonical symmetry); check the family "
+                         "or the data")
+    out = []
+    for col in keep:
+        w = u[:, col] / norms
+        w = w * np.sign(w[np.argmax(np.abs(w))])
+        gen = sum(wi * g for wi, g in zip(w, gens))
+        err = np.sqrt(sum((wi * np.asarray(e, float)) ** 2 for wi, e in zip(w, errors)))
+        out.append((gen, err))
+    return out
+
+
 def group_laws(fit: GroupFit, family: Family, *, phase_space: bool):
     """Laws from method 2: Noether charges of the generators (phase space) or the relations (static)."""
     laws = []
     if phase_space:
-        for gen, err in zip(fit.generators, fit.generator_errors):
+        for gen, err in canonical_generators(fit.generators, fit.generator_errors):
             law = noether_charge(gen, family.coordinate_names, errors=err)
             law.residual = float(max((r.rss / fit.num_used) ** 0.5 for r in fit.relations))
             law.notes.append("relations: " + "; ".join(f"{r.expression} = 0" for r in fit.relations))
