@@ -200,7 +200,7 @@ def _build_smc(problem, num_particles, num_mcmc_steps):
     from blackjax.mcmc.random_walk import build_additive_step
 
     rw_kernel = build_additive_step()
-    d = 2
+    d = getattr(problem, "dim", 2)
 
     def mcmc_step(key, state, logdensity_fn, scale):
         return rw_kernel(key, state, logdensity_fn, lambda k, x: scale * jax.random.normal(k, x.shape, x.dtype))
