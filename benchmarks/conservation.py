@@ -307,7 +307,7 @@ def markdown(rep) -> str:
     rows = []
     for g in rep["summary"]:
         gen = [v for v in g["gen_similarity"] if v is not None]
-        law = [v for v in g["law_similarity"]] if g["route"] in ("hnn", "library") else []
+        law = [v for v in g["law_similarity"]] if g["route"] in ("hnn", "library", "library-sg") else []
         sim = []
         if law:
             sim.append("law: " + " ".join(_f(v, "{:.5f}") for v in law))

@@ -92,7 +92,7 @@ def _subsample(n_rows: int, max_points: int | None, seed: int) -> np.ndarray:
 
 def library_discovery(route: str, rows: np.ndarray, library: FunctionLibrary, *, rtol: float | None, min_gap: float,
                       max_count, count, bootstrap: int, seed: int, drop_below: float, details: dict,
-                      started: float) -> Discovery:
+                      started: float, column_scale=None) -> Discovery:
     """Null space of library rows → :class:`Discovery` (shared by the trajectory and HNN routes)."""
     m = library.num_features
     rtol = resolve_rtol(rtol)
@@ -100,7 +100,7 @@ def library_discovery(route: str, rows: np.ndarray, library: FunctionLibrary, *,
         raise InputError(f"the {route} route needs at least {2 * m} usable points for {m} library features "
                          f"(twice as many as unknowns); got {rows.shape[0]}: give more data or a smaller library")
     space = null_space(rows, rtol=rtol, min_gap=min_gap, max_count=max_count, count=count,
-                       bootstrap=bootstrap, seed=seed)
+                       bootstrap=bootstrap, seed=seed, column_scale=column_scale)
     notes = []
     smallest = float(space.singular_values[-1])
     if space.count and smallest > 1e-3:

@@ -208,8 +208,13 @@ def hnn_laws(
     x, g, gnorm = _usable(x, hamiltonian_gradients(model, x))
     d = x.shape[1] // 2
     jg = g @ symplectic_form(d).T  # J ∇H: the learned vector field
-    rows = np.einsum("imk,ik->im", library.gradients(x), jg) / gnorm[:, None]
-    details = {"num_points": int(x.shape[0]), "row_normalisation": "|grad H|", "bracket": "{G, H} = grad G . J grad H"}
+    grads = library.gradients(x)
+    rows = np.einsum("imk,ik->im", grads, jg) / gnorm[:, None]
+    # each feature's bracket is judged against its own size |∇φ_j| (RMS over the points): a G whose
+    # bracket with H is tiny everywhere (p of a free particle) is a null direction, not rescaled noise
+    scale = np.sqrt(np.mean(np.sum(grads**2, axis=-1), axis=0))
+    details = {"num_points": int(x.shape[0]), "row_normalisation": "|grad H|", "bracket": "{G, H} = grad G . J grad H",
+               "column_scale": "RMS |grad G_j| (absolute spectrum)"}
     return library_discovery("hnn", rows, library, rtol=rtol, min_gap=min_gap, max_count=max_count, count=count,
                              bootstrap=bootstrap, seed=seed, drop_below=drop_below, details=details,
-                             started=started)
+                             started=started, column_scale=scale)
