@@ -197,6 +197,24 @@ def test_hnn_finds_spring_energy_and_its_symmetry(spring_hnn):
     assert abs(g["p1**2"][0] / g["q1**2"][0] - 1) < 0.05
 
 
+def test_hnn_finds_the_free_particle_momentum():
+    # on one energy shell every G(p) commutes with H; the learned ∂H/∂q is small but not zero, and
+    # only judged against each feature's own gradient size is that a null direction
+    from physlaw.nets import TrainConfig, train
+
+    ds = simulate("free-particle-1d", jax.random.key(2), num_trajectories=64, num_times=32, energy=0.5, dt=0.1)
+    ds = dataclasses.replace(ds, dq=None, dp=None)
+    model, _, _ = train("hnn", ds, key=jax.random.key(3), model_settings={"width": 64},
+                        config=TrainConfig(num_steps=700, learning_rate=3e-3))
+    lib = FunctionLibrary(ds.coordinate_names)
+    d = hnn_laws(model, ds, lib)
+    assert d.count >= 1 and not d.weak, d.spectrum
+    c, _ = lib.coefficients("p1")
+    proj = d.arrays["basis"].T @ np.linalg.lstsq(d.arrays["basis"].T, c, rcond=None)[0]
+    assert np.linalg.norm(proj - c) < 0.05 * np.linalg.norm(c)  # p lies in the found span
+    assert d.details["column_scale"].startswith("RMS")
+
+
 def test_hnn_route_input_errors(spring_hnn):
     model, ds = spring_hnn
     lib = FunctionLibrary(ds.coordinate_names)
