@@ -41,7 +41,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physlaw.dynamics import get_system, load_dataset, simulate
+from physlaw.dynamics import get_system, simulate
+from physlaw.io.trajectories import load_dataset
 from physlaw.io.atomic import atomic_path, write_json
 from physlaw.nets import TrainConfig, derivative_mse, dynamics_arrays, evaluate_on_system, evaluate_rollouts, train
 

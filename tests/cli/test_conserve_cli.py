@@ -7,7 +7,8 @@ import pytest
 import sympy
 
 from physlaw.cli import main
-from physlaw.dynamics import save_csv, save_dataset, simulate
+from physlaw.dynamics import simulate
+from physlaw.io.trajectories import save_csv, save_dataset
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from physlaw.dynamics import Dataset, load_dataset, save_csv, save_dataset, simulate
+from physlaw.dynamics import Dataset, simulate
+from physlaw.io.trajectories import load_dataset, save_csv, save_dataset
 from physlaw.errors import InputError
 
 REAL_PENDULUM = Path(__file__).resolve().parents[3] / "shared/data/schmidt-lipson-2009/real_pend_h_1.txt"

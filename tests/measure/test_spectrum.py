@@ -12,6 +12,7 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 from physlaw.errors import InputError
+from physlaw.io.priors import load_prior_toml
 from physlaw.measure import spectrum as sp
 from physlaw.measure.selection import deconvolve
 from physlaw.priors import JointPrior
@@ -62,7 +63,7 @@ def test_priors_are_normalised():
 def test_prior_toml_override(tmp_path):
     path = tmp_path / "p.toml"
     path.write_text("[centre]\nmean = 10.0\nsd = 2.0\n[width]\nshape = 5\nrate = 1.0\n")
-    over = sp.load_prior_toml(path)
+    over = load_prior_toml(path)
     tr = sp.Transform(4.0, 2.0, 0.0, 1.0)
     pri = sp.normalised_priors(over, tr)
     assert pri.centre == (3.0, 1.0)           # (10 − 4)/2, 2/2
@@ -73,7 +74,7 @@ def test_prior_toml_override(tmp_path):
                       ("centre = {", "not valid TOML")):
         path.write_text(text)
         with pytest.raises(InputError, match=msg):
-            sp.load_prior_toml(path)
+            load_prior_toml(path)
 
 
 def test_nagata_problem_peak_number_and_noise():

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from physlaw.errors import InputError
-from physlaw.nets import HNN, MODELS, PortHNN, load_model, make_model, rollout, save_model
+from physlaw.io.networks import load_model, save_model
+from physlaw.nets import HNN, MODELS, PortHNN, make_model, rollout
 
 
 @pytest.mark.parametrize("kind", list(MODELS))

@@ -9,7 +9,8 @@ import pytest
 import sympy
 from scipy.special import ellipk
 
-from physlaw.dynamics import load_dataset, simulate
+from physlaw.dynamics import simulate
+from physlaw.io.trajectories import load_dataset
 from physlaw.errors import InputError
 from physlaw.symmetry import make_family, subspace_similarity
 from physlaw.symmetry._baseline import finite_differences, trajectory_laws

@@ -7,8 +7,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from physlaw.cli._common import positive_float, positive_int, seed
-from physlaw.cli.simulate import one_line_errors
+from physlaw.cli._common import positive_float, positive_int, seed, key_from_seed
 from physlaw.errors import InputError
 
 HELP = "conserved quantities from trajectories: Mototake's group method, the direct Lie route, HNN, library"
@@ -71,12 +70,11 @@ def register(sub) -> None:
                    help="singular-value gap below which a count is reported as weak evidence")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no result lines")
     p.set_defaults(func=main)
-    one_line_errors(p)
 
 
 def load(args):
     """The dataset, with coordinates renamed by ``--names``."""
-    from physlaw.dynamics import load_dataset
+    from physlaw.io.trajectories import load_dataset
 
     ds = load_dataset(args.data, q=args.q, p=args.p)
     if args.names:
@@ -108,12 +106,12 @@ def _run(args) -> int:
     setup_jax(float64=False)
     import jax
 
-    from physlaw.io.conserve import write_conservation
+    from physlaw.report.conserve import write_conservation
     from physlaw.symmetry import conserve
 
     model = None
     if args.model:
-        from physlaw.nets import load_model
+        from physlaw.io.networks import load_model
 
         model, cfg = load_model(args.model)
         want = "dae" if args.method in ("group", "lie") else "hnn"
@@ -125,7 +123,7 @@ def _run(args) -> int:
         raise InputError(f"--out {out} exists and is not a folder")
     progress = False if args.quiet else sys.stderr.isatty()
     res = conserve(
-        dataset, method=args.method, family=args.family, key=jax.random.key(args.seed), lag=args.lag,
+        dataset, method=args.method, family=args.family, key=key_from_seed(args.seed), lag=args.lag,
         train_steps=args.steps, width=args.width, model=model, degree=args.degree,
         inverse_radius=args.inverse_radius, trig=args.trig, angles=args.angles, num_samples=args.samples,
         num_burnin=args.burnin, sigma_max=args.sigma_range[0], sigma_min=args.sigma_range[1],

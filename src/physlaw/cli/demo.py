@@ -6,7 +6,7 @@ import argparse
 from importlib import resources
 from pathlib import Path
 
-from physlaw.cli._common import seed
+from physlaw.cli._common import seed, key_from_seed
 
 
 def register(sub) -> None:
@@ -49,11 +49,12 @@ def conserve_demo(args) -> None:
     import jax
 
     from physlaw.cli import conserve as conserve_cmd
-    from physlaw.dynamics import save_csv, simulate
+    from physlaw.dynamics import simulate
+    from physlaw.io.trajectories import save_csv
 
     out = Path(args.out) / "conserve"
     out.mkdir(parents=True, exist_ok=True)
-    data = simulate("kepler", jax.random.key(args.seed), num_trajectories=256, num_times=64, dt=0.1, energy=-0.5)
+    data = simulate("kepler", key_from_seed(args.seed), num_trajectories=256, num_times=64, dt=0.1, energy=-0.5)
     save_csv(out / "kepler.csv", data)
     print(f"physlaw demo: {out / 'kepler.csv'} (256 Kepler orbits at E = -0.5, 64 times each); "
           "physlaw conserve --method lie --family rotation")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 
-from physlaw.cli._common import positive_float, positive_int, seed
-from physlaw.cli.simulate import _parse_params, one_line_errors
+from physlaw.cli._common import positive_float, positive_int, seed, key_from_seed
+from physlaw.cli.simulate import _parse_params
 
 
 def register(subparsers) -> None:
@@ -30,7 +30,6 @@ def register(subparsers) -> None:
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="system constant")
     parser.add_argument("--seed", type=seed, default=1, help="random seed [1]")
     parser.set_defaults(func=run)
-    one_line_errors(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,11 +43,12 @@ def run(args: argparse.Namespace) -> int:
 
     from physlaw.dynamics import HAMILTONIAN_SYSTEMS, get_system, simulate
     from physlaw.io.atomic import write_json
-    from physlaw.nets import evaluate_on_system, load_model
+    from physlaw.io.networks import load_model
+    from physlaw.nets import evaluate_on_system
 
     model, config = load_model(args.model_dir)
     params = _parse_params(args.param)
-    key = jax.random.key(args.seed)
+    key = key_from_seed(args.seed)
     kind = config["model"]["model"]
     result = {"model_dir": str(args.model_dir), "model": kind, "system": args.system, "seed": args.seed}
     if kind == "dae":

@@ -8,7 +8,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from physlaw.cli._common import positive_float, positive_int, seed, setup_jax
+from physlaw.cli._common import positive_float, positive_int, seed, setup_jax, key_from_seed
 from physlaw.errors import InputError
 
 HELP = "fit y = a x and y = a x + b by exchange Monte Carlo; select the model by the free energy"
@@ -71,7 +71,7 @@ def run_regression(x, y, sigma, args, out: Path):
     setup_jax()
     import jax
 
-    from physlaw.io.regress import write_regression
+    from physlaw.report.regress import write_regression
     from physlaw.measure.regression import regress
 
     models = ("ax", "ax+b") if args.model == "both" else (args.model,)
@@ -83,7 +83,7 @@ def run_regression(x, y, sigma, args, out: Path):
         warnings.simplefilter("ignore")  # warnings are collected into the summary and printed below
         reg = regress(
             x, y, sigma=sigma, models=models, estimate_noise=args.estimate_noise, prior_scale=args.prior_scale,
-            key=jax.random.key(args.seed), num_samples=args.samples, num_replicas=args.replicas,
+            key=key_from_seed(args.seed), num_samples=args.samples, num_replicas=args.replicas,
             num_chains=args.chains, checkpoint_dir=ckpt_dir, progress=None if not args.quiet else False,
         )
     write_regression(reg, out, data_path=str(args.data), seed=args.seed, prior_scale=args.prior_scale)

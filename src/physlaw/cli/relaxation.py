@@ -8,7 +8,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from physlaw.cli._common import positive_float, positive_int, seed, setup_jax
+from physlaw.cli._common import positive_float, positive_int, seed, setup_jax, key_from_seed
 from physlaw.cli.spectrum import prepare_out, read_measurement
 from physlaw.errors import InputError
 
@@ -59,14 +59,14 @@ def run_relaxation(t, y, sigma, args):
     setup_jax()
     import jax
 
-    from physlaw.io.measurement import write_relaxation
+    from physlaw.report.measurement import write_relaxation
     from physlaw.measure.relaxation import analyse_relaxation
 
     ckpt = prepare_out(args)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # collected into the summary and printed below
         res = analyse_relaxation(t, y, sigma=sigma, estimate_noise=args.estimate_noise, kmax=args.kmax,
-                                 key=jax.random.key(args.seed), num_samples=args.samples,
+                                 key=key_from_seed(args.seed), num_samples=args.samples,
                                  num_replicas=args.replicas, num_chains=args.chains, checkpoint_dir=ckpt,
                                  progress=False if args.quiet else None)
     write_relaxation(res, Path(args.out), data=str(args.data), seed=args.seed)

@@ -6,18 +6,7 @@ import argparse
 import math
 import sys
 
-from physlaw.cli._common import positive_float, positive_int, seed, setup_jax
-
-
-def one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Make argparse report a bad option as one line on stderr with exit code 2 (no usage dump)."""
-
-    def error(message: str):
-        print(f"{parser.prog}: error: {message}", file=sys.stderr)
-        sys.exit(2)
-
-    parser.error = error
-    return parser
+from physlaw.cli._common import positive_float, positive_int, seed, setup_jax, key_from_seed
 
 
 def register(subparsers) -> None:
@@ -45,7 +34,6 @@ def register(subparsers) -> None:
     parser.add_argument("--out", help="output file, .npz or .csv")
     parser.add_argument("--seed", type=seed, default=0, help="random seed [0]")
     parser.set_defaults(func=run)
-    one_line_errors(parser)
 
 
 def _parse_params(items: list[str]) -> dict:
@@ -94,14 +82,15 @@ def run(args: argparse.Namespace) -> int:
     import jax
 
     setup_jax(float64=True)
-    from physlaw.dynamics import list_systems, save_csv, save_dataset, simulate
+    from physlaw.dynamics import list_systems, simulate
+    from physlaw.io.trajectories import save_csv, save_dataset
 
     if args.system not in list_systems():
         raise InputError(f"unknown system {args.system!r}; choose one of {', '.join(list_systems())}")
     options = dict(num_trajectories=args.num_trajectories, num_times=args.num_times, dt=args.dt,
                    energy=args.energy, noise=args.noise, seed=args.seed, **_parse_params(args.param))
     options.update({k: v for k, v in (("method", args.method), ("substeps", args.substeps)) if v is not None})
-    dataset = simulate(args.system, jax.random.key(args.seed), **options)
+    dataset = simulate(args.system, key_from_seed(args.seed), **options)
     (save_csv if args.out.endswith(".csv") else save_dataset)(args.out, dataset)
     meta = dataset.metadata
     summary = f"wrote {args.out}: {dataset.num_trajectories} trajectories x {dataset.num_times} times"

@@ -8,7 +8,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from physlaw.cli._common import positive_float, positive_int, seed, setup_jax
+from physlaw.cli._common import positive_float, positive_int, seed, setup_jax, key_from_seed
 from physlaw.errors import InputError
 
 HELP = "how many peaks, where, how sure, and what noise: spectral deconvolution by exchange Monte Carlo"
@@ -82,7 +82,8 @@ def prepare_out(args) -> Path:
 
 
 def main(args) -> int:
-    from physlaw.measure.spectrum import BACKGROUNDS, SHAPES, load_prior_toml
+    from physlaw.io.priors import load_prior_toml
+    from physlaw.measure.spectrum import BACKGROUNDS, SHAPES
 
     files = [args.data] if isinstance(args.data, (str, Path)) else list(args.data)
     args.share = getattr(args, "share", None)  # callers building a Namespace by hand (physlaw demo) may omit it
@@ -93,7 +94,7 @@ def main(args) -> int:
     setup_jax()
     import jax
 
-    from physlaw.io.measurement import write_spectrum
+    from physlaw.report.measurement import write_spectrum
     from physlaw.measure.selection import deconvolve
 
     ckpt = prepare_out(args)
@@ -102,7 +103,7 @@ def main(args) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # collected into the summary and printed below
         res = deconvolve(x, y, sigma=sigma, estimate_noise=args.estimate_noise, kmax=args.kmax, shapes=shapes,
-                         backgrounds=backgrounds, prior_overrides=overrides, key=jax.random.key(args.seed),
+                         backgrounds=backgrounds, prior_overrides=overrides, key=key_from_seed(args.seed),
                          num_samples=args.samples, num_replicas=args.replicas, num_chains=args.chains,
                          checkpoint_dir=ckpt, progress=False if args.quiet else None)
     priors = "reference priors rescaled to the data's ranges" + (f", overridden by {args.prior}" if args.prior else "")
@@ -129,7 +130,7 @@ def check_integration_args(args, files) -> tuple[str, ...]:
 
 
 def main_integration(args, files) -> int:
-    from physlaw.measure.spectrum import load_prior_toml
+    from physlaw.io.priors import load_prior_toml
 
     share = check_integration_args(args, files)
     datasets, sigmas = [], []
@@ -141,7 +142,7 @@ def main_integration(args, files) -> int:
     setup_jax()
     import jax
 
-    from physlaw.io.measurement import write_integration
+    from physlaw.report.measurement import write_integration
     from physlaw.measure.integration import integrate
 
     ckpt = prepare_out(args)
@@ -149,7 +150,7 @@ def main_integration(args, files) -> int:
         warnings.simplefilter("ignore")  # collected into the summary and printed below
         res = integrate(datasets, share, sigma=None if args.estimate_noise else sigmas, kmax=args.kmax,
                         shape=args.shape, background=args.background, prior_overrides=overrides,
-                        key=jax.random.key(args.seed), num_samples=args.samples, num_replicas=args.replicas,
+                        key=key_from_seed(args.seed), num_samples=args.samples, num_replicas=args.replicas,
                         num_chains=args.chains, checkpoint_dir=ckpt, progress=False if args.quiet else None)
     priors = ("reference priors rescaled to the files' common x and y ranges"
               + (f", overridden by {args.prior}" if args.prior else ""))
@@ -161,7 +162,7 @@ def main_integration(args, files) -> int:
 
 
 def print_integration(res, summary, out: Path) -> None:
-    from physlaw.io.measurement import integration_sentence
+    from physlaw.report.measurement import integration_sentence
 
     best = res.best
     print(f"selected: {best.name}  ({best.info['num_peaks']} peak(s), {res.num_datasets} files sharing "

@@ -6,8 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from physlaw.cli._common import positive_float, positive_int, seed
-from physlaw.cli.simulate import one_line_errors
+from physlaw.cli._common import positive_float, positive_int, seed, key_from_seed
 
 
 def register(subparsers) -> None:
@@ -44,7 +43,6 @@ def register(subparsers) -> None:
     parser.add_argument("--q", nargs="+", metavar="COLUMN", help="CSV columns to use as positions")
     parser.add_argument("--p", nargs="+", metavar="COLUMN", help="CSV columns to use as momenta")
     parser.set_defaults(func=run)
-    one_line_errors(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,8 +53,9 @@ def run(args: argparse.Namespace) -> int:
 
     import jax
 
-    from physlaw.dynamics import load_dataset
-    from physlaw.nets import TrainConfig, load_model, save_model, train
+    from physlaw.io.trajectories import load_dataset
+    from physlaw.io.networks import load_model, save_model
+    from physlaw.nets import TrainConfig, train
 
     dataset = load_dataset(args.data, q=args.q, p=args.p)
     out = Path(args.out)
@@ -86,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
                    name="checkpoint", config_file="checkpoint.json")
 
     model, info, model_config = train(
-        args.model, dataset, key=jax.random.key(args.seed), config=config, model_settings=settings,
+        args.model, dataset, key=key_from_seed(args.seed), config=config, model_settings=settings,
         lag=args.lag, progress=sys.stderr.isatty(), checkpoint_fn=checkpoint, init_model=init_model,
     )
     record.update(model=model_config, history=info.history, best_step=info.best_step,

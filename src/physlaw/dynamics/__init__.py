@@ -13,7 +13,7 @@ Collective motion
     ``init_swarm``, ``run_swarm``, ``polarisation``, ``milling_index``.
 Datasets
     ``Dataset``, ``simulate``, ``swarm_dataset``, ``sphere_dataset``, ``list_systems``,
-    ``load_dataset``, ``save_dataset``, ``save_csv``.
+    (files: ``physlaw.io.load_dataset``, ``save_dataset``, ``save_csv``).
 
 Example:
     >>> import jax
@@ -39,10 +39,7 @@ from physlaw.dynamics._datasets import (
     conserved_drift,
     integrate_system,
     list_systems,
-    load_dataset,
     sample_energy_shell,
-    save_csv,
-    save_dataset,
     simulate,
     sphere_dataset,
     swarm_dataset,
@@ -70,7 +67,7 @@ __all__ = [
     "BoidsParams", "CouzinParams", "Dataset", "HAMILTONIAN_SYSTEMS", "HamiltonianSystem", "SwarmState",
     "boids_step", "conserved_drift", "couzin_step", "double_pendulum", "free_particle", "get_system",
     "harmonic_oscillator", "init_swarm", "integrate_ode", "integrate_separable", "integrate_system",
-    "kepler", "leapfrog_step", "list_systems", "load_dataset", "milling_index", "pendulum", "polarisation",
-    "rk4_step", "run_swarm", "sample_energy_shell", "save_csv", "save_dataset", "simulate",
+    "kepler", "leapfrog_step", "list_systems", "milling_index", "pendulum", "polarisation",
+    "rk4_step", "run_swarm", "sample_energy_shell", "simulate",
     "sphere_dataset", "swarm_dataset", "two_body", "yoshida4_step",
 ]

@@ -20,7 +20,7 @@ log b, Jacobian included). So the priors follow the data's x and y ranges, the p
 depend on the data (the compiled sampler is reused for every dataset of the same shape) and the
 likelihood carries the Jacobian ``−n log A``: free energies are those of the data in their own units.
 ``priors="nagata"`` uses the identity transform (the published priors for x ∈ [0, 3] in data units).
-A TOML file (``load_prior_toml``) overrides any prior, in data units.
+A TOML file (``physlaw.io.load_prior_toml``) overrides any prior, in data units.
 
 The likelihood has an *incremental* form for the engine: the cache holds each peak's contribution
 [K, n], the background [n] and their sum [n]; changing one parameter recomputes only that peak (or
@@ -183,7 +183,7 @@ class Transform(NamedTuple):
         return cls(lo, (hi - lo) / 3.0, y0, sy)
 
 
-_TOML_KEYS = {
+PRIOR_TOML_KEYS = {
     # name: (SpectrumPriors field, distribution, parameter names in the TOML table)
     "amplitude": ("amplitude", "gamma", ("shape", "rate")),
     "centre": ("centre", "normal", ("mean", "sd")),
@@ -206,46 +206,13 @@ PRIOR_TOML_HELP = """Prior file (TOML), every value in the data's own units; any
   [background_log_decay] low = -5, high = 2 # exponential background: log of the decay length (x units)"""
 
 
-def load_prior_toml(path) -> dict:
-    """Read a prior-override TOML file: ``{name: (p1, p2)}`` in data units (see ``PRIOR_TOML_HELP``)."""
-    import tomllib
-    from pathlib import Path
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"--prior {path}: no such file; give a TOML file of prior tables")
-    try:
-        doc = tomllib.loads(path.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"{path}: not valid TOML ({err})") from None
-    out = {}
-    for name, table in doc.items():
-        if name not in _TOML_KEYS:
-            raise InputError(f"{path}: unknown prior [{name}]; known: {', '.join(_TOML_KEYS)}")
-        _, dist, keys = _TOML_KEYS[name]
-        if not isinstance(table, dict) or set(table) != set(keys):
-            raise InputError(f"{path}: [{name}] needs exactly {' and '.join(keys)} ({dist} distribution)")
-        vals = []
-        for k in keys:
-            v = table[k]
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
-                raise InputError(f"{path}: [{name}] {k} must be a finite number, got {v!r}")
-            vals.append(float(v))
-        if dist in ("gamma",) and min(vals) <= 0 or dist == "normal" and vals[1] <= 0:
-            raise InputError(f"{path}: [{name}] {keys[1] if dist == 'normal' else 'shape and rate'} must be positive")
-        if dist == "uniform" and vals[1] <= vals[0]:
-            raise InputError(f"{path}: [{name}] needs low < high, got {vals[0]} and {vals[1]}")
-        out[name] = tuple(vals)
-    return out
-
-
 def normalised_priors(overrides: dict | None, tr: Transform) -> SpectrumPriors:
-    """The default priors with ``overrides`` (data units, from ``load_prior_toml``) mapped to u, v units."""
+    """The default priors with ``overrides`` (data units, from ``physlaw.io.load_prior_toml``) mapped to u, v units."""
     if not overrides:
         return DEFAULT_PRIORS
     p = {}
     for name, (a, b) in overrides.items():
-        field = _TOML_KEYS[name][0]
+        field = PRIOR_TOML_KEYS[name][0]
         if name == "amplitude":
             p[field] = (a, b * tr.sy)                    # a_v = a / sy: rate scales by sy
         elif name == "centre":
@@ -379,7 +346,7 @@ def spectrum_target(x, y, sigma, num_peaks: int, *, shape: str = "gauss", backgr
         background: ``none``, ``constant``, ``linear`` or ``exponential``.
         priors: ``"nagata"`` (the published priors in data units, for x ∈ [0, 3]), ``"auto"`` (the
             same rescaled to the data's ranges), or a ``Transform``.
-        prior_overrides: ``{name: (p1, p2)}`` in data units (``load_prior_toml``).
+        prior_overrides: ``{name: (p1, p2)}`` in data units (``physlaw.io.load_prior_toml``).
         incremental: use the O(n) peak cache for one-parameter updates.
         dtype: float32 or float64 (default: JAX's default float).
     """

@@ -11,7 +11,7 @@ Rollouts and metrics
     ``rollout``, ``derivative_mse``, ``rollout_mse``, ``energy_mse``, ``quantity_drift``,
     ``evaluate_rollouts``, ``evaluate_on_system``.
 Files
-    ``save_model``, ``load_model`` (``eqx.tree_serialise_leaves`` + ``config.json``).
+    ``physlaw.io.save_model``, ``physlaw.io.load_model`` (``eqx.tree_serialise_leaves`` + ``config.json``).
 
 Example:
     >>> import jax
@@ -34,13 +34,12 @@ from physlaw.nets._metrics import (
     rollout_mse,
 )
 from physlaw.nets._models import DAE, HNN, MODELS, AbstractDynamicsModel, Baseline, PortHNN, make_model
-from physlaw.nets._serialise import load_model, save_model
 from physlaw.nets._tasks import DYNAMICS_MODELS, autoencoder_arrays, dynamics_arrays, train
 from physlaw.nets._train import TrainConfig, TrainInfo, derivative_loss, fit, reconstruction_loss, split_rows
 
 __all__ = [
     "AbstractDynamicsModel", "Baseline", "DAE", "DYNAMICS_MODELS", "HNN", "MODELS", "PortHNN", "TrainConfig",
     "TrainInfo", "autoencoder_arrays", "derivative_loss", "derivative_mse", "dynamics_arrays", "energy_mse",
-    "evaluate_on_system", "evaluate_rollouts", "fit", "load_model", "make_model", "quantity_drift",
-    "reconstruction_loss", "rollout", "rollout_mse", "save_model", "split_rows", "train",
+    "evaluate_on_system", "evaluate_rollouts", "fit", "make_model", "quantity_drift",
+    "reconstruction_loss", "rollout", "rollout_mse", "split_rows", "train",
 ]

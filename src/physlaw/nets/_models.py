@@ -2,7 +2,7 @@
 
 A dynamics model is a frozen pytree with ``vector_field(t, x) -> ẋ`` for a phase-space state
 ``x = (q, p)`` of shape ``[2d]``; batch it with ``jax.vmap``. Models are built from a JSON-able
-config by :func:`make_model`, which is also how :func:`physlaw.nets.load_model` rebuilds them.
+config by :func:`make_model`, which is also how :func:`physlaw.io.load_model` rebuilds them.
 """
 
 from __future__ import annotations

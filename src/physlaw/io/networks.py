@@ -1,4 +1,4 @@
-"""Save and load trained models: Equinox leaf serialisation plus a JSON config (never pickle)."""
+"""Trained-network files: Equinox leaf serialisation plus a JSON config (never pickle)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import equinox as eqx
 import jax
 
 from physlaw.errors import InputError
-from physlaw.nets._models import make_model
+from physlaw.io.atomic import atomic_path, write_json
+from physlaw.nets import make_model
 
 MODEL_FILE = "model.eqx"
 CONFIG_FILE = "config.json"
@@ -24,8 +25,6 @@ def save_model(directory: str | os.PathLike, model, config: dict, *, name: str =
     structure; other keys (training settings, data metadata, metrics) are kept for the record.
     Both files are written atomically.
     """
-    from physlaw.io.atomic import atomic_path, write_json
-
     directory = Path(directory)
     with atomic_path(directory / f"{name}.eqx") as tmp:
         eqx.tree_serialise_leaves(tmp, model)

@@ -109,7 +109,7 @@ def spectrum_summary(res, *, data, seed: int, priors: str) -> dict:
 def write_spectrum(res, out: Path, *, data, seed: int, priors: str) -> dict:
     """Write summary.json, netCDFs, figures and report.html to ``out`` (all-or-nothing)."""
     from physlaw.plot import spectrum as figs
-    from physlaw.report import write_report
+    from physlaw.report.html import write_report
 
     summary = spectrum_summary(res, data=data, seed=seed, priors=priors)
     best = res.best
@@ -133,7 +133,7 @@ def write_spectrum(res, out: Path, *, data, seed: int, priors: str) -> dict:
 
 
 def spectrum_report(res, summary, stage: Path):
-    from physlaw.report import Section
+    from physlaw.report.html import Section
 
     best = res.best
     pk = res.peak_number_probabilities()
@@ -148,7 +148,7 @@ def spectrum_report(res, summary, stage: Path):
 
 def selection_sections(res, summary, stage: Path):
     """The report's model-selection, parameter and warning sections (shared by spectra and relaxation)."""
-    from physlaw.report import Section
+    from physlaw.report.html import Section
 
     best = res.best
     models = Section("Model selection").table(*model_table(res))
@@ -190,7 +190,7 @@ def relaxation_summary(res, *, data, seed: int) -> dict:
 def write_relaxation(res, out: Path, *, data, seed: int) -> dict:
     """Write summary.json, netCDFs, figures and report.html to ``out`` (all-or-nothing)."""
     from physlaw.plot import spectrum as figs
-    from physlaw.report import Section, write_report
+    from physlaw.report.html import Section, write_report
 
     summary = relaxation_summary(res, data=data, seed=seed)
     best = res.best
@@ -270,7 +270,7 @@ def write_integration(res, out: Path, *, data: list, seed: int, priors: str) -> 
     from types import SimpleNamespace
 
     from physlaw.plot import spectrum as figs
-    from physlaw.report import Section, write_report
+    from physlaw.report.html import Section, write_report
 
     summary = integration_summary(res, data=data, seed=seed, priors=priors)
     best = res.best

@@ -73,7 +73,7 @@ def write_conservation(res, out: Path, *, data: str, seed: int, dataset) -> dict
             figures.append(("laws_along_trajectories.png", "Each law along a few trajectories of the data: "
                             "flat lines mean conserved."))
         if res.model is not None and res.model_config is not None:
-            from physlaw.nets import save_model
+            from physlaw.io.networks import save_model
 
             save_model(stage / "network", res.model, {"model": res.model_config})
         _report(stage / "report.html", summ, figures, stage)
@@ -81,7 +81,7 @@ def write_conservation(res, out: Path, *, data: str, seed: int, dataset) -> dict
 
 
 def _report(path: Path, summ: dict, figures, stage: Path) -> None:
-    from physlaw.report import Section, write_report
+    from physlaw.report.html import Section, write_report
 
     head = Section("Result").text(summ["message"], cls="verdict")
     if summ["laws"]:
