@@ -167,15 +167,15 @@ def law_metrics(res, lib_truth, names, opts):
     """Law subspace similarity and the main law's coefficient error on the library's coefficients."""
     lib = res.library or FunctionLibrary(names, num_positions=len(names) // 2, **opts)
     true_c = []
-    for e in lib_truth:
-        c, r = lib.coefficients(e)
+    for e in lib_truth:  # the truth strings are this file's own; laws are compared as SymPy objects
+        c, r = lib.coefficients(sympy.sympify(e, locals={s.name: s for s in lib.symbols}))
         if r < 1e-6:
             true_c.append(c)
     true_count = int(np.linalg.matrix_rank(np.array(true_c), tol=1e-8)) if true_c else 0
     found_c = []
     for law in res.discovery.laws:
         try:
-            c, _ = lib.coefficients(law.expression)
+            c, _ = lib.coefficients(law.sympy())
             found_c.append(c)
         except Exception:  # noqa: BLE001 - a law outside the library (should not happen)
             pass

@@ -48,6 +48,10 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
+import physlaw  # noqa: E402
+
+physlaw.enable_persistent_cache()  # before the first compilation
+
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -165,7 +169,7 @@ def run_physlaw(problem, seed, setting):
         res = run(jax.random.key(seed), problem.physlaw_target(), num_samples=samples, num_burnin=burn,
                   num_replicas=replicas, num_chains=4, moves="both", progress=False)
     fe = res.free_energy
-    extra = dict(warnings=len(res.warnings), round_trip_rate=res.diagnostics.get("round_trip_rate"),
+    extra = dict(warnings=len(res.warnings), round_trip_rate=res.diagnostics.round_trip_rate,
                  estimators={k: -float(v) for k, v in fe.estimators.items()})
     return -float(fe.free_energy), float(fe.free_energy_err), extra
 

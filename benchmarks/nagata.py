@@ -44,6 +44,10 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
+import physlaw  # noqa: E402
+
+physlaw.enable_persistent_cache()  # before the first compilation
+
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -60,7 +60,7 @@ def test_regress_estimates_noise(data_file, tmp_path):
     path, x, y = data_file
     out = tmp_path / "noise"
     assert main(["regress", str(path), "--estimate-noise", "--model", "ax+b", "--out", str(out), *FAST]) == 0
-    summary = json.loads((out / "summary.json").read_text())
+    summary = json.loads((out / "regress" / "summary.json").read_text())
     sigmas = np.geomspace(0.05, 1.0, 4000)
     exact_hat = sigmas[np.argmin([exact_linear(x, y, s, "ax+b").free_energy for s in sigmas])]
     assert abs(summary["noise_sigma"] / exact_hat - 1) < 0.03
@@ -121,7 +121,7 @@ def test_demo_runs_on_bundled_data(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "selected model: y = a x + b" in proc.stdout
-    summary = json.loads((out / "summary.json").read_text())
+    summary = json.loads((out / "regress" / "summary.json").read_text())
     assert summary["selected"] == "ax+b"
     # the bundled data were made with σ = 0.05, a = 0.47, b = 0.15
     sel = summary["models"][1]

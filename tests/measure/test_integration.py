@@ -47,9 +47,9 @@ def test_share_names_are_checked():
     with pytest.raises(InputError, match="cannot share centre.*log_a, log_b, mu"):
         ig.check_share("centre")
     with pytest.raises(InputError, match="at least two datasets"):
-        ig.integrate([spectrum(1.4, 1)], "mu", sigma=[0.05])
+        ig.integrate([spectrum(1.4, 1)], "mu", sigma=[0.05], key=jax.random.key(0))
     with pytest.raises(InputError, match="one noise level per dataset"):
-        ig.integrate([spectrum(1.4, 1), spectrum(1.4, 2)], "mu", sigma=[0.05])
+        ig.integrate([spectrum(1.4, 1), spectrum(1.4, 2)], "mu", sigma=[0.05], key=jax.random.key(0))
 
 
 def test_same_centres_integration_narrows_and_is_preferred():

@@ -6,13 +6,46 @@ import numpy as np
 import pytest
 
 from physlaw.errors import InputError
+from physlaw.io.checkpoints import CheckpointFile
 from physlaw.measure.linear import linear_target
 from physlaw.priors import JointPrior, Normal
 from physlaw.sampling import Target, first_beta, respace_ladder, run
 
 X = np.linspace(0.0, 1.0, 20)
 Y = 1.5 * X + 0.3 + np.random.default_rng(0).normal(0, 0.2, X.size)
-KW = dict(num_samples=400, num_burnin=400, num_replicas=8, num_chains=2, chunk_size=100, progress=False)
+KW = dict(num_samples=400, num_burnin=400, num_replicas=8, num_chains=2, chunk_size=100)
+
+
+class KilledAfter:
+    """A checkpoint that saves to a file, then "kills" the run (KeyboardInterrupt) after N saves."""
+
+    def __init__(self, path, saves):
+        self.file, self.left = CheckpointFile(path), saves
+
+    def load(self, fingerprint):
+        return self.file.load(fingerprint)
+
+    def save(self, fingerprint, meta, arrays):
+        self.file.save(fingerprint, meta, arrays)
+        self.left -= 1
+        if self.left == 0:
+            raise KeyboardInterrupt
+
+
+class Recorder:
+    """A progress receiver that records what the driver reports."""
+
+    def __init__(self):
+        self.events = []
+
+    def start(self, total, desc):
+        self.events.append(("start", total, desc))
+
+    def update(self, n, desc=None):
+        self.events.append(("update", n, desc))
+
+    def close(self):
+        self.events.append(("close",))
 
 
 def test_killed_run_resumes_to_the_same_result(tmp_path):
@@ -20,10 +53,17 @@ def test_killed_run_resumes_to_the_same_result(tmp_path):
     whole = run(jax.random.key(5), target, **KW)
     ckpt = tmp_path / "run.ckpt.npz"
     # "kill" the run after 3 chunks (during burn-in), then again after 2 more (during sampling)
-    assert run(jax.random.key(5), target, checkpoint=ckpt, checkpoint_every=0, stop_after_chunks=3, **KW) is None
+    with pytest.raises(KeyboardInterrupt):
+        run(jax.random.key(5), target, checkpoint=KilledAfter(ckpt, 3), checkpoint_every=0, **KW)
     assert ckpt.exists()
-    assert run(jax.random.key(5), target, checkpoint=ckpt, checkpoint_every=0, stop_after_chunks=2, **KW) is None
-    resumed = run(jax.random.key(5), target, checkpoint=ckpt, checkpoint_every=0, **KW)
+    with pytest.raises(KeyboardInterrupt):
+        run(jax.random.key(5), target, checkpoint=KilledAfter(ckpt, 2), checkpoint_every=0, **KW)
+    progress = Recorder()
+    resumed = run(jax.random.key(5), target, checkpoint=CheckpointFile(ckpt), checkpoint_every=0, progress=progress,
+                  progress_desc="resume", **KW)
+    assert progress.events[0] == ("start", 800, "resume")
+    assert progress.events[1] == ("update", 500, "resume (resumed)")  # 5 chunks were done before
+    assert [e[1] for e in progress.events[2:-1]] == [100, 100, 100] and progress.events[-1] == ("close",)
     np.testing.assert_array_equal(resumed.samples, whole.samples)
     np.testing.assert_array_equal(resumed.betas, whole.betas)
     assert resumed.free_energy.free_energy == whole.free_energy.free_energy
@@ -31,9 +71,24 @@ def test_killed_run_resumes_to_the_same_result(tmp_path):
 
 def test_checkpoint_of_another_run_is_refused(tmp_path):
     ckpt = tmp_path / "run.ckpt.npz"
-    run(jax.random.key(5), linear_target(X, Y, 0.2, "ax+b"), checkpoint=ckpt, stop_after_chunks=1, **KW)
+    with pytest.raises(KeyboardInterrupt):
+        run(jax.random.key(5), linear_target(X, Y, 0.2, "ax+b"), checkpoint=KilledAfter(ckpt, 1), **KW)
     with pytest.raises(InputError, match="different run"):
-        run(jax.random.key(6), linear_target(X, Y, 0.2, "ax+b"), checkpoint=ckpt, **KW)
+        run(jax.random.key(6), linear_target(X, Y, 0.2, "ax+b"), checkpoint=CheckpointFile(ckpt), **KW)
+
+
+def test_corrupt_checkpoint_is_one_clear_error(tmp_path):
+    ckpt = tmp_path / "run.ckpt.npz"
+    ckpt.write_bytes(b"not a zip file")
+    with pytest.raises(InputError, match="cannot be read"):
+        run(jax.random.key(5), linear_target(X, Y, 0.2, "ax+b"), checkpoint=CheckpointFile(ckpt), **KW)
+
+
+def test_a_path_is_not_a_checkpoint(tmp_path):
+    with pytest.raises(InputError, match="CheckpointFile"):
+        run(jax.random.key(5), linear_target(X, Y, 0.2, "ax+b"), checkpoint=tmp_path / "run.ckpt.npz", **KW)
+    with pytest.raises(InputError, match="progress must be"):
+        run(jax.random.key(5), linear_target(X, Y, 0.2, "ax+b"), progress=True, **KW)
 
 
 def test_improper_prior_is_refused():
@@ -52,7 +107,7 @@ def test_normalised_hand_written_prior_is_accepted():
     ok = Target(lambda p: -0.5 * p["a"] ** 2 - 0.5 * jnp.log(2 * jnp.pi), lambda p: -p["a"] ** 2,
                 lambda k: {"a": jax.random.normal(k)})
     res = run(jax.random.key(0), ok, **KW)
-    assert abs(res.diagnostics["prior_check"]["log_integral"]) < 0.05
+    assert abs(res.diagnostics.prior_check["log_integral"]) < 0.05
     # exact: Z = ∫ N(a;0,1) e^{-a²} da = 1/√3
     assert abs(-res.free_energy.free_energy - np.log(1 / np.sqrt(3))) < 5 * res.free_energy.free_energy_err + 0.01
 

@@ -7,6 +7,8 @@ surface x1² + x2² + x3⁴ = 1 keeps only the rotation about x3 (1). That surfa
 control: the sphere's answer must fail there. One slow test runs the whole route with a trained autoencoder on Kepler data.
 """
 
+import json
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -93,6 +95,22 @@ def test_group_method_on_the_sphere_gives_the_circle_relations_and_the_rotation(
     assert len(laws) == fam.num_params - 1
     for rel in fit.relations:
         assert np.sqrt(rel.rss / fit.num_used) < 0.05
+
+
+def test_group_route_details_carry_the_sampler_diagnostics():
+    """The group route's summary block "sampler" holds the exchange run's swap rates and round trips."""
+    from physlaw.dynamics import simulate
+    from physlaw.symmetry import conserve
+
+    ds = simulate("sphere", jax.random.key(0), num_trajectories=256)
+    res = conserve(ds, method="group", family="rotation", key=jax.random.key(3), model=SurfaceProjection(_sphere),
+                   num_samples=500, num_burnin=300, num_levels=16)
+    sampler = res.discovery.details["sampler"]
+    rates = sampler["swap_rate_per_pair"]
+    assert len(rates) == 16 and all(0.0 <= r <= 1.0 for r in rates) and max(rates) > 0.1  # prior rung + 16 levels
+    assert len(sampler["round_trips_per_chain"]) == 2 and sampler["round_trip_rate"] >= 0.0
+    assert len(sampler["acceptance_per_replica"]) == 17 and sampler["num_samples"] == 500
+    json.dumps(sampler)  # ready for summary.json
 
 
 @pytest.mark.slow

@@ -13,7 +13,6 @@ def _example(name):
 
 def run(args) -> None:
     from physlaw.cli import relaxation, spectrum
-    from physlaw.io.tables import read_xy
 
     common = dict(sigma=None, estimate_noise=True, samples=1000, replicas=24, chains=4, seed=args.seed,
                   resume=False, quiet=args.quiet, prior=None)
@@ -27,7 +26,5 @@ def run(args) -> None:
         with _example("relaxation_example.csv") as path:
             out = Path(args.out) / "relaxation"
             print(f"\nphyslaw demo: {path.name} (NMR saturation recovery, t in ms, noise unknown)")
-            t, y, _ = read_xy(path)
             ns = argparse.Namespace(data=str(path), kmax=2, out=str(out), **common)
-            res = relaxation.run_relaxation(t, y, None, ns)
-            relaxation.print_relaxation(res, out)
+            relaxation.main(argparse.Namespace(**{**vars(ns), "quiet": False}))

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import sys
+import math
 from pathlib import Path
 
-from physlaw.cli._common import positive_float, positive_int, seed, key_from_seed
+from physlaw.cli._common import (
+    check_network_size, check_sampler_size, int_between, key_from_seed, positive_float, positive_int,
+    replicas_type, samples_type, seed,
+)
+from physlaw.cli._output import add_output_folder, output_folder
 from physlaw.errors import InputError
 
 HELP = "conserved quantities from trajectories: Mototake's group method, the direct Lie route, HNN, library"
@@ -41,7 +44,7 @@ def register(sub) -> None:
                         "on (q, p)), affine (rotation + translations of q), translation, or a mask such as "
                         "'a b 0 0; c d 0 0; 0 0 a b; 0 0 c d' (rows of [M | b]; names are free entries, equal "
                         "names tied, numbers fixed; an extra column is a translation)")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    add_output_folder(p, resume=False)
     p.add_argument("--seed", type=seed, default=0, help="random seed")
     p.add_argument("--q", nargs="+", metavar="COLUMN", help="CSV columns to use as positions")
     p.add_argument("--p", nargs="+", metavar="COLUMN", help="CSV columns to use as momenta")
@@ -49,43 +52,74 @@ def register(sub) -> None:
                    help="rename the coordinates (positions then momenta) for the laws, e.g. --names theta omega")
     p.add_argument("--lag", type=positive_int, default=1, help="autoencoder pairs (x_t, x_{t+lag})")
     p.add_argument("--steps", type=positive_int, help="network training steps [dae 30000, hnn 5000]")
-    p.add_argument("--width", type=positive_int, help="network hidden units [dae 128, hnn 200]")
+    p.add_argument("--width", type=int_between(1, 65536), help="network hidden units [dae 128, hnn 200]")
     p.add_argument("--model", metavar="DIR", help="use a network trained by 'physlaw train' instead of training one")
-    p.add_argument("--degree", type=int, default=2, help="library: highest monomial degree")
+    p.add_argument("--degree", type=int_between(0, 6), default=2,
+                   help=f"library: highest monomial degree, 0 to 6 (at most {MAX_LIBRARY_FEATURES} features in all)")
     p.add_argument("--inverse-radius", action="store_true", help="library: add 1/|q|")
     p.add_argument("--trig", action="store_true", help="library: add cos and sin of each position")
     p.add_argument("--angles", action="store_true",
                    help="library: positions are angles and enter only through cos and sin (pendulums)")
-    p.add_argument("--stencil", type=positive_int, default=5,
+    p.add_argument("--stencil", type=int_between(3, 101), default=5,
                    help="library: samples per finite-difference velocity (odd)")
-    p.add_argument("--order", type=positive_int,
+    p.add_argument("--order", type=int_between(1, 100),
                    help="library: polynomial degree of the differences [stencil - 1: interpolating]; lower smooths "
                         "noisy trajectories (Savitzky-Golay), e.g. --stencil 7 --order 3")
-    p.add_argument("--samples", type=positive_int, default=2000, help="group: sweeps kept per chain")
+    p.add_argument("--samples", type=samples_type, default=2000, help="group: sweeps kept per chain (at least 10)")
     p.add_argument("--burnin", type=positive_int, default=500, help="group: burn-in sweeps")
     p.add_argument("--sigma-range", nargs=2, type=positive_float, default=(30.0, 3e-3), metavar=("MAX", "MIN"),
                    help="group: the sigma' levels (relative to the data's RMS)")
-    p.add_argument("--levels", type=positive_int, default=32, help="group: number of sigma' levels")
+    p.add_argument("--levels", type=replicas_type, default=32, help="group: number of sigma' levels (2 to 1024)")
     p.add_argument("--min-gap", type=positive_float, default=10.0,
                    help="singular-value gap below which a count is reported as weak evidence")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no result lines")
     p.set_defaults(func=main)
 
 
+MAX_LIBRARY_FEATURES = 500
+"""Largest function library of the hnn and library routes (SymPy compiles every feature and its gradient)."""
+
+
+def check_sizes(args) -> None:
+    """Refuse sizes that cannot fit in memory, before the data are read."""
+    if args.method == "group":  # 2 chains keep the samples of every sigma' level; at most 8 free entries
+        check_sampler_size(args, dim=8, replicas=args.levels, chains=2, all_rungs=True,
+                           options="--samples or --levels")
+    if args.width is not None and args.method != "library":
+        check_network_size(width=args.width, depth=3)
+
+
+def check_library_size(args, dataset) -> None:
+    """Refuse a library of more than ``MAX_LIBRARY_FEATURES`` features (counted, not built)."""
+    if args.method not in ("hnn", "library"):
+        return
+    n, d = dataset.x.shape[-1], dataset.q.shape[-1]
+    variables = n - d if args.angles else n
+    count = math.comb(variables + args.degree, args.degree) - 1 + (2 * d if args.trig or args.angles else 0)
+    count += 1 if args.inverse_radius else 0
+    if count > MAX_LIBRARY_FEATURES:
+        raise InputError(f"--degree {args.degree} on {variables} coordinates gives a library of {count} features, "
+                         f"more than the {MAX_LIBRARY_FEATURES} the {args.method} route handles; lower --degree")
+
+
 def load(args):
-    """The dataset, with coordinates renamed by ``--names``."""
+    """The dataset, with coordinates renamed by ``--names`` (checked like names read from a file)."""
+    from physlaw.dynamics import check_coordinate_names
     from physlaw.io.trajectories import load_dataset
 
-    ds = load_dataset(args.data, q=args.q, p=args.p)
+    names = None
     if args.names:
-        if len(args.names) != len(ds.coordinate_names):
-            raise InputError(f"--names gives {len(args.names)} names for {len(ds.coordinate_names)} coordinates "
-                             f"({', '.join(ds.coordinate_names)})")
-        bad = [n for n in args.names if not n.isidentifier()]
-        if bad or len(set(args.names)) != len(args.names):
-            raise InputError(f"--names must be distinct identifiers (letters, digits, _), got {args.names}")
-        ds = dataclasses.replace(ds, coordinate_names=tuple(args.names))
-    return ds
+        try:
+            names = check_coordinate_names(args.names)
+        except InputError as err:
+            raise InputError(f"--names: {err}") from None
+    try:
+        return load_dataset(args.data, q=args.q, p=args.p, names=names)
+    except InputError as err:
+        if names is not None and " names given for " in str(err):
+            raise InputError(f"--names gives {len(names)} names for {str(err).split(' names given for ', 1)[1]}") \
+                from None
+        raise
 
 
 def main(args) -> int:
@@ -102,11 +136,14 @@ def main(args) -> int:
 def _run(args) -> int:
     from physlaw.cli._common import setup_jax
 
+    check_sizes(args)
     dataset = load(args)
+    check_library_size(args, dataset)
     setup_jax(float64=False)
     import jax
 
     from physlaw.report.conserve import write_conservation
+    from physlaw.report.progress import ProgressBar
     from physlaw.symmetry import conserve
 
     model = None
@@ -118,18 +155,22 @@ def _run(args) -> int:
         if args.method == "library" or cfg["model"]["model"] != want:
             raise InputError(f"--model {args.model} holds a {cfg['model']['model']!r} network; the {args.method} "
                              f"route needs {'no network' if args.method == 'library' else repr(want)}")
+    folder = output_folder(args, "conserve")
+    progress = None if args.quiet else ProgressBar()
+    with folder as stage:
+        try:
+            res = conserve(
+                dataset, method=args.method, family=args.family, key=key_from_seed(args.seed), lag=args.lag,
+                train_steps=args.steps, width=args.width, model=model, degree=args.degree,
+                inverse_radius=args.inverse_radius, trig=args.trig, angles=args.angles, num_samples=args.samples,
+                num_burnin=args.burnin, sigma_max=args.sigma_range[0], sigma_min=args.sigma_range[1],
+                num_levels=args.levels, min_gap=args.min_gap, stencil=args.stencil, order=args.order, progress=progress,
+            )
+        except InputError as err:  # the library names its arguments; the command line names its flags
+            raise InputError(str(err).replace("method='lie'", "--method lie")
+                             .replace("load_dataset(..., q=..., p=...)", "--q/--p")) from None
+        summ = write_conservation(res, stage, data=str(args.data), seed=args.seed, dataset=dataset)
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} exists and is not a folder")
-    progress = False if args.quiet else sys.stderr.isatty()
-    res = conserve(
-        dataset, method=args.method, family=args.family, key=key_from_seed(args.seed), lag=args.lag,
-        train_steps=args.steps, width=args.width, model=model, degree=args.degree,
-        inverse_radius=args.inverse_radius, trig=args.trig, angles=args.angles, num_samples=args.samples,
-        num_burnin=args.burnin, sigma_max=args.sigma_range[0], sigma_min=args.sigma_range[1],
-        num_levels=args.levels, min_gap=args.min_gap, stencil=args.stencil, order=args.order, progress=progress,
-    )
-    summ = write_conservation(res, out, data=str(args.data), seed=args.seed, dataset=dataset)
     if not args.quiet:
         print(summ["message"])
         for law in summ["laws"]:

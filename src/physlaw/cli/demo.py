@@ -6,7 +6,8 @@ import argparse
 from importlib import resources
 from pathlib import Path
 
-from physlaw.cli._common import seed, key_from_seed
+from physlaw.cli._common import key_from_seed, seed
+from physlaw.cli._output import output_folder
 
 
 def register(sub) -> None:
@@ -21,13 +22,15 @@ def register(sub) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--out", default="physlaw-demo", metavar="DIR", help="output folder")
+    p.add_argument("--out", default="physlaw-demo", metavar="DIR",
+                   help="output folder: one result folder per example inside it (DIR/regress, DIR/spectrum, "
+                        "DIR/relaxation, DIR/conserve); each is replaced as a whole when its example succeeds")
     p.add_argument("--seed", type=seed, default=0, help="random seed")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--examples", choices=["all", "regress", "spectrum", "relaxation", "conserve"], default="all",
-                   help="which examples to run: regress writes to DIR, spectrum to DIR/spectrum "
+                   help="which examples to run: regress writes to DIR/regress, spectrum to DIR/spectrum "
                         "(two peaks on a background), relaxation to DIR/relaxation (two T1 modes), conserve to "
-                        "DIR/conserve (Kepler orbits simulated, written as a CSV, angular momentum found by the "
+                        "DIR/conserve (Kepler orbits simulated, written as DIR/kepler.csv, angular momentum found by the "
                         "direct Lie route, ≈ 30 s)")
     p.set_defaults(func=main)
 
@@ -53,15 +56,16 @@ def conserve_demo(args) -> None:
     from physlaw.io.trajectories import save_csv
 
     out = Path(args.out) / "conserve"
-    out.mkdir(parents=True, exist_ok=True)
+    csv = Path(args.out) / "kepler.csv"
+    output_folder(argparse.Namespace(out=out), "conserve")  # refuse a bad DIR before simulating
     data = simulate("kepler", key_from_seed(args.seed), num_trajectories=256, num_times=64, dt=0.1, energy=-0.5)
-    save_csv(out / "kepler.csv", data)
-    print(f"physlaw demo: {out / 'kepler.csv'} (256 Kepler orbits at E = -0.5, 64 times each); "
+    save_csv(csv, data)
+    print(f"physlaw demo: {csv} (256 Kepler orbits at E = -0.5, 64 times each); "
           "physlaw conserve --method lie --family rotation")
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers()
     conserve_cmd.register(sub)
-    ns = parser.parse_args(["conserve", str(out / "kepler.csv"), "--method", "lie", "--family", "rotation",
+    ns = parser.parse_args(["conserve", str(csv), "--method", "lie", "--family", "rotation",
                             "--out", str(out), "--seed", str(args.seed)] + (["--quiet"] if args.quiet else []))
     conserve_cmd.main(ns)
 
@@ -76,6 +80,8 @@ def regress_demo(args) -> None:
         print(f"physlaw demo: {path.name} ({x.size} points: current in mA, voltage in V)")
         ns = argparse.Namespace(model="both", estimate_noise=True, prior_scale=10.0, samples=5000, replicas=32,
                                 chains=4, seed=args.seed, resume=False, quiet=args.quiet, data=str(path))
-        out = Path(args.out)
-        reg = regress_cmd.run_regression(x, y, None, ns, out)
+        out = Path(args.out) / "regress"
+        folder = output_folder(argparse.Namespace(out=out), "regress")
+        with folder as stage:
+            reg = regress_cmd.run_regression(x, y, None, ns, stage, folder.checkpoint_dir)
     regress_cmd.print_summary(reg, out)

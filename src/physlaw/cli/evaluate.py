@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from physlaw.cli._common import positive_float, positive_int, seed, key_from_seed
+from physlaw.cli._common import check_memory, finite_float, key_from_seed, positive_float, positive_int, seed, setup_jax
 from physlaw.cli.simulate import _parse_params
 
 
@@ -24,12 +24,34 @@ def register(subparsers) -> None:
     parser.add_argument("--system", required=True, help="system name (physlaw simulate --list)")
     parser.add_argument("--out", required=True, help="output JSON file")
     parser.add_argument("--num-trajectories", type=positive_int, default=15, help="fresh initial conditions [15]")
-    parser.add_argument("--t-max", type=positive_float, default=20.0, help="rollout length [20]")
+    parser.add_argument("--t-max", type=positive_float, default=20.0,
+                        help="rollout length [20]; t-max / dt is at most 1e5 compared times")
     parser.add_argument("--dt", type=positive_float, help="time between compared states [system default]")
-    parser.add_argument("--energy", type=float, help="draw initial conditions on the shell H = E")
+    parser.add_argument("--energy", type=finite_float, help="draw initial conditions on the shell H = E")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="system constant")
     parser.add_argument("--seed", type=seed, default=1, help="random seed [1]")
     parser.set_defaults(func=run)
+
+
+def check_size(args, params: dict) -> None:
+    """Refuse before loading or integrating when the rollouts cannot fit in memory: about 6 float64
+    copies of trajectories × times × coordinates (true states, derivatives, the model's rollout, energies).
+    ``t_max / dt`` itself is bounded by ``evaluate_on_system`` (at most 1e5 compared times)."""
+    from physlaw.cli.simulate import check_size as check_simulation_size
+    from physlaw.errors import InputError
+    from physlaw.dynamics import HAMILTONIAN_SYSTEMS, get_system, list_systems
+
+    if args.system not in list_systems():
+        raise InputError(f"unknown system {args.system!r}; choose one of {', '.join(list_systems())}")
+    if args.system not in HAMILTONIAN_SYSTEMS:  # only a DAE is scored there, on a simulation of default length
+        check_simulation_size(argparse.Namespace(system=args.system, num_trajectories=args.num_trajectories,
+                                                 num_times=None), params)
+        return
+    system = get_system(args.system, **params)
+    times = min(args.t_max / (args.dt or system.dt), 1e5) + 1
+    check_memory(6.0 * 8 * args.num_trajectories * times * 2 * system.dim,
+                 f"{args.num_trajectories} trajectories × {times:.0f} times × {2 * system.dim} coordinates",
+                 "lower --num-trajectories or --t-max, or raise --dt")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,13 +63,17 @@ def run(args: argparse.Namespace) -> int:
     import jax
     import jax.numpy as jnp
 
+    setup_jax(float64=None)
     from physlaw.dynamics import HAMILTONIAN_SYSTEMS, get_system, simulate
     from physlaw.io.atomic import write_json
     from physlaw.io.networks import load_model
+    from physlaw.io.results import check_output_file
     from physlaw.nets import evaluate_on_system
 
-    model, config = load_model(args.model_dir)
+    check_output_file(args.out, suffixes=(".json",))
     params = _parse_params(args.param)
+    check_size(args, params)
+    model, config = load_model(args.model_dir)
     key = key_from_seed(args.seed)
     kind = config["model"]["model"]
     result = {"model_dir": str(args.model_dir), "model": kind, "system": args.system, "seed": args.seed}

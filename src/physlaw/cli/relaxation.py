@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import warnings
 from pathlib import Path
 
-from physlaw.cli._common import positive_float, positive_int, seed, setup_jax, key_from_seed
-from physlaw.cli.spectrum import prepare_out, read_measurement
+from physlaw.cli._common import (
+    chains_type, check_sampler_size, float_between, int_between, key_from_seed, replicas_type, samples_type, seed,
+    setup_jax,
+)
+from physlaw.cli._output import add_output_folder, output_folder
+from physlaw.cli.spectrum import read_measurement
 from physlaw.errors import InputError
 
 HELP = "NMR relaxation mode decomposition: K exponential or stretched modes, selected by the free energy"
@@ -30,47 +33,51 @@ def register(sub) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("data", metavar="FILE", help="table of t, m[, sigma]")
-    p.add_argument("--kmax", type=positive_int, default=2, help="largest number of modes tried")
+    p.add_argument("--kmax", type=int_between(1, 12), default=2, help="largest number of modes tried, 1 to 12")
     noise = p.add_mutually_exclusive_group()
-    noise.add_argument("--sigma", type=positive_float, metavar="S", help="known noise standard deviation")
+    noise.add_argument("--sigma", type=float_between(0, 1e100, lo_open=True), metavar="S",
+                       help="known noise standard deviation")
     noise.add_argument("--estimate-noise", action="store_true",
                        help="estimate the noise by the free energy over the temperature ladder")
-    p.add_argument("--samples", type=positive_int, default=2000, help="sweeps kept per chain")
-    p.add_argument("--replicas", type=positive_int, default=32, help="temperatures in the ladder")
-    p.add_argument("--chains", type=positive_int, default=4, help="independent chains")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--samples", type=samples_type, default=2000, help="sweeps kept per chain (at least 10)")
+    p.add_argument("--replicas", type=replicas_type, default=32, help="temperatures in the ladder (2 to 1024)")
+    p.add_argument("--chains", type=chains_type, default=4, help="independent chains")
+    add_output_folder(p)
     p.add_argument("--seed", type=seed, default=0, help="random seed")
-    p.add_argument("--resume", action="store_true", help="resume an interrupted run from the checkpoints in DIR")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no result lines")
     p.set_defaults(func=main)
 
 
 def main(args) -> int:
-    t, y, sigma = read_measurement(args.data, args)
+    # K = 1..kmax modes, each exponential or stretched: 3 parameters per mode, the offset and the noise
+    check_sampler_size(args, dim=3 * args.kmax + 2, models=2 * args.kmax)
+    t, y, sigma = read_measurement(args.data, args, names=("t", "m"))
     if (t < 0).any() or not (t > 0).any():
         raise InputError(f"{args.data}: relaxation times must be ≥ 0 with at least one positive; check the first column")
-    res = run_relaxation(t, y, sigma, args)
+    folder = output_folder(args, "relaxation")
+    with folder as stage:
+        res = run_relaxation(t, y, sigma, args, stage, folder.checkpoint_dir)
     if not args.quiet:
         print_relaxation(res, Path(args.out))
     return 0
 
 
-def run_relaxation(t, y, sigma, args):
+def run_relaxation(t, y, sigma, args, out: Path, ckpt: Path):
+    """Fit, then write every result file into the folder ``out``; checkpoints go to ``ckpt``."""
     setup_jax()
-    import jax
-
-    from physlaw.report.measurement import write_relaxation
+    from physlaw.io.checkpoints import CheckpointFolder
     from physlaw.measure.relaxation import analyse_relaxation
+    from physlaw.report.measurement import write_relaxation
+    from physlaw.report.progress import ProgressBar
 
-    ckpt = prepare_out(args)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # collected into the summary and printed below
         res = analyse_relaxation(t, y, sigma=sigma, estimate_noise=args.estimate_noise, kmax=args.kmax,
                                  key=key_from_seed(args.seed), num_samples=args.samples,
-                                 num_replicas=args.replicas, num_chains=args.chains, checkpoint_dir=ckpt,
-                                 progress=False if args.quiet else None)
-    write_relaxation(res, Path(args.out), data=str(args.data), seed=args.seed)
-    shutil.rmtree(ckpt, ignore_errors=True)
+                                 num_replicas=args.replicas, num_chains=args.chains,
+                                 checkpoints=CheckpointFolder(ckpt),
+                                 progress=None if args.quiet else ProgressBar(unit="sweep"))
+    write_relaxation(res, out, data=str(args.data), seed=args.seed)
     return res
 
 

@@ -6,7 +6,9 @@ import argparse
 import math
 import sys
 
-from physlaw.cli._common import positive_float, positive_int, seed, setup_jax, key_from_seed
+from physlaw.cli._common import (
+    check_memory, finite_float, key_from_seed, nonnegative_float, positive_float, positive_int, seed, setup_jax,
+)
 
 
 def register(subparsers) -> None:
@@ -21,14 +23,15 @@ def register(subparsers) -> None:
     )
     parser.add_argument("system", nargs="?", help="system name (see --list)")
     parser.add_argument("--list", action="store_true", help="list the systems and exit")
-    parser.add_argument("--energy", type=float, help="sample initial conditions on the energy shell H = E")
+    parser.add_argument("--energy", type=finite_float, help="sample initial conditions on the energy shell H = E")
     parser.add_argument("--num-trajectories", type=positive_int,
                         help="initial conditions [50]; couzin/boids: independent runs [1]; sphere: points [1000]")
     parser.add_argument("--num-times", type=positive_int, help="recorded times per trajectory [system default]")
     parser.add_argument("--dt", type=positive_float, help="time between records [system default]")
-    parser.add_argument("--noise", type=float, default=0.0, help="Gaussian noise s.d. added to q and p [0]")
+    parser.add_argument("--noise", type=nonnegative_float, default=0.0, help="Gaussian noise s.d. added to q and p [0]")
     parser.add_argument("--method", choices=["yoshida4", "leapfrog", "rk4"], help="integrator [yoshida4 if separable]")
-    parser.add_argument("--substeps", type=positive_int, help="integrator steps per record [system default]")
+    parser.add_argument("--substeps", type=positive_int,
+                        help="integrator steps per record [system default]; times x substeps at most 1e8")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="physical constant of the system, e.g. --param g=9.81 (repeatable)")
     parser.add_argument("--out", help="output file, .npz or .csv")
@@ -46,10 +49,35 @@ def _parse_params(items: list[str]) -> dict:
             if not sep:
                 raise ValueError
             number = float(value)
-            out[name.strip()] = int(number) if value.strip().lstrip("+-").isdigit() else number
+            if value.strip().lstrip("+-").isdigit() and math.isfinite(number):
+                number = int(value)
         except ValueError:
-            raise InputError(f"--param {item!r} is not NAME=NUMBER; write e.g. --param g=9.81") from None
+            raise InputError(f"--param {item[:60]!r} is not NAME=NUMBER; write e.g. --param g=9.81") from None
+        if not name.strip():
+            raise InputError(f"--param {item[:60]!r} has no name; write e.g. --param g=9.81")
+        if not math.isfinite(number):
+            raise InputError(f"--param {name.strip()[:40]} must be a finite number, got {value.strip()[:40]}")
+        out[name.strip()] = number
     return out
+
+
+def check_size(args, params: dict) -> None:
+    """Refuse before simulating when the arrays cannot fit in memory: about 5 float64 copies of
+    trajectories × times × coordinates (states, derivatives, noisy states, output), and for swarms
+    the agents' pairwise distances."""
+    from physlaw.dynamics import get_system
+
+    if args.system in ("couzin", "boids"):
+        agents = params.get("num_agents", 100)
+        n, times, dim = agents * (args.num_trajectories or 1), args.num_times or 50, 4
+        pairwise = 4.0 * 8 * agents**2
+    elif args.system == "sphere":
+        n, times, dim, pairwise = args.num_trajectories or 1000, 1, 3, 0.0
+    else:
+        system = get_system(args.system, **params)
+        n, times, dim, pairwise = args.num_trajectories or 50, args.num_times or system.num_times, 2 * system.dim, 0.0
+    check_memory(5.0 * 8 * n * times * dim + pairwise, f"{n} trajectories × {times} times × {dim} coordinates",
+                 "lower --num-trajectories or --num-times" + (" or --param num_agents" if pairwise else ""))
 
 
 def _median(values):
@@ -59,6 +87,7 @@ def _median(values):
 
 def run(args: argparse.Namespace) -> int:
     from physlaw.errors import InputError
+    from physlaw.io.results import check_output_file
 
     if args.list:
         from physlaw.dynamics import list_systems
@@ -72,8 +101,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("give a system name (physlaw simulate --list shows them) or --list")
     if not args.out:
         raise InputError("give --out FILE (.npz or .csv) for the simulated data")
-    if not args.out.endswith((".npz", ".csv")):
-        raise InputError(f"--out {args.out!r} must end in .npz or .csv")
+    check_output_file(args.out, suffixes=(".npz", ".csv"))
     if args.energy is not None and not math.isfinite(args.energy):
         raise InputError(f"--energy must be a finite number, got {args.energy}")
     if not (args.noise >= 0 and math.isfinite(args.noise)):
@@ -87,8 +115,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.system not in list_systems():
         raise InputError(f"unknown system {args.system!r}; choose one of {', '.join(list_systems())}")
+    params = _parse_params(args.param)
+    check_size(args, params)
     options = dict(num_trajectories=args.num_trajectories, num_times=args.num_times, dt=args.dt,
-                   energy=args.energy, noise=args.noise, seed=args.seed, **_parse_params(args.param))
+                   energy=args.energy, noise=args.noise, seed=args.seed, **params)
     options.update({k: v for k, v in (("method", args.method), ("substeps", args.substeps)) if v is not None})
     dataset = simulate(args.system, key_from_seed(args.seed), **options)
     (save_csv if args.out.endswith(".csv") else save_dataset)(args.out, dataset)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import warnings
 from pathlib import Path
 
-from physlaw.cli._common import positive_float, positive_int, seed, setup_jax, key_from_seed
+from physlaw.cli._common import (
+    chains_type, check_data_scale, check_sampler_size, float_between, int_between, key_from_seed, replicas_type,
+    samples_type, seed, setup_jax,
+)
+from physlaw.cli._output import add_output_folder, output_folder
 from physlaw.errors import InputError
 
 HELP = "how many peaks, where, how sure, and what noise: spectral deconvolution by exchange Monte Carlo"
@@ -38,31 +41,34 @@ def register(sub) -> None:
                    help="several files: comma-separated parameters they share (e.g. mu, or mu,log_b); the others "
                         "are fitted per file, each file with its own noise. The joint free energy is compared with "
                         "the files fitted independently (summary.json \"integration\")")
-    p.add_argument("--kmax", type=positive_int, default=4, help="largest number of peaks tried (default 4)")
+    p.add_argument("--kmax", type=int_between(1, 12), default=4,
+                   help="largest number of peaks tried, 1 to 12 (default 4)")
     p.add_argument("--shape", choices=[*SHAPES, "all"], default="gauss",
                    help="line shape; 'all' compares them by the free energy (default gauss)")
     p.add_argument("--background", choices=[*BACKGROUNDS, "all"], default="none",
                    help="background under the peaks; 'all' compares them (default none)")
     noise = p.add_mutually_exclusive_group()
-    noise.add_argument("--sigma", type=positive_float, metavar="S", help="known noise standard deviation")
+    noise.add_argument("--sigma", type=float_between(0, 1e100, lo_open=True), metavar="S",
+                       help="known noise standard deviation")
     noise.add_argument("--estimate-noise", action="store_true",
                        help="estimate the noise by the free energy over the temperature ladder")
     p.add_argument("--prior", metavar="FILE.toml", help="override priors (format below)")
-    p.add_argument("--samples", type=positive_int, default=2000, help="sweeps kept per chain (default 2000)")
-    p.add_argument("--replicas", type=positive_int, default=32, help="temperatures in the ladder (default 32)")
-    p.add_argument("--chains", type=positive_int, default=4, help="independent chains (default 4)")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--samples", type=samples_type, default=2000, help="sweeps kept per chain, at least 10 (default 2000)")
+    p.add_argument("--replicas", type=replicas_type, default=32, help="temperatures in the ladder, 2 to 1024 (default 32)")
+    p.add_argument("--chains", type=chains_type, default=4, help="independent chains (default 4)")
+    add_output_folder(p)
     p.add_argument("--seed", type=seed, default=0, help="random seed (default 0)")
-    p.add_argument("--resume", action="store_true", help="resume an interrupted run from the checkpoints in DIR")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no result lines")
     p.set_defaults(func=main)
 
 
-def read_measurement(path, args):
-    """(x, y, sigma) of one file, with the noise options checked against its columns."""
+def read_measurement(path, args, names=("x", "y")):
+    """(x, y, sigma) of one file, with the noise options checked against its columns and the scale of its values."""
     from physlaw.io.tables import read_xy
 
     x, y, sigma_col = read_xy(path, min_points=5)
+    check_data_scale(x, y, str(path), sigma=sigma_col if args.sigma is None else args.sigma,
+                     xname=names[0], yname=names[1])
     if args.sigma is None and not args.estimate_noise and sigma_col is None:
         raise InputError(f"{path} has no sigma column: give --sigma S (the known noise) or --estimate-noise")
     if args.estimate_noise and sigma_col is not None:
@@ -70,34 +76,32 @@ def read_measurement(path, args):
     return x, y, args.sigma if args.sigma is not None else sigma_col
 
 
-def prepare_out(args) -> Path:
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} exists and is not a folder")
-    ckpt = out / ".checkpoints"
-    if not args.resume and ckpt.exists():
-        shutil.rmtree(ckpt)
-    ckpt.mkdir(parents=True, exist_ok=True)
-    return ckpt
-
-
 def main(args) -> int:
     from physlaw.io.priors import load_prior_toml
-    from physlaw.measure.spectrum import BACKGROUNDS, SHAPES
 
     files = [args.data] if isinstance(args.data, (str, Path)) else list(args.data)
     args.share = getattr(args, "share", None)  # callers building a Namespace by hand (physlaw demo) may omit it
+    check_spectrum_size(args, files)
     if len(files) > 1 or args.share is not None:
         return main_integration(args, files)
     x, y, sigma = read_measurement(files[0], args)
     overrides = load_prior_toml(args.prior) if args.prior else None
     setup_jax()
-    import jax
+    folder = output_folder(args, "spectrum")
+    with folder as stage:
+        res, summary = _deconvolve(x, y, sigma, overrides, args, files, stage, folder.checkpoint_dir)
+    if not args.quiet:
+        print_spectrum(res, summary, Path(args.out))
+    return 0
 
-    from physlaw.report.measurement import write_spectrum
+
+def _deconvolve(x, y, sigma, overrides, args, files, stage: Path, ckpt: Path):
+    from physlaw.io.checkpoints import CheckpointFolder
     from physlaw.measure.selection import deconvolve
+    from physlaw.measure.spectrum import BACKGROUNDS, SHAPES
+    from physlaw.report.measurement import write_spectrum
+    from physlaw.report.progress import ProgressBar
 
-    ckpt = prepare_out(args)
     shapes = SHAPES if args.shape == "all" else (args.shape,)
     backgrounds = BACKGROUNDS if args.background == "all" else (args.background,)
     with warnings.catch_warnings():
@@ -105,13 +109,23 @@ def main(args) -> int:
         res = deconvolve(x, y, sigma=sigma, estimate_noise=args.estimate_noise, kmax=args.kmax, shapes=shapes,
                          backgrounds=backgrounds, prior_overrides=overrides, key=key_from_seed(args.seed),
                          num_samples=args.samples, num_replicas=args.replicas, num_chains=args.chains,
-                         checkpoint_dir=ckpt, progress=False if args.quiet else None)
+                         checkpoints=CheckpointFolder(ckpt),
+                         progress=None if args.quiet else ProgressBar(unit="sweep"))
     priors = "reference priors rescaled to the data's ranges" + (f", overridden by {args.prior}" if args.prior else "")
-    summary = write_spectrum(res, Path(args.out), data=str(files[0]), seed=args.seed, priors=priors)
-    shutil.rmtree(ckpt, ignore_errors=True)
-    if not args.quiet:
-        print_spectrum(res, summary, Path(args.out))
-    return 0
+    summary = write_spectrum(res, stage, data=str(files[0]), seed=args.seed, priors=priors)
+    return res, summary
+
+
+def check_spectrum_size(args, files) -> None:
+    """Refuse before reading the files when the kept samples of all models cannot fit in memory."""
+    from physlaw.measure.spectrum import BACKGROUNDS, SHAPES
+
+    num_shapes = len(SHAPES) if args.shape == "all" else 1
+    num_backgrounds = len(BACKGROUNDS) if args.background == "all" else 1
+    num_files = len(files)
+    models = args.kmax * num_shapes * num_backgrounds * (1 + (num_files if num_files > 1 else 0))
+    # at most 4 parameters per peak, 3 of the background and the noise, per file
+    check_sampler_size(args, dim=(4 * args.kmax + 4) * num_files, models=models)
 
 
 def check_integration_args(args, files) -> tuple[str, ...]:
@@ -140,22 +154,23 @@ def main_integration(args, files) -> int:
         sigmas.append(s)
     overrides = load_prior_toml(args.prior) if args.prior else None
     setup_jax()
-    import jax
-
-    from physlaw.report.measurement import write_integration
+    from physlaw.io.checkpoints import CheckpointFolder
     from physlaw.measure.integration import integrate
+    from physlaw.report.measurement import write_integration
+    from physlaw.report.progress import ProgressBar
 
-    ckpt = prepare_out(args)
-    with warnings.catch_warnings():
+    folder = output_folder(args, "spectrum")
+    with folder as stage, warnings.catch_warnings():
+        ckpt = folder.checkpoint_dir
         warnings.simplefilter("ignore")  # collected into the summary and printed below
         res = integrate(datasets, share, sigma=None if args.estimate_noise else sigmas, kmax=args.kmax,
                         shape=args.shape, background=args.background, prior_overrides=overrides,
                         key=key_from_seed(args.seed), num_samples=args.samples, num_replicas=args.replicas,
-                        num_chains=args.chains, checkpoint_dir=ckpt, progress=False if args.quiet else None)
-    priors = ("reference priors rescaled to the files' common x and y ranges"
-              + (f", overridden by {args.prior}" if args.prior else ""))
-    summary = write_integration(res, Path(args.out), data=[str(f) for f in files], seed=args.seed, priors=priors)
-    shutil.rmtree(ckpt, ignore_errors=True)
+                        num_chains=args.chains, checkpoints=CheckpointFolder(ckpt),
+                        progress=None if args.quiet else ProgressBar(unit="sweep"))
+        priors = ("reference priors rescaled to the files' common x and y ranges"
+                  + (f", overridden by {args.prior}" if args.prior else ""))
+        summary = write_integration(res, stage, data=[str(f) for f in files], seed=args.seed, priors=priors)
     if not args.quiet:
         print_integration(res, summary, Path(args.out))
     return 0

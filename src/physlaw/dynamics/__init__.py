@@ -36,6 +36,7 @@ from physlaw.dynamics._collective import (
 )
 from physlaw.dynamics._datasets import (
     Dataset,
+    check_coordinate_names,
     conserved_drift,
     integrate_system,
     list_systems,
@@ -65,7 +66,7 @@ from physlaw.dynamics._systems import (
 
 __all__ = [
     "BoidsParams", "CouzinParams", "Dataset", "HAMILTONIAN_SYSTEMS", "HamiltonianSystem", "SwarmState",
-    "boids_step", "conserved_drift", "couzin_step", "double_pendulum", "free_particle", "get_system",
+    "boids_step", "check_coordinate_names", "conserved_drift", "couzin_step", "double_pendulum", "free_particle", "get_system",
     "harmonic_oscillator", "init_swarm", "integrate_ode", "integrate_separable", "integrate_system",
     "kepler", "leapfrog_step", "list_systems", "milling_index", "pendulum", "polarisation",
     "rk4_step", "run_swarm", "sample_energy_shell", "simulate",

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
+import functools
+import keyword
 import math
+import re
 
 import jax
 import jax.numpy as jnp
@@ -19,6 +23,72 @@ from physlaw.dynamics._collective import (
 from physlaw.dynamics._integrators import integrate_ode, integrate_separable
 from physlaw.dynamics._systems import HAMILTONIAN_SYSTEMS, HamiltonianSystem, get_system
 from physlaw.errors import InputError
+
+MAX_NAME_LENGTH = 64
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+@functools.cache
+def _reserved_names() -> frozenset:
+    """Names SymPy's parser reads as something other than a plain symbol: everything that
+    ``from sympy import *`` or the builtins define (``I``, ``E``, ``S``, ``N``, ``pi``, ``gamma``, ``exp``,
+    ``print``, ``open``, …). Looked up as names, never parsed."""
+    import sympy
+
+    return frozenset(dir(sympy)) | frozenset(getattr(sympy, "__all__", ())) | frozenset(dir(builtins))
+
+
+def coordinate_name_problem(name) -> str | None:
+    """Why ``name`` cannot be a coordinate name, or ``None`` when it can.
+
+    A coordinate name becomes a SymPy ``Symbol`` in the laws and appears in their printed
+    expressions, so it must read back as that symbol: an ASCII identifier ``[A-Za-z][A-Za-z0-9_]*`` of
+    at most ``MAX_NAME_LENGTH`` characters, not a Python keyword and not a name SymPy or Python
+    already defines (``I``, ``E``, ``S``, ``N``, ``O``, ``Q``, ``pi``, ``gamma``, ``beta``, ``exp``, ``cos``,
+    ``print``, ``open``). The check only compares strings: the name is never parsed or evaluated.
+    """
+    if not isinstance(name, str):
+        return f"is a {type(name).__name__}, not a string"
+    if len(name) > MAX_NAME_LENGTH:
+        return f"is {len(name)} characters long (at most {MAX_NAME_LENGTH})"
+    if not _NAME.fullmatch(name):
+        return "is not a plain name (ASCII letters, digits and _, starting with a letter)"
+    if keyword.iskeyword(name):
+        return "is a Python keyword"
+    if name in _reserved_names():
+        return "already means something to SymPy or Python (a constant, function or builtin)"
+    return None
+
+
+def check_coordinate_names(names, *, num: int | None = None) -> tuple[str, ...]:
+    """``names`` as a tuple of valid, distinct coordinate names (see :func:`coordinate_name_problem`).
+
+    Args:
+        names: the proposed names.
+        num: the number of coordinates they must name, if known.
+
+    Raises:
+        InputError: naming the first bad name and why, with the remedy.
+    """
+    if isinstance(names, (str, bytes)) or not hasattr(names, "__iter__"):
+        raise InputError(f"coordinate_names must be a sequence of names, got {type(names).__name__}")
+    names = tuple(names)
+    if num is not None and len(names) != num:
+        raise InputError(f"{len(names)} coordinate names for {num} coordinates; give exactly one name per column "
+                         "(rename with --names or coordinate_names=)")
+    for name in names:
+        why = coordinate_name_problem(name)
+        if why is not None:
+            shown = repr(name) if len(repr(name)) <= 80 else repr(name)[:77] + "..."
+            raise InputError(f"coordinate name {shown} {why}; rename the coordinate, e.g. to q1, p1, theta or "
+                             "omega (with --names, or coordinate_names=)")
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise InputError(f"coordinate name {name!r} appears twice; coordinate names must be distinct "
+                             "(rename with --names or coordinate_names=)")
+        seen.add(name)
+    return names
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +118,20 @@ class Dataset:
     metadata: dict = dataclasses.field(default_factory=dict)
     dq: np.ndarray | None = None
     dp: np.ndarray | None = None
+
+    def __post_init__(self):
+        q, p, t = np.shape(self.q), np.shape(self.p), np.shape(self.t)
+        if len(q) != 3 or len(p) != 3 or q[:2] != p[:2] or t != q[:2]:
+            raise InputError(f"a dataset needs q [trajectory, time, d_q], p [trajectory, time, d_p] and t "
+                             f"[trajectory, time] with matching trajectory and time sizes; got q {q}, p {p}, t {t}")
+        if (self.dq is None) != (self.dp is None):
+            raise InputError("give both dq and dp (exact time derivatives) or neither")
+        if self.dq is not None and (np.shape(self.dq) != q or np.shape(self.dp) != p):
+            raise InputError(f"dq and dp must have the shapes of q {q} and p {p}; got {np.shape(self.dq)} and "
+                             f"{np.shape(self.dp)}")
+        if not isinstance(self.metadata, dict):
+            raise InputError(f"dataset metadata must be a dict, got {type(self.metadata).__name__}")
+        object.__setattr__(self, "coordinate_names", check_coordinate_names(self.coordinate_names, num=q[2] + p[2]))
 
     @property
     def x(self) -> np.ndarray:
@@ -210,8 +294,25 @@ def simulate(
         method: ``"yoshida4"``, ``"leapfrog"`` or ``"rk4"`` (default: Yoshida if separable).
         substeps: integrator steps per record (default: the system's).
         seed: recorded in the metadata.
-        **parameters: physical constants passed to the system's factory.
+        **parameters: physical constants passed to the system's factory (finite; masses, lengths,
+            radii, speeds, ``tau`` and ``dim`` positive).
+
+    Raises:
+        InputError: for a non-finite or meaningless value, a time grid ``dt × (num_times − 1)`` that
+            overflows, more than ``MAX_INTEGRATION_STEPS`` (10⁸) integrator steps per trajectory, or an
+            integration that diverges (non-finite states: lower ``dt`` or raise ``substeps``).
     """
+    for name, value in [("energy", energy), ("noise", noise), ("dt", dt), *parameters.items()]:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isfinite(value):
+            raise InputError(f"{name} must be a finite number, got {value}")
+    if not noise >= 0:
+        raise InputError(f"noise must be >= 0 (a standard deviation), got {noise}")
+    must_be_positive = [k for k, v in parameters.items() if isinstance(v, (int, float)) and v <= 0
+                        and (k in _POSITIVE_PARAMETERS or k.startswith("r_"))]
+    if must_be_positive:
+        k = must_be_positive[0]
+        raise InputError(f"parameter {k} must be positive (a mass, length, radius, speed, time or count), "
+                         f"got {parameters[k]}")
     if isinstance(system, str) and system in ("couzin", "boids"):
         if energy is not None or method is not None or substeps is not None:
             raise InputError(f"--energy, --method and --substeps apply to Hamiltonian systems, not to {system!r}")
@@ -227,8 +328,12 @@ def simulate(
     num_times = int(num_times or system.num_times)
     dt = float(dt or system.dt)
     _positive(num_trajectories=num_trajectories, num_times=num_times, dt=dt)
-    if noise < 0:
-        raise InputError(f"noise must be >= 0, got {noise}")
+    if not math.isfinite(dt * (num_times - 1)):
+        raise InputError(f"the last time dt × (num_times − 1) = {dt} × {num_times - 1} overflows; lower dt")
+    steps = num_times * int(substeps or system.substeps)
+    if steps > MAX_INTEGRATION_STEPS:
+        raise InputError(f"{num_times} times × {int(substeps or system.substeps)} substeps = {steps} integrator steps "
+                         f"per trajectory, more than {MAX_INTEGRATION_STEPS:.0e}; lower num_times or substeps")
     k_init, k_noise = jax.random.split(key)
     if energy is None:
         q0, p0 = jax.vmap(system.sample_fn)(jax.random.split(k_init, num_trajectories))
@@ -236,6 +341,12 @@ def simulate(
         q0, p0 = sample_energy_shell(system, k_init, num_trajectories, float(energy))
     q, p = integrate_system(system, q0, p0, dt, num_times, method=method, substeps=substeps)
     x = jnp.concatenate([q, p], axis=-1)
+    finite = np.asarray(jnp.all(jnp.isfinite(x), axis=-1))
+    if not finite.all():
+        i, j = np.argwhere(~finite)[0]
+        raise InputError(f"the integration of {system.name!r} diverged at dt = {dt:g} (substeps "
+                         f"{int(substeps or system.substeps)}): trajectory {i} is not finite from time {dt * j:g} on; "
+                         "lower dt or raise substeps")
     dx = jax.jit(jax.vmap(jax.vmap(lambda y: system.vector_field(0.0, y))))(x)
     drift = conserved_drift(system, q, p)
     energy_traj = jax.jit(jax.vmap(jax.vmap(system.hamiltonian)))(q, p)
@@ -261,6 +372,14 @@ def simulate(
         "conserved_drift": drift,
     }
     return Dataset(x[..., :d], x[..., d:], t, system.coordinate_names, metadata, dx[..., :d], dx[..., d:])
+
+
+MAX_INTEGRATION_STEPS = 10**8
+"""Largest number of integrator steps (``num_times × substeps``) per trajectory :func:`simulate` runs."""
+MAX_SWARM_STEPS = 10**6
+"""Largest number of swarm updates (burn-in and records, in steps of ``tau``) per run."""
+_POSITIVE_PARAMETERS = frozenset({"m", "m1", "m2", "l", "l1", "l2", "dim", "num_agents", "tau", "speed", "radius",
+                                  "perception_deg", "turning_rate_deg"})
 
 
 def _positive(**values):
@@ -310,6 +429,17 @@ def swarm_dataset(
     except TypeError as err:
         raise InputError(f"bad parameters for {model!r}: {err}; valid: {', '.join(cls._fields)}") from None
     _positive(num_runs=num_runs, num_times=num_times, dt=dt)
+    zero_ok = lambda f: f in ("noise", "min_speed", "burn_in") or f.startswith("w_")  # noqa: E731
+    values = {**params._asdict(), "burn_in": burn_in}
+    bad = [f for f, v in values.items() if isinstance(v, (int, float))
+           and not (math.isfinite(v) and (v >= 0 if zero_ok(f) else v > 0))]
+    if bad:
+        raise InputError(f"parameter {bad[0]} of {model!r} must be a finite number "
+                         f"{'>= 0' if zero_ok(bad[0]) else '> 0'}, got {values[bad[0]]}")
+    total = (burn_in + dt * (num_times - 1)) / params.tau
+    if not total <= MAX_SWARM_STEPS:
+        raise InputError(f"burn-in {burn_in:g} + dt {dt:g} × {num_times - 1} records = {total:.3g} steps of tau = "
+                         f"{params.tau:g} per run, more than {MAX_SWARM_STEPS:.0e}; lower dt, num_times or burn_in")
     every = max(1, round(dt / params.tau))
     if not math.isclose(every * params.tau, dt, rel_tol=1e-6):
         raise InputError(f"dt for {model!r} must be a multiple of tau = {params.tau}, got {dt}")

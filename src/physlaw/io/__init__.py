@@ -6,7 +6,7 @@ Table of contents
 - ``trajectories``: ``load_dataset``, ``save_dataset``, ``save_csv`` — trajectory ``.npz``/CSV files.
 - ``networks``: ``save_model``, ``load_model`` — trained networks (Equinox leaves + JSON config).
 - ``priors``: ``load_prior_toml`` — prior overrides for spectra.
-- ``checkpoints``: ``CheckpointFile`` — the exchange Monte Carlo run state on disk.
+- ``checkpoints``: ``CheckpointFile``, ``CheckpointFolder`` — the exchange Monte Carlo run state on disk.
 - ``atomic``, ``results``: atomic file writes and result folders published all at once.
 
 ``io`` sits above the core (``sampling``, ``measure``, ``dynamics``, ``nets``, ``symmetry``); the
@@ -23,7 +23,7 @@ _HOMES = {
     "load_dataset": "trajectories", "save_dataset": "trajectories", "save_csv": "trajectories",
     "save_model": "networks", "load_model": "networks",
     "load_prior_toml": "priors",
-    "CheckpointFile": "checkpoints",
+    "CheckpointFile": "checkpoints", "CheckpointFolder": "checkpoints",
 }
 
 __all__ = sorted(_HOMES)

@@ -29,7 +29,8 @@ one-parameter update recomputes one peak of each dataset it touches.
 
 Example:
     >>> from physlaw.measure.integration import integrate
-    >>> res = integrate([(x1, y1), (x2, y2)], share=("mu",), sigma=[0.05, 0.1], kmax=3)  # doctest: +SKIP
+    >>> res = integrate([(x1, y1), (x2, y2)], share=("mu",), sigma=[0.05, 0.1], kmax=3,
+    ...                 key=jax.random.key(0))  # doctest: +SKIP
     >>> res.delta_free_energy(), res.verdict()  # doctest: +SKIP
 """
 
@@ -39,7 +40,6 @@ import dataclasses
 import functools
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import jax
 import jax.flatten_util
@@ -52,7 +52,7 @@ from physlaw.measure.regression import model_probabilities, parameter_summary
 from physlaw.measure.selection import (Candidate, CandidateFit, Selection, noise_scale_guess, select,
                                       spectrum_model_name)
 from physlaw.priors import JointPrior
-from physlaw.sampling import Incremental, Target, run
+from physlaw.sampling import CheckpointFactory, Incremental, Progress, Target, run
 
 
 def shareable(num_peaks: int = 1, shape: str = "gauss", background: str = "none") -> tuple[str, ...]:
@@ -279,13 +279,13 @@ def integrate(
     background: str = "none",
     priors="auto",
     prior_overrides: dict | None = None,
-    key: jax.Array | None = None,
+    key: jax.Array,
     num_samples: int = 2000,
     num_burnin: int | None = None,
     num_replicas: int = 32,
     num_chains: int = 4,
-    checkpoint_dir: str | Path | None = None,
-    progress: bool | None = None,
+    checkpoints: CheckpointFactory | None = None,
+    progress: Progress | None = None,
 ) -> IntegrationAnalysis:
     """Joint deconvolution of M spectra sharing ``share`` over K = kmin..kmax, with the consistency test.
 
@@ -296,6 +296,9 @@ def integrate(
         datasets: [(x_m, y_m), ...], M ≥ 2.
         share: shared parameter names (e.g. ``("mu",)`` or ``"mu,log_b"``).
         sigma: None (estimate each), or one noise level per dataset (scalar or [n_m] each).
+        key: a ``jax.random`` key.
+        checkpoints: ``name -> Checkpoint`` for each run (e.g. ``physlaw.io.checkpoints.CheckpointFolder(dir)``),
+            or None; progress: a ``physlaw.sampling.Progress`` or None.
 
     Returns:
         An ``IntegrationAnalysis``.
@@ -312,11 +315,9 @@ def integrate(
                 raise InputError(f"the noise sigma must be positive, got {np.min(s)}")
     if not (1 <= kmin <= kmax):
         raise InputError(f"need 1 ≤ kmin ≤ kmax, got kmin={kmin}, kmax={kmax}")
-    key = jax.random.key(0) if key is None else key
     tr = common_transform(datasets, background) if priors == "auto" else sp.model_transform(None, None, priors, background)
     settings = dict(num_samples=num_samples, num_burnin=num_burnin, num_replicas=num_replicas, num_chains=num_chains,
                     progress=progress)
-    ckdir = None if checkpoint_dir is None else Path(checkpoint_dir)
     fits, independent, warns = [], {}, []
     for k in range(kmin, kmax + 1):
         sp.check_model(k, shape, background)
@@ -328,7 +329,7 @@ def integrate(
                                                                                           tr, prior_overrides))
             sel = select([cand], num_points=x.size, sigma=None if sigma is None else sigma[m],
                          sigma0=0.5 * noise_scale_guess(y) if sigma is None else None,
-                         key=jax.random.fold_in(key, 1000 * k + m), checkpoint_dir=ckdir, **settings)
+                         key=jax.random.fold_in(key, 1000 * k + m), checkpoints=checkpoints, **settings)
             alone.append(sel.fits[0])
             warns += sel.warnings
             sig.append(sel.fits[0].noise_sigma if sigma is None else sigma[m])
@@ -337,7 +338,7 @@ def integrate(
         target = joint_target(datasets, sig, k, share, shape=shape, background=background, priors=tr,
                               prior_overrides=prior_overrides)
         res = run(jax.random.fold_in(key, 1000 * k + 999), target,
-                  checkpoint=None if ckdir is None else ckdir / f"{name}.ckpt.npz", progress_desc=name, **settings)
+                  checkpoint=None if checkpoints is None else checkpoints(name), progress_desc=name, **settings)
         sig_json = [float(np.mean(s)) for s in sig]
         fits.append(CandidateFit(name, res, float(np.mean(sig_json)), None,
                                  info=dict(info, shared=list(share), noise_sigma=sig_json)))

@@ -9,7 +9,6 @@ model probabilities, parameter summaries and diagnostics. It is the library call
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import jax
 import numpy as np
@@ -17,7 +16,7 @@ import numpy as np
 from physlaw.errors import InputError
 from physlaw.measure.linear import DEFAULT_PRIOR_SCALE, MODELS, design_matrix, linear_target
 from physlaw.measure.noise import NoiseCurve, noise_curve
-from physlaw.sampling import ExchangeResult, run
+from physlaw.sampling import CheckpointFactory, ExchangeResult, Progress, run
 
 
 @dataclass
@@ -52,7 +51,15 @@ class Regression:
     warnings: list[str] = field(default_factory=list)
 
     def fit(self, name: str) -> ModelFit:
-        return next(f for f in self.fits if f.name == name)
+        """The fit of the model called ``name``.
+
+        Raises:
+            InputError: no model has that name (the message lists the names there are).
+        """
+        for f in self.fits:
+            if f.name == name:
+                return f
+        raise InputError(f"no model named {name!r}; the models are {', '.join(f.name for f in self.fits)}")
 
 
 def parameter_summary(samples: np.ndarray) -> dict:
@@ -95,12 +102,12 @@ def regress(
     models=MODELS,
     estimate_noise: bool = False,
     prior_scale: float = DEFAULT_PRIOR_SCALE,
-    key: jax.Array | None = None,
+    key: jax.Array,
     num_samples: int = 5000,
     num_replicas: int = 32,
     num_chains: int = 4,
-    checkpoint_dir: str | Path | None = None,
-    progress: bool | None = None,
+    checkpoints: CheckpointFactory | None = None,
+    progress: Progress | None = None,
 ) -> Regression:
     """Fit each linear model by exchange Monte Carlo and select by the Bayesian free energy.
 
@@ -111,8 +118,10 @@ def regress(
         estimate_noise: estimate σ by minimising F(σ) over the ladder of a pilot run at σ_0 = ¼ of
             the least-squares residual scale, then sample at the estimate.
         prior_scale: S of the Normal(0, S²) prior on each coefficient.
-        key: PRNG key (default ``jax.random.key(0)``).
-        checkpoint_dir: where per-model checkpoints go (resumed when present).
+        key: a ``jax.random`` key.
+        checkpoints: ``name -> Checkpoint`` for each run (e.g. ``physlaw.io.checkpoints.CheckpointFolder(dir)``;
+            runs named ``<model>`` and ``<model>-noise``), resumed when present; None for none.
+        progress: receives each run's progress (``physlaw.sampling.Progress``), or None.
 
     Returns:
         A ``Regression``.
@@ -131,11 +140,10 @@ def regress(
     for m in models:
         if m not in MODELS:
             raise InputError(f"unknown model {m!r}; choose from {', '.join(MODELS)}")
-    key = jax.random.key(0) if key is None else key
     settings = dict(num_samples=num_samples, num_replicas=num_replicas, num_chains=num_chains, progress=progress)
 
     def ckpt(name):
-        return None if checkpoint_dir is None else Path(checkpoint_dir) / f"{name.replace('+', '_plus_')}.ckpt.npz"
+        return None if checkpoints is None else checkpoints(name)
 
     fits = []
     for i, name in enumerate(models):

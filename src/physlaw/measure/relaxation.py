@@ -174,14 +174,17 @@ class RelaxationAnalysis(Selection):
         return f"{text} (p = {best.probability:.3g})"
 
 
-def analyse_relaxation(t, y, *, sigma=None, estimate_noise: bool = False, kmax: int = 2, key=None,
+def analyse_relaxation(t, y, *, sigma=None, estimate_noise: bool = False, kmax: int = 2, key,
                        num_samples: int = 2000, num_burnin=None, num_replicas: int = 32, num_chains: int = 4,
-                       checkpoint_dir=None, progress=None) -> RelaxationAnalysis:
+                       checkpoints=None, progress=None) -> RelaxationAnalysis:
     """Select among K = 1..kmax × {exponential, stretched} by the free energy.
 
     Args:
         t: [n] times (≥ 0, at least one positive); y: [n] magnetisation (any units).
         sigma: known noise (scalar or [n]); or ``estimate_noise=True``.
+        key: a ``jax.random`` key.
+        checkpoints: ``name -> Checkpoint`` for each run (e.g. ``physlaw.io.checkpoints.CheckpointFolder(dir)``),
+            or None; progress: a ``physlaw.sampling.Progress`` or None (as in ``selection.select``).
     """
     t = np.asarray(t, float)
     y = np.asarray(y, float)
@@ -196,7 +199,7 @@ def analyse_relaxation(t, y, *, sigma=None, estimate_noise: bool = False, kmax: 
                                    functools.partial(_make, t, y, k, stretched, tr)))
     sel = select(cands, num_points=t.size, sigma=sigma, sigma0=0.5 * noise_scale_guess(y) if estimate_noise else None,
                  key=key, num_samples=num_samples, num_burnin=num_burnin, num_replicas=num_replicas,
-                 num_chains=num_chains, checkpoint_dir=checkpoint_dir, progress=progress)
+                 num_chains=num_chains, checkpoints=checkpoints, progress=progress)
     return RelaxationAnalysis(sel.fits, sel.selected, sel.noise_estimated, sel.warnings, t=t, y=y,
                               sigma=None if sigma is None else np.broadcast_to(np.asarray(sigma, float), t.shape),
                               transform=tr)

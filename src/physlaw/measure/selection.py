@@ -22,7 +22,6 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import jax
@@ -32,7 +31,7 @@ from physlaw.errors import InputError
 from physlaw.measure import spectrum as sp
 from physlaw.measure.noise import noise_curve
 from physlaw.measure.regression import ModelFit, model_probabilities, parameter_summary
-from physlaw.sampling import Target, run
+from physlaw.sampling import CheckpointFactory, Progress, Target, run
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,15 @@ class Selection:
     warnings: list[str] = field(default_factory=list)
 
     def fit(self, name: str) -> CandidateFit:
-        return next(f for f in self.fits if f.name == name)
+        """The fit of the candidate called ``name``.
+
+        Raises:
+            InputError: no candidate has that name (the message lists the names there are).
+        """
+        for f in self.fits:
+            if f.name == name:
+                return f
+        raise InputError(f"no model named {name!r}; the models are {', '.join(f.name for f in self.fits)}")
 
     @property
     def best(self) -> CandidateFit:
@@ -87,13 +94,13 @@ def select(
     num_points: int,
     sigma=None,
     sigma0: float | None = None,
-    key: jax.Array | None = None,
+    key: jax.Array,
     num_samples: int = 2000,
     num_burnin: int | None = None,
     num_replicas: int = 32,
     num_chains: int = 4,
-    checkpoint_dir: str | Path | None = None,
-    progress: bool | None = None,
+    checkpoints: CheckpointFactory | None = None,
+    progress: Progress | None = None,
 ) -> Selection:
     """Run every candidate and select by the free energy.
 
@@ -102,8 +109,10 @@ def select(
         num_points: n, the number of data points (for F(σ)).
         sigma: the known noise (scalar or [n]); None estimates it over the ladder from a pilot run
             at the reference noise ``sigma0`` (default: half the second-difference noise scale).
-        key: PRNG key (default ``jax.random.key(0)``).
-        checkpoint_dir: per-run checkpoints (resumed when present).
+        key: a ``jax.random`` key.
+        checkpoints: ``name -> Checkpoint`` for each run (e.g. ``physlaw.io.checkpoints.CheckpointFolder(dir)``;
+            runs named ``<candidate>`` and ``<candidate>-noise<i>``), resumed when present; None for none.
+        progress: receives each run's progress (``physlaw.sampling.Progress``), or None.
 
     Returns:
         A ``Selection`` (probabilities with equal prior odds on the candidates).
@@ -114,12 +123,11 @@ def select(
         raise InputError(f"the noise sigma must be positive, got {np.min(sigma)}")
     if sigma is None and not (sigma0 is not None and sigma0 > 0):
         raise InputError("estimating the noise needs a positive reference noise sigma0")
-    key = jax.random.key(0) if key is None else key
     settings = dict(num_samples=num_samples, num_burnin=num_burnin, num_replicas=num_replicas,
                     num_chains=num_chains, progress=progress)
 
     def ckpt(name):
-        return None if checkpoint_dir is None else Path(checkpoint_dir) / f"{name}.ckpt.npz"
+        return None if checkpoints is None else checkpoints(name)
 
     fits = []
     for i, cand in enumerate(candidates):
@@ -240,13 +248,13 @@ def deconvolve(
     backgrounds=("none",),
     priors="auto",
     prior_overrides: dict | None = None,
-    key: jax.Array | None = None,
+    key: jax.Array,
     num_samples: int = 2000,
     num_burnin: int | None = None,
     num_replicas: int = 32,
     num_chains: int = 4,
-    checkpoint_dir: str | Path | None = None,
-    progress: bool | None = None,
+    checkpoints: CheckpointFactory | None = None,
+    progress: Progress | None = None,
 ) -> SpectrumAnalysis:
     """Spectral deconvolution with model selection over K = kmin..kmax × shapes × backgrounds.
 
@@ -254,7 +262,9 @@ def deconvolve(
         x, y: [n] the spectrum.
         sigma: known noise (scalar or [n]); or ``estimate_noise=True``.
         priors: ``"auto"`` (the reference priors rescaled to the data's ranges) or ``"nagata"``.
-        prior_overrides: from ``spectrum.load_prior_toml`` (data units).
+        prior_overrides: from ``physlaw.io.priors.load_prior_toml`` (data units).
+        key: a ``jax.random`` key.
+        checkpoints, progress: as in :func:`select`.
 
     Returns:
         A ``SpectrumAnalysis``.
@@ -276,7 +286,7 @@ def deconvolve(
     sel = select(candidates, num_points=x.size, sigma=sigma,
                  sigma0=0.5 * noise_scale_guess(y) if estimate_noise else None, key=key, num_samples=num_samples,
                  num_burnin=num_burnin, num_replicas=num_replicas, num_chains=num_chains,
-                 checkpoint_dir=checkpoint_dir, progress=progress)
+                 checkpoints=checkpoints, progress=progress)
     return SpectrumAnalysis(sel.fits, sel.selected, sel.noise_estimated, sel.warnings, x=x, y=y,
                             sigma=None if sigma is None else np.broadcast_to(np.asarray(sigma, float), x.shape),
                             transforms=transforms)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import jax
@@ -9,6 +10,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from physlaw.dynamics import HamiltonianSystem, integrate_ode, integrate_system
+from physlaw.errors import InputError
+
+MAX_ROLLOUT_TIMES = 10**5
+"""Largest number of compared times ``t_max / dt + 1`` :func:`evaluate_on_system` integrates."""
 
 
 def rollout(model, x0, dt: float, num_times: int, *, substeps: int = 10, t0: float = 0.0):
@@ -93,17 +98,32 @@ def evaluate_on_system(model, system: HamiltonianSystem, key, *, num_trajectorie
     integrates the true system over ``t ∈ [0, t_max]`` (symplectic, 20 substeps) and the model with
     RK4, and returns :func:`evaluate_rollouts`'s metrics (Greydanus et al. use 15 trajectories
     over t ∈ [0, 20]).
+
+    Raises:
+        InputError: unless ``dt ≤ t_max`` and ``t_max / dt ≤ MAX_ROLLOUT_TIMES`` (10⁵), both finite
+            and positive, or if the true system's integration diverges.
     """
     from physlaw.dynamics import sample_energy_shell
 
     dt = float(dt or system.dt)
-    num_times = int(round(t_max / dt)) + 1
+    t_max = float(t_max)
+    if not (math.isfinite(dt) and dt > 0 and math.isfinite(t_max) and t_max > 0):
+        raise InputError(f"t_max and dt must be positive finite numbers, got t_max = {t_max}, dt = {dt}")
+    ratio = t_max / dt
+    if not 1 <= ratio <= MAX_ROLLOUT_TIMES:
+        raise InputError(f"t_max / dt = {t_max:g} / {dt:g} = {ratio:.3g} steps to compare; it must be from 1 to "
+                         f"{MAX_ROLLOUT_TIMES:.0e}: {'raise t_max or lower dt' if ratio < 1 else 'lower t_max or raise dt'}")
+    if int(num_trajectories) < 1:
+        raise InputError(f"num_trajectories must be at least 1, got {num_trajectories}")
+    num_times = int(round(ratio)) + 1
     if energy is None:
         q0, p0 = jax.vmap(system.sample_fn)(jax.random.split(key, num_trajectories))
     else:
         q0, p0 = sample_energy_shell(system, key, num_trajectories, energy)
     q, p = integrate_system(system, q0, p0, dt, num_times, substeps=max(20, system.substeps))
     x = jnp.concatenate([q, p], axis=-1)
+    if not bool(jnp.all(jnp.isfinite(x))):
+        raise InputError(f"the true {system.name!r} trajectories diverged at dt = {dt:g}; lower dt")
     dx = jax.vmap(jax.vmap(lambda y: system.vector_field(0.0, y)))(x)
     d = system.dim
     conserved = {name: (lambda y, fn=fn: fn(y[:d], y[d:])) for name, fn in system.conserved.items()}

@@ -14,20 +14,93 @@ from physlaw.nets._train import TrainConfig, derivative_loss, fit, reconstructio
 DYNAMICS_MODELS = ("baseline", "hnn", "port-hnn")
 
 
+def _first_bad(ok: np.ndarray):
+    """``(trajectory, time)`` of the first ``False`` in a ``[trajectory, time, ...]`` mask, or ``None``."""
+    ok = np.asarray(ok).reshape(ok.shape[0], ok.shape[1], -1).all(axis=-1)
+    bad = np.argwhere(~ok)
+    return None if bad.size == 0 else (int(bad[0][0]), int(bad[0][1]))
+
+
+def _square_range(dtype) -> tuple[float, float]:
+    """Magnitudes whose squares (summed over many rows) stay normal numbers in ``dtype``."""
+    info = jnp.finfo(dtype)
+    return float(np.sqrt(float(info.max))) / 1e4, float(np.sqrt(float(info.tiny))) * 1e4
+
+
+def check_training_data(dataset: Dataset, *, dtype=jnp.float32) -> None:
+    """Refuse data a network cannot be trained on, naming the trajectory and time and what to fix.
+
+    The times and states must be finite, and their squares must neither overflow nor underflow in
+    ``dtype`` (float32 by default: magnitudes up to about 1e15, states not all below about 1e-15);
+    each trajectory's times must increase strictly (a repeated time gives an infinite
+    finite-difference quotient and a transition pair of one state with itself).
+
+    Raises:
+        InputError: the first offending trajectory and time, with the remedy.
+    """
+    limit, tiny = _square_range(dtype)
+    for name, values in (("times", dataset.t), ("states (q, p)", dataset.x)):
+        values = np.asarray(values, dtype=np.float64)
+        where = _first_bad(np.isfinite(values))
+        if where is not None:
+            i, j = where
+            raise InputError(f"the {name} of trajectory {i} at time index {j} are nan or inf; remove or repair those "
+                             "rows (or the whole trajectory) before training")
+        where = _first_bad(np.abs(values) <= limit)
+        if where is not None:
+            i, j = where
+            raise InputError(f"the {name} of trajectory {i} at time index {j} exceed {limit:.3g} in size, so their "
+                             f"squares overflow in {jnp.dtype(dtype).name} (the networks' precision); rescale the "
+                             "data (other units)")
+    largest = float(np.max(np.abs(dataset.x), initial=0.0))
+    if 0 < largest < tiny:
+        raise InputError(f"the states (q, p) are all below {tiny:.3g} in size (largest {largest:.3g}), so their squares "
+                         f"underflow in {jnp.dtype(dtype).name} (the networks' precision); rescale the data (other units)")
+    if dataset.num_times > 1:
+        steps = np.diff(np.asarray(dataset.t, dtype=np.float64), axis=1)
+        bad = np.argwhere(~(steps > 0))
+        if bad.size:
+            i, j = (int(v) for v in bad[0])
+            t0, t1 = dataset.t[i, j], dataset.t[i, j + 1]
+            what = "a repeated time" if t0 == t1 else "times that decrease"
+            raise InputError(f"trajectory {i} has {what} (t = {t0:g} at time index {j}, then t = {t1:g}): training "
+                             "needs strictly increasing times within each trajectory (derivatives and transition "
+                             "pairs follow them); remove duplicate rows or sort each trajectory by t")
+
+
 def dynamics_arrays(dataset: Dataset, dtype=jnp.float32):
-    """Rows ``(t, x, ẋ)`` of a dataset: derivatives stored, else finite differences."""
+    """Rows ``(t, x, ẋ)`` of a dataset: derivatives stored, else finite differences.
+
+    Raises:
+        InputError: see :func:`check_training_data`; also when the derivatives are not finite.
+    """
     if dataset.p.shape[-1] == 0 or dataset.p.shape[-1] != dataset.q.shape[-1]:
         raise InputError(
             f"dynamics models need positions and momenta of equal dimension; the data have "
             f"{dataset.q.shape[-1]} position and {dataset.p.shape[-1]} momentum columns (use --q/--p to choose them)"
         )
+    stored = dataset.dq is not None and dataset.dp is not None
+    check_training_data(dataset, dtype=dtype)
     dx = dataset.derivatives()
+    where = _first_bad(np.isfinite(dx) & (np.abs(dx) <= _square_range(dtype)[0]))
+    if where is not None:
+        i, j = where
+        source = "stored derivatives (dq, dp)" if stored else "finite-difference derivatives"
+        fix = ("repair or drop them (without dq and dp, derivatives come from finite differences)" if stored
+               else "the states change too fast between these times: check the times and units, or rescale")
+        raise InputError(f"the {source} of trajectory {i} at time index {j} are nan, inf or over "
+                         f"{_square_range(dtype)[0]:.3g} in size ({jnp.dtype(dtype).name} squares overflow); {fix}")
     x = dataset.x
     return tuple(jnp.asarray(a.reshape(-1, *a.shape[2:]), dtype) for a in (dataset.t, x, dx))
 
 
 def autoencoder_arrays(dataset: Dataset, *, lag: int = 1, dtype=jnp.float32):
-    """Rows for the DAE: transition pairs ``(x_t, x_{t+lag})``, or the points of a static manifold."""
+    """Rows for the DAE: transition pairs ``(x_t, x_{t+lag})``, or the points of a static manifold.
+
+    Raises:
+        InputError: see :func:`check_training_data` (nan, inf or out-of-range states).
+    """
+    check_training_data(dataset, dtype=dtype)
     rows = dataset.points() if dataset.num_times == 1 else dataset.transition_pairs(lag)
     return jnp.asarray(rows, dtype)
 
@@ -86,6 +159,7 @@ def train(
     model = make_model(model_config, key=k_model) if init_model is None else init_model
     save = None if checkpoint_fn is None else (lambda m, step, info: checkpoint_fn(m, model_config, step, info))
     model, info = fit(model, loss, data, key=k_fit, config=config, progress=progress, checkpoint_fn=save)
-    if not np.isfinite(info.history[-1][1]):
-        raise InputError(f"training diverged (loss {info.history[-1][1]}); lower the learning rate")
+    if not np.isfinite(info.history[-1][1]):  # the data were checked above: the optimisation itself diverged
+        raise InputError(f"training diverged (loss {info.history[-1][1]}) although the data are finite; lower the "
+                         f"learning rate (it is {config.learning_rate:g})")
     return model, info, model_config

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Callable, NamedTuple
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 import equinox as eqx
 import jax
@@ -12,6 +12,9 @@ import numpy as np
 import optax
 
 from physlaw.errors import InputError
+
+if TYPE_CHECKING:
+    from physlaw.sampling import Progress
 
 
 class TrainConfig(NamedTuple):
@@ -72,7 +75,7 @@ def fit(
     *,
     key,
     config: TrainConfig = TrainConfig(),
-    progress: bool = False,
+    progress: Progress | None = None,
     checkpoint_fn: Callable | None = None,
 ):
     """Minimise ``loss_fn(model, *batch)`` over the rows of ``data`` with Adam.
@@ -83,7 +86,8 @@ def fit(
         data: tuple of arrays sharing the leading (row) axis.
         key: PRNG key (validation split and minibatches).
         config: :class:`TrainConfig`.
-        progress: show a tqdm progress bar (the CLI passes ``sys.stderr.isatty()``).
+        progress: receives the steps done (``start``/``update``/``close``, e.g.
+            ``physlaw.report.progress.ProgressBar()``), or None to train silently.
         checkpoint_fn: called as ``checkpoint_fn(model, step, info)`` after each chunk.
 
     Returns:
@@ -148,37 +152,59 @@ def fit(
 
     val_loss_fn = eqx.filter_jit(lambda p: loss_of(p, val))
 
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=config.num_steps, disable=not progress, unit="step", leave=False)
+    bar = _check_progress(progress)
+    bar.start(config.num_steps, "training")
     history, best, best_params, best_step, bad, done, stopped = [], np.inf, params, 0, 0, 0, False
-    while done < config.num_steps:
-        n = min(config.eval_every, config.num_steps - done)
-        key, sub = jax.random.split(key)
-        params, opt_state, train_loss = chunk(params, opt_state, jax.random.split(sub, n))
-        done += n
-        train_loss = float(train_loss)
-        val_loss = float(val_loss_fn(params)) if len(val_idx) else None
-        history.append((done, train_loss, val_loss))
-        score = val_loss if val_loss is not None else train_loss
-        if not np.isfinite(score):
-            break
-        if score < best:
-            best, best_params, best_step, bad = score, params, done, 0
-        else:
-            bad += 1
-        bar.update(n)
-        bar.set_postfix(loss=f"{train_loss:.3g}", **({"val": f"{val_loss:.3g}"} if val_loss is not None else {}))
-        info = TrainInfo(history, best_step, done, False, time.perf_counter() - start, time.process_time() - cpu_start)
-        if checkpoint_fn is not None:
-            checkpoint_fn(eqx.combine(params, static), done, info)
-        if config.patience is not None and val_loss is not None and bad >= config.patience:
-            stopped = True
-            break
-    bar.close()
+    try:
+        while done < config.num_steps:
+            n = min(config.eval_every, config.num_steps - done)
+            key, sub = jax.random.split(key)
+            params, opt_state, train_loss = chunk(params, opt_state, jax.random.split(sub, n))
+            done += n
+            train_loss = float(train_loss)
+            val_loss = float(val_loss_fn(params)) if len(val_idx) else None
+            history.append((done, train_loss, val_loss))
+            score = val_loss if val_loss is not None else train_loss
+            if not np.isfinite(score):
+                break
+            if score < best:
+                best, best_params, best_step, bad = score, params, done, 0
+            else:
+                bad += 1
+            val_text = f", val {val_loss:.3g}" if val_loss is not None else ""
+            bar.update(n, f"training (loss {train_loss:.3g}{val_text})")
+            info = TrainInfo(history, best_step, done, False, time.perf_counter() - start, time.process_time() - cpu_start)
+            if checkpoint_fn is not None:
+                checkpoint_fn(eqx.combine(params, static), done, info)
+            if config.patience is not None and val_loss is not None and bad >= config.patience:
+                stopped = True
+                break
+    finally:
+        bar.close()
     final = best_params if len(val_idx) else params
     info = TrainInfo(history, best_step, done, stopped, time.perf_counter() - start, time.process_time() - cpu_start)
     return eqx.combine(final, static), info
+
+
+class _Silent:
+    def start(self, total, desc):
+        pass
+
+    def update(self, n, desc=None):
+        pass
+
+    def close(self):
+        pass
+
+
+def _check_progress(progress):
+    if progress is None or progress is False:
+        return _Silent()
+    if not all(callable(getattr(progress, m, None)) for m in ("start", "update", "close")):
+        raise InputError(
+            "progress must be None (silent) or an object with start(total, desc), update(n, desc) and close() "
+            f"(e.g. physlaw.report.progress.ProgressBar()), got {progress!r}")
+    return progress
 
 
 def derivative_loss(model, t, x, dx):

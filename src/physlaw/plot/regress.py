@@ -71,7 +71,8 @@ def noise_figure(reg, path: Path) -> None:
         ax.axvline(c.sigma_hat, color=f"C{i}", ls=":", lw=1)
     ax.set_xscale("log")
     fmin = min(np.min(f.noise.free_energy) for f in reg.fits if f.noise is not None)
-    ax.set_ylim(fmin - 5, fmin + 60)
+    if np.isfinite(fmin):  # a non-finite F (overflowing data) leaves the limits to autoscaling
+        ax.set_ylim(fmin - 5, fmin + 60)
     ax.set_xlabel("noise σ")
     ax.set_ylabel("F(σ)  (nat)")
     ax.set_title("free energy over the noise level (one run per model)")

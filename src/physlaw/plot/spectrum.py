@@ -67,7 +67,8 @@ def noise_figure(sel, path: Path, *, label_fn=lambda f: f.name) -> None:
                 label=f"{label_fn(fit)}: σ̂ = {c.sigma_hat:.4g}")
     if fits:
         fmin = min(np.min(f.noise.free_energy) for f in fits)
-        ax.set_ylim(fmin - 5, fmin + 80)
+        if np.isfinite(fmin):  # a non-finite F (overflowing data) leaves the limits to autoscaling
+            ax.set_ylim(fmin - 5, fmin + 80)
         if getattr(sel, "noise_sigma", None) is not None:
             ax.axvline(sel.noise_sigma, color="k", ls=":", lw=1)
     ax.set_xscale("log")

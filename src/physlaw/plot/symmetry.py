@@ -120,13 +120,15 @@ def laws_along_trajectories_figure(laws, dataset, path: Path, *, max_laws: int =
     fig, axes = plt.subplots(len(laws), 1, figsize=(6.4, 2.1 * len(laws) + 0.4), squeeze=False, sharex=True)
     x, t = dataset.x[:max_trajectories], dataset.t[:max_trajectories]
     for ax, law in zip(axes[:, 0], laws):
+        expr = law.sympy()  # built from Symbols by the route; never parsed from text
         try:
-            fn = sympy.lambdify(symbols, sympy.sympify(law.expression, locals=dict(zip(dataset.coordinate_names,
-                                                                                         symbols))), "numpy")
+            if not expr.free_symbols <= set(symbols):
+                raise ValueError("the law uses symbols that are not coordinates")
+            fn = sympy.lambdify(symbols, expr, "numpy")
             for k in range(x.shape[0]):
                 vals = np.broadcast_to(fn(*[x[k, :, i] for i in range(x.shape[-1])]), t[k].shape)
                 ax.plot(t[k], vals, lw=1)
-        except (TypeError, ValueError, SyntaxError, sympy.SympifyError):
+        except (TypeError, ValueError, NameError):
             ax.text(0.5, 0.5, "cannot evaluate", transform=ax.transAxes, ha="center")
         ax.set_ylabel("G", fontsize=8)
         ax.set_title(law.expression if len(law.expression) < 90 else law.expression[:87] + "…", fontsize=8)

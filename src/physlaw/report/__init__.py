@@ -7,4 +7,5 @@
 - ``physlaw.report.regress``: ``write_regression`` (``physlaw regress``).
 - ``physlaw.report.measurement``: ``write_spectrum``, ``write_relaxation``, ``write_integration``.
 - ``physlaw.report.conserve``: ``write_conservation`` (``physlaw conserve``).
+- ``physlaw.report.progress``: ``ProgressBar`` (a tqdm bar on stderr for ``progress=`` arguments).
 """

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 
 from physlaw.io.atomic import write_json
-from physlaw.io.results import ResultFolder
 
 
 def summary(res, *, data: str, seed: int, dataset) -> dict:
@@ -36,47 +35,48 @@ def summary(res, *, data: str, seed: int, dataset) -> dict:
 
 
 def write_conservation(res, out: Path, *, data: str, seed: int, dataset) -> dict:
-    """Publish every result file of ``res`` into ``out`` at once (a staging folder, then moves)."""
+    """Write every result file of ``res`` into the folder ``out`` (the CLI gives a staging folder: see ``io.results``)."""
     from physlaw.plot import symmetry as plots
 
     summ = summary(res, data=data, seed=seed, dataset=dataset)
     figures = []
-    with ResultFolder(out) as stage:
-        write_json(stage / "summary.json", summ)
-        disc = res.discovery
-        if disc.spectrum is not None:
-            plots.spectrum_figure(disc, stage / "spectrum.png", title=f"{disc.route} route")
-            figures.append(("spectrum.png", "Singular values of the null-space problem; red: the laws' directions. "
-                            "A large gap means a clear count."))
-        if res.symmetries is not None and res.symmetries.spectrum is not None:
-            plots.spectrum_figure(res.symmetries, stage / "symmetries_spectrum.png",
-                                  title=f"linear symmetries in the {res.family.name} family")
-            figures.append(("symmetries_spectrum.png", "HNN route: linear symmetries ∇H · K x = 0 in the family."))
-        if res.group is not None:
-            g = res.group
-            np.savez(stage / "group_samples.npz", sigmas=g.sigmas, samples=g.samples, energies=g.energies,
-                     effective_dim=g.effective_dim, names=np.array(res.family.names),
-                     chosen=-1 if g.chosen is None else g.chosen)
-            if g.chosen is not None:
-                header = ",".join(res.family.names)
-                np.savetxt(stage / "group_samples_chosen.csv", g.chosen_samples, delimiter=",", header=header,
-                           comments="", fmt="%.6g")
-            plots.sigma_figure(g, stage / "sigma_selection.png")
-            figures.append(("sigma_selection.png", "Method 1: mean invariance energy and effective dimension of the "
-                            "sampled maps against σ'; the chosen σ' (red) is the middle of the plateau."))
-            if g.chosen is not None:
-                plots.group_pairs_figure(res, stage / "group_pairs.png")
-                figures.append(("group_pairs.png", "Sampled invariant maps at the chosen σ' (pairwise) and the fitted "
-                                "implicit relations h = 0 (red); + marks the identity."))
-        if disc.laws and dataset.num_times > 1 and dataset.p.shape[-1] > 0:  # laws in the data's coordinates
-            plots.laws_along_trajectories_figure(disc.laws, dataset, stage / "laws_along_trajectories.png")
-            figures.append(("laws_along_trajectories.png", "Each law along a few trajectories of the data: "
-                            "flat lines mean conserved."))
-        if res.model is not None and res.model_config is not None:
-            from physlaw.io.networks import save_model
+    stage = Path(out)
+    stage.mkdir(parents=True, exist_ok=True)
+    write_json(stage / "summary.json", summ)
+    disc = res.discovery
+    if disc.spectrum is not None:
+        plots.spectrum_figure(disc, stage / "spectrum.png", title=f"{disc.route} route")
+        figures.append(("spectrum.png", "Singular values of the null-space problem; red: the laws' directions. "
+                        "A large gap means a clear count."))
+    if res.symmetries is not None and res.symmetries.spectrum is not None:
+        plots.spectrum_figure(res.symmetries, stage / "symmetries_spectrum.png",
+                              title=f"linear symmetries in the {res.family.name} family")
+        figures.append(("symmetries_spectrum.png", "HNN route: linear symmetries ∇H · K x = 0 in the family."))
+    if res.group is not None:
+        g = res.group
+        np.savez(stage / "group_samples.npz", sigmas=g.sigmas, samples=g.samples, energies=g.energies,
+                 effective_dim=g.effective_dim, names=np.array(res.family.names),
+                 chosen=-1 if g.chosen is None else g.chosen)
+        if g.chosen is not None:
+            header = ",".join(res.family.names)
+            np.savetxt(stage / "group_samples_chosen.csv", g.chosen_samples, delimiter=",", header=header,
+                       comments="", fmt="%.6g")
+        plots.sigma_figure(g, stage / "sigma_selection.png")
+        figures.append(("sigma_selection.png", "Method 1: mean invariance energy and effective dimension of the "
+                        "sampled maps against σ'; the chosen σ' (red) is the middle of the plateau."))
+        if g.chosen is not None:
+            plots.group_pairs_figure(res, stage / "group_pairs.png")
+            figures.append(("group_pairs.png", "Sampled invariant maps at the chosen σ' (pairwise) and the fitted "
+                            "implicit relations h = 0 (red); + marks the identity."))
+    if disc.laws and dataset.num_times > 1 and dataset.p.shape[-1] > 0:  # laws in the data's coordinates
+        plots.laws_along_trajectories_figure(disc.laws, dataset, stage / "laws_along_trajectories.png")
+        figures.append(("laws_along_trajectories.png", "Each law along a few trajectories of the data: "
+                        "flat lines mean conserved."))
+    if res.model is not None and res.model_config is not None:
+        from physlaw.io.networks import save_model
 
-            save_model(stage / "network", res.model, {"model": res.model_config})
-        _report(stage / "report.html", summ, figures, stage)
+        save_model(stage / "network", res.model, {"model": res.model_config})
+    _report(stage / "report.html", summ, figures, stage)
     return summ
 
 

@@ -1,6 +1,6 @@
 """Writing the results of ``physlaw spectrum`` and ``physlaw relaxation``.
 
-One folder, written all-or-nothing: ``summary.json``, one ArviZ netCDF per model, figures and a
+One folder (staged and published whole by the CLI): ``summary.json``, one ArviZ netCDF per model, figures and a
 self-contained ``report.html``.
 """
 
@@ -11,7 +11,6 @@ import platform
 from pathlib import Path
 
 from physlaw.io.atomic import write_json
-from physlaw.io.results import ResultFolder
 
 
 def posterior_filename(name: str) -> str:
@@ -28,7 +27,7 @@ def model_entry(fit, parameters: dict | None) -> dict:
         entry["parameters"] = parameters
     entry.update({
         "free_energy_details": fit.result.free_energy.to_dict(),
-        "diagnostics": fit.result.diagnostics,
+        "diagnostics": fit.result.diagnostics.to_dict(),
         "warnings": fit.result.warnings,
         "posterior_file": posterior_filename(fit.name),
     })
@@ -107,28 +106,29 @@ def spectrum_summary(res, *, data, seed: int, priors: str) -> dict:
 
 
 def write_spectrum(res, out: Path, *, data, seed: int, priors: str) -> dict:
-    """Write summary.json, netCDFs, figures and report.html to ``out`` (all-or-nothing)."""
+    """Write summary.json, netCDFs, figures and report.html into the folder ``out`` (the CLI stages it: ``io.results``)."""
     from physlaw.plot import spectrum as figs
     from physlaw.report.html import write_report
 
     summary = spectrum_summary(res, data=data, seed=seed, priors=priors)
     best = res.best
-    with ResultFolder(out) as stage:
-        write_netcdfs(res, stage)
-        pred = res.predictive(seed=seed)
-        sig = res.sigma
-        figs.fit_figure(res.x, res.y, sig, pred, stage / "fit.png",
-                        title=f"{best.name}: p = {best.probability:.3g}, σ = {best.noise_sigma:.4g}")
-        figs.free_energy_figure(res, stage / "free_energy.png")
-        if res.noise_estimated:
-            figs.noise_figure(res, stage / "noise.png")
-        phys = res.physical()
-        marg = {f"{q} {k + 1}": phys[q][:, k] for k in range(phys["centre"].shape[1])
-                for q in ("centre", "amplitude", "fwhm", "eta") if q in phys}
-        marg.update({q: v for q, v in phys.items() if q.startswith("background")})
-        figs.marginals_figure(marg, stage / "marginals.png", title=f"posterior marginals of {best.name}")
-        write_json(stage / "summary.json", summary)
-        write_report(stage / "report.html", "physlaw spectrum", spectrum_report(res, summary, stage))
+    stage = Path(out)
+    stage.mkdir(parents=True, exist_ok=True)
+    write_netcdfs(res, stage)
+    pred = res.predictive(seed=seed)
+    sig = res.sigma
+    figs.fit_figure(res.x, res.y, sig, pred, stage / "fit.png",
+                    title=f"{best.name}: p = {best.probability:.3g}, σ = {best.noise_sigma:.4g}")
+    figs.free_energy_figure(res, stage / "free_energy.png")
+    if res.noise_estimated:
+        figs.noise_figure(res, stage / "noise.png")
+    phys = res.physical()
+    marg = {f"{q} {k + 1}": phys[q][:, k] for k in range(phys["centre"].shape[1])
+            for q in ("centre", "amplitude", "fwhm", "eta") if q in phys}
+    marg.update({q: v for q, v in phys.items() if q.startswith("background")})
+    figs.marginals_figure(marg, stage / "marginals.png", title=f"posterior marginals of {best.name}")
+    write_json(stage / "summary.json", summary)
+    write_report(stage / "report.html", "physlaw spectrum", spectrum_report(res, summary, stage))
     return summary
 
 
@@ -188,30 +188,31 @@ def relaxation_summary(res, *, data, seed: int) -> dict:
 
 
 def write_relaxation(res, out: Path, *, data, seed: int) -> dict:
-    """Write summary.json, netCDFs, figures and report.html to ``out`` (all-or-nothing)."""
+    """Write summary.json, netCDFs, figures and report.html into the folder ``out`` (the CLI stages it: ``io.results``)."""
     from physlaw.plot import spectrum as figs
     from physlaw.report.html import Section, write_report
 
     summary = relaxation_summary(res, data=data, seed=seed)
     best = res.best
     label = lambda f: f.name.replace("-exponential", " exp").replace("-stretched", " str")  # noqa: E731
-    with ResultFolder(out) as stage:
-        write_netcdfs(res, stage)
-        figs.fit_figure(res.t, res.y, res.sigma, res.predictive(seed=seed), stage / "fit.png",
-                        title=res.verdict(), xlabel="t", ylabel="m(t)", xscale="log", component_label="mode")
-        figs.free_energy_figure(res, stage / "free_energy.png", label_fn=label)
-        if res.noise_estimated:
-            figs.noise_figure(res, stage / "noise.png", label_fn=label)
-        phys = res.physical()
-        marg = {f"{q} {k + 1}": phys[q][:, k] for k in range(phys["T1"].shape[1])
-                for q in ("amplitude", "T1", "beta") if q in phys}
-        marg["offset C"] = phys["offset"]
-        figs.marginals_figure(marg, stage / "marginals.png", title=f"posterior marginals of {best.name}")
-        write_json(stage / "summary.json", summary)
-        top = Section("Result").text(res.verdict() + f"; noise σ = {res.noise_sigma:.4g} "
-                                     f"({'estimated' if res.noise_estimated else 'given'}).", cls="verdict")
-        top.figure(stage / "fit.png", "data, posterior median, 95 % bands and each mode (ordered by rate)")
-        write_report(stage / "report.html", "physlaw relaxation", [top, *selection_sections(res, summary, stage)])
+    stage = Path(out)
+    stage.mkdir(parents=True, exist_ok=True)
+    write_netcdfs(res, stage)
+    figs.fit_figure(res.t, res.y, res.sigma, res.predictive(seed=seed), stage / "fit.png",
+                    title=res.verdict(), xlabel="t", ylabel="m(t)", xscale="log", component_label="mode")
+    figs.free_energy_figure(res, stage / "free_energy.png", label_fn=label)
+    if res.noise_estimated:
+        figs.noise_figure(res, stage / "noise.png", label_fn=label)
+    phys = res.physical()
+    marg = {f"{q} {k + 1}": phys[q][:, k] for k in range(phys["T1"].shape[1])
+            for q in ("amplitude", "T1", "beta") if q in phys}
+    marg["offset C"] = phys["offset"]
+    figs.marginals_figure(marg, stage / "marginals.png", title=f"posterior marginals of {best.name}")
+    write_json(stage / "summary.json", summary)
+    top = Section("Result").text(res.verdict() + f"; noise σ = {res.noise_sigma:.4g} "
+                                 f"({'estimated' if res.noise_estimated else 'given'}).", cls="verdict")
+    top.figure(stage / "fit.png", "data, posterior median, 95 % bands and each mode (ordered by rate)")
+    write_report(stage / "report.html", "physlaw relaxation", [top, *selection_sections(res, summary, stage)])
     return summary
 
 
@@ -266,7 +267,7 @@ def integration_sentence(c: dict) -> str:
 
 
 def write_integration(res, out: Path, *, data: list, seed: int, priors: str) -> dict:
-    """Write summary.json, netCDFs (joint models), figures (one fit per file) and report.html (all-or-nothing)."""
+    """Write summary.json, netCDFs (joint models), figures (one fit per file) and report.html into the folder ``out``."""
     from types import SimpleNamespace
 
     from physlaw.plot import spectrum as figs
@@ -276,33 +277,34 @@ def write_integration(res, out: Path, *, data: list, seed: int, priors: str) -> 
     best = res.best
     c = res.consistency()
     k = best.info["num_peaks"]
-    with ResultFolder(out) as stage:
-        write_netcdfs(res, stage)
-        top = Section("Result").text(
-            f"{k} peak(s) ({best.info['shape']} line shape, background {best.info['background']}) fitted jointly to "
-            f"{res.num_datasets} files sharing {', '.join(res.share)}, p = {best.probability:.3g}.", cls="verdict")
-        top.text(integration_sentence(c) + ".", cls="verdict")
-        top.text("p(K | D): " + ", ".join(f"K = {kk}: {p:.3g}" for kk, p in res.peak_number_probabilities().items()))
-        for m, ((x, y), name, sig) in enumerate(zip(res.datasets, data, res.sigmas())):
-            png = stage / f"fit_{m + 1}.png"
-            figs.fit_figure(x, y, None, res.predictive(m, seed=seed), png,
-                            title=f"file {m + 1} ({Path(name).name}), joint {best.name}: σ = {sig:.4g}")
-            top.figure(png, f"file {m + 1}: data, joint posterior median, 95 % bands and each peak")
-        table = Section("Data integration: shared versus independent parameters")
-        rows = [[f"file {m + 1}: {Path(n).name} alone", F, e, s] for m, (n, F, e, s) in enumerate(
-            zip(data, c["free_energy_per_dataset"], c["free_energy_per_dataset_err"], c["noise_sigma"]))]
-        rows.append(["independent (sum)", c["free_energy_independent"], c["free_energy_independent_err"], ""])
-        rows.append([f"joint, sharing {', '.join(res.share)}", c["free_energy_joint"], c["free_energy_joint_err"], ""])
-        rows.append(["ΔF = joint − independent", c["delta_free_energy"], c["delta_free_energy_err"], ""])
-        table.table(["model", "F (nat)", "± err", "noise σ"], rows)
-        figs.free_energy_figure(res, stage / "free_energy.png")
-        if res.noise_estimated:
-            figs.noise_figure(SimpleNamespace(fits=res.independent[k], noise_sigma=None), stage / "noise.png")
-        phys = res.physical(0)
-        marg = {f"{q} {kk + 1}": phys[q][:, kk] for kk in range(phys["centre"].shape[1])
-                for q in ("centre", "amplitude", "fwhm", "eta") if q in phys}
-        figs.marginals_figure(marg, stage / "marginals.png", title=f"posterior marginals of {best.name} (file 1)")
-        write_json(stage / "summary.json", summary)
-        write_report(stage / "report.html", "physlaw spectrum (data integration)",
-                     [top, table, *selection_sections(res, summary, stage)])
+    stage = Path(out)
+    stage.mkdir(parents=True, exist_ok=True)
+    write_netcdfs(res, stage)
+    top = Section("Result").text(
+        f"{k} peak(s) ({best.info['shape']} line shape, background {best.info['background']}) fitted jointly to "
+        f"{res.num_datasets} files sharing {', '.join(res.share)}, p = {best.probability:.3g}.", cls="verdict")
+    top.text(integration_sentence(c) + ".", cls="verdict")
+    top.text("p(K | D): " + ", ".join(f"K = {kk}: {p:.3g}" for kk, p in res.peak_number_probabilities().items()))
+    for m, ((x, y), name, sig) in enumerate(zip(res.datasets, data, res.sigmas())):
+        png = stage / f"fit_{m + 1}.png"
+        figs.fit_figure(x, y, None, res.predictive(m, seed=seed), png,
+                        title=f"file {m + 1} ({Path(name).name}), joint {best.name}: σ = {sig:.4g}")
+        top.figure(png, f"file {m + 1}: data, joint posterior median, 95 % bands and each peak")
+    table = Section("Data integration: shared versus independent parameters")
+    rows = [[f"file {m + 1}: {Path(n).name} alone", F, e, s] for m, (n, F, e, s) in enumerate(
+        zip(data, c["free_energy_per_dataset"], c["free_energy_per_dataset_err"], c["noise_sigma"]))]
+    rows.append(["independent (sum)", c["free_energy_independent"], c["free_energy_independent_err"], ""])
+    rows.append([f"joint, sharing {', '.join(res.share)}", c["free_energy_joint"], c["free_energy_joint_err"], ""])
+    rows.append(["ΔF = joint − independent", c["delta_free_energy"], c["delta_free_energy_err"], ""])
+    table.table(["model", "F (nat)", "± err", "noise σ"], rows)
+    figs.free_energy_figure(res, stage / "free_energy.png")
+    if res.noise_estimated:
+        figs.noise_figure(SimpleNamespace(fits=res.independent[k], noise_sigma=None), stage / "noise.png")
+    phys = res.physical(0)
+    marg = {f"{q} {kk + 1}": phys[q][:, kk] for kk in range(phys["centre"].shape[1])
+            for q in ("centre", "amplitude", "fwhm", "eta") if q in phys}
+    figs.marginals_figure(marg, stage / "marginals.png", title=f"posterior marginals of {best.name} (file 1)")
+    write_json(stage / "summary.json", summary)
+    write_report(stage / "report.html", "physlaw spectrum (data integration)",
+                 [top, table, *selection_sections(res, summary, stage)])
     return summary

@@ -8,7 +8,6 @@ from pathlib import Path
 
 
 from physlaw.io.atomic import write_json
-from physlaw.io.results import ResultFolder
 
 
 def posterior_filename(model: str) -> str:
@@ -32,7 +31,7 @@ def regression_summary(reg, *, data_path: str, seed: int, prior_scale: float) ->
             "noise_sigma": f.noise_sigma,
             "parameters": {n: parameter_summary(flat[:, i]) for i, n in enumerate(f.result.names)},
             "free_energy_details": f.result.free_energy.to_dict(),
-            "diagnostics": f.result.diagnostics,
+            "diagnostics": f.result.diagnostics.to_dict(),
             "warnings": f.result.warnings,
             "posterior_file": posterior_filename(f.name),
         }
@@ -61,18 +60,19 @@ def regression_summary(reg, *, data_path: str, seed: int, prior_scale: float) ->
 
 
 def write_regression(reg, out: Path, *, data_path: str, seed: int, prior_scale: float) -> None:
-    """Write everything to ``out`` all-or-nothing (staged, then moved into place)."""
+    """Write every result file into the folder ``out`` (the CLI stages it: ``io.results``)."""
     from physlaw.plot import regress as figs
 
     summary = regression_summary(reg, data_path=data_path, seed=seed, prior_scale=prior_scale)
-    with ResultFolder(out) as stage:
-        for f in reg.fits:
-            idata = f.result.to_inference_data()
-            idata.posterior.attrs["model"] = f.name
-            idata.posterior.attrs["noise_sigma"] = f.noise_sigma
-            idata.to_netcdf(str(stage / posterior_filename(f.name)), engine="h5netcdf")
-        figs.fit_figure(reg, stage / "fit.png", seed=seed)
-        figs.free_energy_figure(reg, stage / "free_energy.png")
-        if any(f.noise is not None for f in reg.fits):
-            figs.noise_figure(reg, stage / "noise.png")
-        write_json(stage / "summary.json", summary)
+    stage = Path(out)
+    stage.mkdir(parents=True, exist_ok=True)
+    for f in reg.fits:
+        idata = f.result.to_inference_data()
+        idata.posterior.attrs["model"] = f.name
+        idata.posterior.attrs["noise_sigma"] = f.noise_sigma
+        idata.to_netcdf(str(stage / posterior_filename(f.name)), engine="h5netcdf")
+    figs.fit_figure(reg, stage / "fit.png", seed=seed)
+    figs.free_energy_figure(reg, stage / "free_energy.png")
+    if any(f.noise is not None for f in reg.fits):
+        figs.noise_figure(reg, stage / "noise.png")
+    write_json(stage / "summary.json", summary)

@@ -3,13 +3,16 @@
 Table of contents:
     Target, Incremental      the model: log-prior, log-likelihood, prior sampler (+ O(n) updates)
     run, ExchangeResult      the driver: burn-in with adaptation, chunks, checkpoints, progress
+    Checkpoint, Progress     the driver's hooks (protocols): where state is kept, who hears of progress
+    Diagnostics              the typed record of a run's mixing (swap rates, round trips, R-hat, ESS)
     init, step               one chain's pure kernel (ExchangeState, ExchangeParams, ExchangeInfo)
     free_energy, FreeEnergy  stepping stone (forward, reverse, two-sided) and thermodynamic integration
     initial_ladder, respace_ladder   the inverse-temperature ladder
 """
 
-from physlaw._jax_setup import enable_persistent_cache
+from physlaw.sampling._diagnostics import Diagnostics
 from physlaw.sampling._free_energy import FreeEnergy, free_energy
+from physlaw.sampling._hooks import Checkpoint, CheckpointFactory, Progress
 from physlaw.sampling._kernel import (
     ExchangeInfo,
     ExchangeParams,
@@ -22,11 +25,10 @@ from physlaw.sampling._ladder import communication_barrier, first_beta, initial_
 from physlaw.sampling._run import ExchangeResult, run
 from physlaw.sampling._target import Incremental, PhyslawWarning, Target, check_prior, flatten_target
 
-enable_persistent_cache()
-
 __all__ = [
-    "ExchangeInfo", "ExchangeParams", "ExchangeResult", "ExchangeState", "FreeEnergy", "Incremental",
-    "PhyslawWarning", "Target", "check_prior", "communication_barrier", "exchange_log_ratio",
+    "Checkpoint", "CheckpointFactory", "Diagnostics", "ExchangeInfo", "ExchangeParams", "ExchangeResult",
+    "ExchangeState", "FreeEnergy", "Incremental",
+    "PhyslawWarning", "Progress", "Target", "check_prior", "communication_barrier", "exchange_log_ratio",
     "first_beta", "flatten_target", "free_energy", "init", "initial_ladder", "respace_ladder", "run",
     "step",
 ]

@@ -2,7 +2,65 @@
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass, field
+
 import numpy as np
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """How well an exchange Monte Carlo run mixed (``ExchangeResult.diagnostics``).
+
+    Per-rung and per-pair quantities run along the final ladder, β = 0 first.
+
+    Attributes:
+        num_sweeps: sweeps of the sampling phase (per chain, burn-in excluded).
+        num_chains: C, the independent chains.
+        betas: ``(L,)`` the final ladder.
+        acceptance_per_replica: ``(L,)`` mean acceptance of coordinate updates at each rung.
+        acceptance_per_parameter_at_beta1: ``{name: acceptance}`` at β = 1.
+        swap_rate_per_pair: ``(L − 1,)`` accepted / tried exchanges between neighbouring rungs.
+        round_trips_per_chain: ``(C,)`` completed β = 0 → 1 → 0 round trips of each chain.
+        round_trip_rate: mean round trips per chain per sweep.
+        communication_barrier: Λ = Σ (1 − mean exchange acceptance probability) over the pairs.
+        rhat: ``{name: R-hat}`` (NaN when there are too few chains or draws).
+        ess: ``{name: bulk ESS}``.
+        block_acceptance_per_replica: ``(L,)`` acceptance of block moves, or None without them.
+        prior_check: the prior normalisation check (``{"skipped": True}`` for normalised priors).
+        labelling: how R-hat and ESS were computed when the model relabels (``relabel_fn``), else None.
+        free_energy_estimators: F by each estimator; ``free_energy_estimator_errs``: their errors.
+    """
+
+    num_sweeps: int
+    num_chains: int
+    betas: tuple[float, ...]
+    acceptance_per_replica: tuple[float, ...]
+    acceptance_per_parameter_at_beta1: dict[str, float]
+    swap_rate_per_pair: tuple[float, ...]
+    round_trips_per_chain: tuple[int, ...]
+    round_trip_rate: float
+    communication_barrier: float
+    rhat: dict[str, float]
+    ess: dict[str, float]
+    block_acceptance_per_replica: tuple[float, ...] | None = None
+    prior_check: dict = field(default_factory=dict)
+    labelling: str | None = None
+    free_energy_estimators: dict[str, float] = field(default_factory=dict)
+    free_energy_estimator_errs: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (lists for tuples; absent optional entries left out), for summary files."""
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if f.name == "labelling":
+                out["diagnostics_labelling"] = value
+                continue
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
 
 
 def _split(x: np.ndarray) -> np.ndarray:
@@ -91,8 +149,8 @@ def summarise(
     num_sweeps: int,
     samples: np.ndarray,
     names: tuple[str, ...],
-) -> tuple[dict, list[str]]:
-    """Diagnostics dict and warnings.
+) -> tuple[Diagnostics, list[str]]:
+    """Diagnostics and warnings (the driver adds the prior check and the free-energy estimators).
 
     Args:
         accept: [C, L, d] mean acceptance of coordinate updates per chain, rung and coordinate.
@@ -106,21 +164,20 @@ def summarise(
     rejection = 1.0 - swap_prob.mean(0)
     rhat, ess = rhat_and_ess(samples) if samples.shape[0] > 1 and samples.shape[1] >= 8 else (
         np.full(len(names), np.nan), np.full(len(names), np.nan))
-    diag = {
-        "num_sweeps": int(num_sweeps),
-        "num_chains": int(samples.shape[0]),
-        "betas": betas.tolist(),
-        "acceptance_per_replica": accept.mean(axis=(0, 2)).tolist(),
-        "acceptance_per_parameter_at_beta1": dict(zip(names, accept[:, -1, :].mean(0).tolist())),
-        "swap_rate_per_pair": swap_rate.tolist(),
-        "round_trips_per_chain": round_trips.astype(int).tolist(),
-        "round_trip_rate": float(round_trips.mean() / max(num_sweeps, 1)),
-        "communication_barrier": float(rejection.sum()),
-        "rhat": dict(zip(names, rhat.tolist())),
-        "ess": dict(zip(names, ess.tolist())),
-    }
-    if accept_block is not None:
-        diag["block_acceptance_per_replica"] = accept_block.mean(0).tolist()
+    diag = Diagnostics(
+        num_sweeps=int(num_sweeps),
+        num_chains=int(samples.shape[0]),
+        betas=tuple(float(b) for b in betas),
+        acceptance_per_replica=tuple(accept.mean(axis=(0, 2)).tolist()),
+        acceptance_per_parameter_at_beta1=dict(zip(names, accept[:, -1, :].mean(0).tolist())),
+        swap_rate_per_pair=tuple(swap_rate.tolist()),
+        round_trips_per_chain=tuple(round_trips.astype(int).tolist()),
+        round_trip_rate=float(round_trips.mean() / max(num_sweeps, 1)),
+        communication_barrier=float(rejection.sum()),
+        rhat=dict(zip(names, rhat.tolist())),
+        ess=dict(zip(names, ess.tolist())),
+        block_acceptance_per_replica=None if accept_block is None else tuple(accept_block.mean(0).tolist()),
+    )
     warn = []
     low = np.flatnonzero(swap_rate < 0.02)
     if low.size:

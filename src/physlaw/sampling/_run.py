@@ -1,20 +1,19 @@
 """The run driver: burn-in with step-size and ladder adaptation, sampling in chunks, checkpoints.
 
 The chain runs as compiled chunks of ``chunk_size`` sweeps (``lax.scan``); between chunks the driver
-updates the progress bar, adapts the ladder (during burn-in) and writes a checkpoint. Each chunk's
-PRNG key is ``fold_in(key, chunk_index)``, so a run resumed from its checkpoint ends bit-for-bit
-where the uninterrupted run with the same seed ends.
+reports progress, adapts the ladder (during burn-in) and saves a checkpoint, both through objects the
+caller passes (``Progress``, ``Checkpoint``; the driver itself never touches disk or the terminal).
+Each chunk's PRNG key is ``fold_in(key, chunk_index)``, so a run resumed from its checkpoint ends
+bit-for-bit where the uninterrupted run with the same seed ends.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import time
 import warnings
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import jax
@@ -24,8 +23,9 @@ import numpy as np
 
 from physlaw.errors import InputError
 from physlaw.sampling import _kernel as kernel
-from physlaw.sampling._diagnostics import summarise
+from physlaw.sampling._diagnostics import Diagnostics, summarise
 from physlaw.sampling._free_energy import FreeEnergy, free_energy
+from physlaw.sampling._hooks import Checkpoint, Progress
 from physlaw.sampling._ladder import initial_ladder, respace_ladder
 from physlaw.sampling._target import PhyslawWarning, Target, batched, check_prior, flatten_target
 
@@ -41,7 +41,8 @@ class ExchangeResult:
         log_likelihood: [C, S, L] log-likelihood at every rung and sweep (free energies, WHAM, noise).
         names: names of the d flat coordinates.
         free_energy: the ``FreeEnergy`` (log Z at every rung, F with errors, every estimator).
-        diagnostics: acceptance, swap rates, round trips, barrier, R-hat, ESS, the prior check.
+        diagnostics: a ``Diagnostics`` record: acceptance, swap rates, round trips, barrier, R-hat,
+            ESS, the prior check (``diagnostics.to_dict()`` for JSON).
         warnings: everything that makes the result doubtful, in words.
         step_size: [C, L, d] the tuned step sizes.
     """
@@ -51,7 +52,7 @@ class ExchangeResult:
     log_likelihood: np.ndarray
     names: tuple[str, ...]
     free_energy: FreeEnergy
-    diagnostics: dict
+    diagnostics: Diagnostics
     warnings: list[str]
     step_size: np.ndarray
     unravel: Callable = field(repr=False, default=None)
@@ -83,6 +84,9 @@ def _adapt_gain(sweep):
 
 
 _CHUNK_CACHE: dict = {}
+
+_LOG_RATIO_FN: Callable = kernel.exchange_log_ratio
+"""The exchange acceptance log-ratio ``run`` uses; tests swap in a broken one (negative controls)."""
 
 
 def _init_fn(flat):
@@ -159,47 +163,48 @@ def _interp_steps(step: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndar
     return out
 
 
-class _Checkpoint:
-    def __init__(self, path, fingerprint, every):
-        self.path = Path(path) if path is not None else None
+class _Saver:
+    """The driver's side of a ``Checkpoint``: the run's fingerprint and the "every N seconds" throttle."""
+
+    def __init__(self, store: Checkpoint | None, fingerprint: str, every: float):
+        if store is not None and not all(callable(getattr(store, m, None)) for m in ("load", "save")):
+            raise InputError(
+                f"checkpoint must be an object with load(fingerprint) and save(fingerprint, meta, arrays) "
+                f"(e.g. physlaw.io.checkpoints.CheckpointFile(path)), got {type(store).__name__}")
+        self.store = store
         self.fingerprint = fingerprint
         self.every = every
         self.last = time.monotonic()
 
     def load(self):
-        if self.path is None or not self.path.exists():
-            return None
-        try:
-            with np.load(self.path, allow_pickle=False) as f:
-                data = {k: f[k] for k in f.files}
-        except Exception as err:  # a corrupt file is a user-facing problem, not a crash
-            raise InputError(f"checkpoint {self.path} cannot be read ({err}); delete it to start afresh")
-        meta = json.loads(str(data.pop("meta")))
-        if meta.get("fingerprint") != self.fingerprint:
-            raise InputError(
-                f"checkpoint {self.path} belongs to a different run (other model, data, seed or settings); "
-                "delete it or choose another checkpoint path"
-            )
-        return meta, data
+        return None if self.store is None else self.store.load(self.fingerprint)
 
     def save(self, meta, arrays, force=False):
-        if self.path is None or (not force and time.monotonic() - self.last < self.every):
+        if self.store is None or (not force and time.monotonic() - self.last < self.every):
             return
-        from physlaw.io.atomic import atomic_path
-
-        meta = dict(meta, fingerprint=self.fingerprint)
-        with atomic_path(self.path) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
+        self.store.save(self.fingerprint, meta, arrays)
         self.last = time.monotonic()
 
 
-def _progress(enabled, total, desc):
-    from tqdm.auto import tqdm
+class _Silent:
+    def start(self, total, desc):
+        pass
 
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    return tqdm(total=total, desc=desc, unit="sweep", disable=not enabled, file=sys.stderr, leave=False)
+    def update(self, n, desc=None):
+        pass
+
+    def close(self):
+        pass
+
+
+def _check_progress(progress) -> Progress:
+    if progress is None or progress is False:
+        return _Silent()
+    if not all(callable(getattr(progress, m, None)) for m in ("start", "update", "close")):
+        raise InputError(
+            "progress must be None (silent) or an object with start(total, desc), update(n, desc) and close() "
+            f"(e.g. physlaw.report.progress.ProgressBar()), got {progress!r}")
+    return progress
 
 
 def run(
@@ -217,13 +222,11 @@ def run(
     target_accept_block: float = 0.3,
     chunk_size: int = 100,
     thin: int = 1,
-    checkpoint: str | Path | None = None,
+    checkpoint: Checkpoint | None = None,
     checkpoint_every: float = 30.0,
-    progress: bool | None = None,
+    progress: Progress | None = None,
     progress_desc: str = "exchange MC",
     keep_all_rungs: bool = False,
-    stop_after_chunks: int | None = None,
-    _log_ratio_fn: Callable = kernel.exchange_log_ratio,
 ) -> ExchangeResult:
     """Run exchange Monte Carlo and return posterior samples, free energies and diagnostics.
 
@@ -240,13 +243,15 @@ def run(
         target_accept, target_accept_block: acceptance targets of the step-size adaptation.
         chunk_size: sweeps per compiled chunk (progress and checkpoints happen between chunks).
         thin: keep every ``thin``-th β = 1 sample (the log-likelihood traces are kept at every sweep).
-        checkpoint: a ``.npz`` path; written between chunks (at most every ``checkpoint_every``
-            seconds, and at the end of burn-in); an existing one from the same run is resumed.
-        progress: show a progress bar (default: when stderr is a terminal).
+        checkpoint: where the run's state is kept (a ``Checkpoint``, e.g.
+            ``physlaw.io.checkpoints.CheckpointFile(path)``), or None; saved between chunks (at most
+            every ``checkpoint_every`` seconds, and at the end of burn-in); a state saved by the same
+            run (same fingerprint) is resumed.
+        progress: receives the sweeps done (a ``Progress``, e.g.
+            ``physlaw.report.progress.ProgressBar()``), or None to run silently.
+        progress_desc: the name the run reports to ``progress``.
         keep_all_rungs: also keep the (thinned) samples of every rung in ``rung_samples`` (a scan over
             temperatures, e.g. the noise levels σ' of the symmetry search).
-        stop_after_chunks: stop after this many chunks in this call (simulates an interrupted run;
-            returns None).
 
     Returns:
         An ``ExchangeResult``.
@@ -257,7 +262,7 @@ def run(
         >>> from physlaw.sampling import Target, run
         >>> prior = JointPrior({"a": Normal(0.0, 1.0)})
         >>> target = Target.from_prior(prior, lambda p: -0.5 * (p["a"] - 1.0) ** 2 / 0.1 - 0.5 * jnp.log(2 * jnp.pi * 0.1))
-        >>> res = run(jax.random.key(0), target, num_samples=500, num_replicas=8, progress=False)
+        >>> res = run(jax.random.key(0), target, num_samples=500, num_replicas=8)
         >>> round(res.free_energy.free_energy, 1)  # doctest: +SKIP
         1.4
     """
@@ -295,7 +300,7 @@ def run(
     num_burn_chunks = -(-num_burnin // chunk_size)
     num_sample_chunks = -(-num_samples // chunk_size)
     rounds = _ladder_rounds(num_burn_chunks) if adapt_ladder else set()
-    chunk_fn = _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, _log_ratio_fn,
+    chunk_fn = _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, _LOG_RATIO_FN,
                          bool(keep_all_rungs))
     data = flat.data
 
@@ -308,7 +313,8 @@ def run(
         "data": hashlib.sha256(b"".join(np.ascontiguousarray(np.asarray(v)).tobytes()
                                         for v in jax.tree_util.tree_leaves(flat.data))).hexdigest(),
     }).encode()).hexdigest()[:16]
-    ckpt = _Checkpoint(checkpoint, fingerprint, checkpoint_every)
+    ckpt = _Saver(checkpoint, fingerprint, checkpoint_every)
+    bar = _check_progress(progress)
 
     chunk_index = 0
     round_probs: list[np.ndarray] = []
@@ -338,14 +344,11 @@ def run(
         ckpt.save({"chunk_index": chunk_index}, arrays, force=force)
 
     total_chunks = num_burn_chunks + num_sample_chunks
-    done_this_call = 0
-    bar = _progress(progress, total_chunks * chunk_size, progress_desc)
-    bar.update(chunk_index * chunk_size)
+    bar.start(total_chunks * chunk_size, progress_desc)
     try:
+        if chunk_index:
+            bar.update(chunk_index * chunk_size, f"{progress_desc} (resumed)")
         while chunk_index < total_chunks:
-            if stop_after_chunks is not None and done_this_call >= stop_after_chunks:
-                save(force=True)
-                return None
             k = jax.random.fold_in(k_run, chunk_index)
             jb = jnp.asarray(betas, dtype=dtype)
             burning = chunk_index < num_burn_chunks
@@ -362,21 +365,19 @@ def run(
                     step = _interp_steps(step, betas, new)
                     betas = new
                     round_probs = []
-                bar.set_description(f"{progress_desc} (burn-in)")
+                stage = "burn-in"
                 if chunk_index == num_burn_chunks:
                     round_probs = []
-                    save(force=True)
             else:
                 s = tuple(np.asarray(a, np.float64) for a in s)
                 sums = s if sums is None else tuple(a + b for a, b in zip(sums, s))
                 ll_chunks.append(np.asarray(ll))
                 pos_chunks.append(np.asarray(pos))
                 chunk_index += 1
-                bar.set_description(f"{progress_desc} (sampling)")
-            done_this_call += 1
-            bar.update(chunk_size)
+                stage = "sampling"
             if chunk_index < total_chunks:
-                save()
+                save(force=chunk_index == num_burn_chunks)  # always at the end of burn-in
+            bar.update(chunk_size, f"{progress_desc} ({stage})")
     finally:
         bar.close()
 
@@ -405,11 +406,11 @@ def run(
         samples=diag_samples,
         names=flat.names,
     )
-    diag["prior_check"] = prior_check
-    if target.relabel_fn is not None:
-        diag["diagnostics_labelling"] = "R-hat and ESS computed on the model's canonical labelling (relabel_fn)"
-    diag["free_energy_estimators"] = fe.estimators
-    diag["free_energy_estimator_errs"] = fe.estimator_errs
+    diag = replace(
+        diag, prior_check=prior_check, free_energy_estimators=fe.estimators,
+        free_energy_estimator_errs=fe.estimator_errs,
+        labelling=None if target.relabel_fn is None
+        else "R-hat and ESS computed on the model's canonical labelling (relabel_fn)")
     warn = warn + fe.warnings
     for w in warn:
         warnings.warn(w, PhyslawWarning, stacklevel=2)

@@ -5,7 +5,7 @@ Table of contents
 Transformation families
     ``Family``, ``make_family``, ``parse_mask``, ``PRESETS``.
 Results
-    ``Law``, ``noether_charge``, ``polynomial_law``, ``symplectic_form``, ``generator_similarity``,
+    ``Law``, ``monomial``, ``noether_charge``, ``polynomial_law``, ``symplectic_form``, ``generator_similarity``,
     ``subspace_similarity``.
 Linear algebra shared by the routes
     ``NullSpace``, ``null_space``.
@@ -25,6 +25,7 @@ from physlaw.symmetry._laws import (
     verdict,
     Law,
     generator_similarity,
+    monomial,
     noether_charge,
     polynomial_law,
     subspace_similarity,
@@ -44,6 +45,6 @@ __all__ = [
     "METHODS", "Conservation", "FunctionLibrary", "GroupFit", "GroupSamples", "conserve", "energies",
     "finite_differences", "fit_relations", "group_laws", "hamiltonian_gradients", "hnn_laws", "hnn_symmetries",
     "invariance_energy", "library_laws", "lie_algebra", "sample_group", "select_sigma", "trajectory_laws",
-    "PRESETS", "Discovery", "Family", "Law", "verdict", "NullSpace", "generator_similarity", "make_family", "noether_charge",
+    "PRESETS", "Discovery", "Family", "Law", "verdict", "NullSpace", "generator_similarity", "make_family", "monomial", "noether_charge",
     "null_space", "parse_mask", "polynomial_law", "subspace_similarity", "symplectic_form",
 ]

@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from physlaw.errors import InputError
-from physlaw.sampling import Target, run
+from physlaw.sampling import Checkpoint, Progress, Target, run
 from physlaw.symmetry._families import Family
 from physlaw.symmetry._invariance import check_rows, family_apply, linear_part_det
 
@@ -53,7 +53,8 @@ class GroupSamples:
         chosen: index of the chosen σ' (or None when there is no plateau); ``dimension``: the
             plateau's integer ``d`` (0 if none).
         reason: the selection rule's verdict in words.
-        diagnostics: the exchange run's swap rates, acceptance, seconds.
+        diagnostics: the exchange run in JSON-ready form: swap rate per neighbouring pair of levels,
+            round trips per chain, acceptance per level, seconds and settings.
     """
 
     family: Family
@@ -190,8 +191,8 @@ def sample_group(
     num_burnin: int = 500,
     num_chains: int = 2,
     moves: str = "block",
-    progress: bool | None = None,
-    checkpoint=None,
+    progress: Progress | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> GroupSamples:
     """Sample invariant maps of ``family`` under the autoencoder ``model`` at σ' levels, pick σ'.
 
@@ -206,7 +207,9 @@ def sample_group(
             ± ``half_width × RMS(x)`` for translations.
         guard: δ of the invertibility guard.
         num_samples, num_burnin, num_chains, moves: exchange Monte Carlo settings.
-        checkpoint: optional ``.npz`` path for the engine's checkpoint (resumable).
+        progress: receives the sampler's progress (``physlaw.sampling.Progress``), or None.
+        checkpoint: where the exchange run keeps its state (``physlaw.sampling.Checkpoint``, e.g.
+            ``physlaw.io.checkpoints.CheckpointFile(path)``; resumed when present), or None.
 
     Returns:
         :class:`GroupSamples`.
@@ -258,14 +261,20 @@ def sample_group(
     d_eff = family.num_params - n_eval * (mean_e - e0) / sigmas**2
     chosen, dim, reason = select_sigma(sigmas, d_eff, family.num_params, samples=samples)
     diag = res.diagnostics
+    sampler = {  # along the run's ladder: the prior rung (σ' = ∞) first, then the levels from sigma_max down
+        "swap_rate_per_pair": list(diag.swap_rate_per_pair),
+        "round_trips_per_chain": list(diag.round_trips_per_chain),
+        "round_trip_rate": diag.round_trip_rate,
+        "acceptance_per_replica": list(diag.acceptance_per_replica),
+        "communication_barrier": diag.communication_barrier,
+    }
     return GroupSamples(
         family=family, sigmas=sigmas, samples=samples, energies=energies, mean_energy=mean_e,
         energy_identity=e_id, effective_dim=d_eff, chosen=chosen, dimension=dim, reason=reason,
         num_points=n_eval,
         diagnostics={
             "seconds": round(time.perf_counter() - start, 2),
-            "swap_rate": [float(x) for x in np.asarray(diag.get("swap_rate", []), float).ravel()],
-            "round_trips": diag.get("round_trips"),
+            **sampler,
             "num_samples": num_samples, "num_burnin": num_burnin, "num_chains": num_chains,
         },
     )

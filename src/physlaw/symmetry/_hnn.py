@@ -137,7 +137,7 @@ def hnn_symmetries(
         except InputError:
             d = family.dim // 2
             jk = symplectic_form(d) @ gen[:, :-1]
-            law = Law(expression="0", coefficients={}, residual=0.0, generator=gen,
+            law = Law(expr=0, coefficients={}, residual=0.0, generator=gen,
                       symplectic_defect=float("inf") if np.allclose(jk + jk.T, 0) else None,
                       notes=["a symmetry of H_θ that is not canonical (J K antisymmetric): no Noether charge"])
         law.residual = float(space.residuals[i])

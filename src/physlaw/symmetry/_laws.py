@@ -13,7 +13,6 @@ acting alike on q and p gives ``G = q1 p2 − q2 p1``; the translation ``δq = c
 from __future__ import annotations
 
 import dataclasses
-import re
 
 import numpy as np
 import sympy
@@ -26,9 +25,10 @@ class Law:
     """One conserved quantity (or group relation) found by a route.
 
     Attributes:
-        expression: a SymPy-parsable string in the dataset's coordinate names (``q1*p2 - q2*p1``),
-            normalised so the largest coefficient is 1 (laws are defined up to a factor).
-        coefficients: term -> ``(value, error)``, the same normalisation; the error is ``nan``
+        expr: the law as a SymPy expression built from ``sympy.Symbol`` objects named after the
+            dataset's coordinates (``q1*p2 - q2*p1``), normalised so the largest coefficient is 1
+            (laws are defined up to a factor). Never parsed from text.
+        coefficients: term label -> ``(value, error)``, the same normalisation; the error is ``nan``
             when the route gives none.
         residual: how well the law holds on the data (route-specific, documented by the route).
         generator: ``[n, n + 1]`` ``[K | c]`` of the symmetry behind the law, or None.
@@ -36,12 +36,24 @@ class Law:
         notes: anything a physicist should know about this law, in words.
     """
 
-    expression: str
+    expr: sympy.Expr
     coefficients: dict
     residual: float
     generator: np.ndarray | None = None
     symplectic_defect: float | None = None
     notes: list = dataclasses.field(default_factory=list)
+
+    def __post_init__(self):
+        if isinstance(self.expr, (int, float, np.integer, np.floating)) and not isinstance(self.expr, bool):
+            self.expr = sympy.Integer(int(self.expr)) if float(self.expr) == int(self.expr) else sympy.Float(float(self.expr))
+        if not isinstance(self.expr, sympy.Basic):
+            raise InputError(f"Law.expr must be a SymPy expression built from sympy.Symbol objects, got "
+                             f"{type(self.expr).__name__} (text is never parsed)")
+
+    @property
+    def expression(self) -> str:
+        """The law as text (``str`` of :attr:`expr`), for the JSON summary and printing."""
+        return str(self.expr)
 
     def to_dict(self) -> dict:
         out = {
@@ -56,15 +68,29 @@ class Law:
         return out
 
     def sympy(self):
-        """The expression as a SymPy object."""
-        return parse_expression(self.expression)
+        """The expression as a SymPy object (:attr:`expr` itself; nothing is parsed)."""
+        return self.expr
 
 
-def parse_expression(text: str):
-    """SymPy expression with every bare name a plain symbol (so coordinates named E, I or gamma stay
-    coordinates); names followed by ``(`` are functions (``cos``, ``sqrt``)."""
-    names = set(re.findall(r"\b([A-Za-z_]\w*)\b(?!\s*\()", text))
-    return sympy.sympify(text, locals={n: sympy.Symbol(n) for n in names})
+def monomial(symbols, exponents) -> sympy.Expr:
+    """``∏ s_i^{e_i}`` from SymPy symbols (or names, made into plain ``Symbol`` objects) and integer exponents.
+
+    Example:
+        >>> monomial(["q1", "p2"], [2, 1])
+        p2*q1**2
+    """
+    out = sympy.Integer(1)
+    for s, e in zip(symbols, exponents):
+        e = int(e)
+        if e:
+            out *= (s if isinstance(s, sympy.Symbol) else sympy.Symbol(str(s))) ** e
+    return out
+
+
+def _plain_symbols(expr):
+    """``expr`` with every symbol replaced by a plain ``Symbol`` of the same name (no assumptions), so
+    laws from different routes compare equal."""
+    return expr.xreplace({s: sympy.Symbol(s.name) for s in expr.free_symbols if isinstance(s, sympy.Symbol)})
 
 
 def symplectic_form(d: int) -> np.ndarray:
@@ -82,14 +108,23 @@ def _round(x: float, err: float) -> float:
     return round(float(x), min(digits, 12))
 
 
-def polynomial_law(terms: dict, *, residual: float, drop_below: float = 0.0, **extra) -> Law:
-    """A :class:`Law` from ``{monomial string: (coefficient, error)}``.
+def polynomial_law(terms: dict, *, residual: float, drop_below: float = 0.0, labels: dict | None = None,
+                   **extra) -> Law:
+    """A :class:`Law` from ``{SymPy monomial: (coefficient, error)}``.
 
-    Coefficients are divided by the largest in magnitude (errors alike, to first order); terms
-    whose |coefficient| is below ``drop_below`` (and within two errors of zero) are dropped.
+    The monomials are SymPy expressions built from ``sympy.Symbol`` objects (products and powers,
+    see :func:`monomial`); text is refused, never parsed. Coefficients are divided by the largest in
+    magnitude (errors alike, to first order); terms whose |coefficient| is below ``drop_below`` (and
+    within two errors of zero) are dropped. ``labels`` maps a monomial to its name in
+    :attr:`Law.coefficients` (default ``str(monomial)``).
     """
     if not terms:
         raise InputError("a law needs at least one term")
+    bad = [t for t in terms if not isinstance(t, sympy.Basic)]
+    if bad:
+        raise InputError(f"polynomial_law needs SymPy monomials built from sympy.Symbol objects as keys (see "
+                         f"monomial()); got {type(bad[0]).__name__} {bad[0]!r:.60}")
+    labels = labels or {}
     values = np.array([v for v, _ in terms.values()], dtype=float)
     top = values[np.argmax(np.abs(values))]
     if top == 0:
@@ -99,12 +134,12 @@ def polynomial_law(terms: dict, *, residual: float, drop_below: float = 0.0, **e
         v_n, e_n = v / top, abs(e / top) if e is not None and np.isfinite(e) else float("nan")
         if abs(v_n) < drop_below and (not np.isfinite(e_n) or abs(v_n) < 2 * e_n):
             continue
-        kept[term] = (v_n, e_n)
+        kept[labels.get(term, str(term))] = (v_n, e_n)
         r = _round(v_n, e_n)
         coef = sympy.Integer(int(r)) if r == int(r) else sympy.Float(r, 15)
-        expr += coef * parse_expression(term)
-    text = str(expr) if expr != 0 else "0"
-    return Law(expression=text, coefficients=kept, residual=float(residual), **extra)
+        expr += coef * term
+    return Law(expr=_plain_symbols(expr), coefficients=kept,
+               residual=float(residual), **extra)
 
 
 def noether_charge(generator, coordinate_names, *, errors=None, drop_below: float = 1e-3) -> Law:
@@ -145,7 +180,9 @@ def noether_charge(generator, coordinate_names, *, errors=None, drop_below: floa
     lin = -(j @ c)
     err_k = None if errors is None else np.asarray(errors, dtype=float)
     terms: dict = {}
-    names = list(coordinate_names)
+    labels: dict = {}
+    names = [str(c) for c in coordinate_names]
+    syms = [sympy.Symbol(c) for c in names]
     for a in range(n):
         for b in range(a, n):
             coef = -sym[a, a] / 2 if a == b else -sym[a, b]
@@ -155,15 +192,18 @@ def noether_charge(generator, coordinate_names, *, errors=None, drop_below: floa
             else:
                 err = float("nan")
             if coef != 0:
-                terms[f"{names[a]}*{names[b]}" if a != b else f"{names[a]}**2"] = (coef, err)
+                term = syms[a] * syms[b]
+                terms[term] = (coef, err)
+                labels[term] = f"{names[a]}*{names[b]}" if a != b else f"{names[a]}**2"
     for a in range(n):
         if lin[a] != 0:
             err = float("nan") if err_k is None or err_k.shape[1] <= n else float((np.abs(j) @ err_k[:, n])[a])
-            terms[names[a]] = (lin[a], err)
+            terms[syms[a]] = (lin[a], err)
+            labels[syms[a]] = names[a]
     if not terms or max(abs(v) for v, _ in terms.values()) < 1e-12:
         raise InputError("the generator gives a zero Noether charge (its J K is antisymmetric: not a canonical "
                          "symmetry); check the family or the data")
-    law = polynomial_law(terms, residual=0.0, drop_below=drop_below)
+    law = polynomial_law(terms, residual=0.0, drop_below=drop_below, labels=labels)
     law.generator = gen if gen.shape[1] > n else np.hstack([gen, np.zeros((n, 1))])
     law.symplectic_defect = defect
     if defect > 0.1:

@@ -9,7 +9,7 @@ gives a matrix whose near-null space (:func:`physlaw.symmetry.null_space`) holds
 Features: the monomials of degree ``1 … degree`` in all coordinates (the constant is left out: it is
 trivially conserved), optionally ``1/|q|`` over the position block (Kepler), ``cos q_i`` and
 ``sin q_i`` of each position (angles), and any extra SymPy expressions. Every feature has a
-SymPy-parsable name in the coordinate names (``q1*p2``, ``1/sqrt(q1**2 + q2**2)``, ``cos(theta)``).
+readable name in the coordinate names (``q1*p2``, ``1/sqrt(q1**2 + q2**2)``, ``cos(theta)``).
 
 Degeneracy: the null space holds *every* conserved combination in the library, not one per
 independent law. If ``G`` is conserved so is any function of it, so a library containing ``G`` and
@@ -33,11 +33,11 @@ of the truth in the default degree-2 library (constant excluded):
 from __future__ import annotations
 
 import itertools
-import keyword
 
 import numpy as np
 import sympy
 
+from physlaw.dynamics import check_coordinate_names
 from physlaw.errors import InputError
 from physlaw.symmetry._laws import Law, polynomial_law
 from physlaw.symmetry._nullspace import NullSpace
@@ -70,7 +70,8 @@ class FunctionLibrary:
             ``q²`` and ``cos q``) are nearly collinear at moderate amplitudes, and near-conserved
             combinations such as ``sin q − 0.87 q`` compete with the energy.
         num_positions: size of the position block (default ``n/2`` for even ``n``, else ``n``).
-        extra: further features as SymPy strings in the coordinate names.
+        extra: further features as SymPy expressions built from symbols named after the coordinates
+            (e.g. ``q1, q2, p1, p2 = sympy.symbols("q1 q2 p1 p2")``; text is refused, never parsed).
 
     Attributes:
         coordinate_names, num_positions, names (feature strings), expressions (SymPy), symbols.
@@ -83,15 +84,10 @@ class FunctionLibrary:
 
     def __init__(self, coordinate_names, *, degree: int = 2, inverse_radius: bool = False, trig: bool = False,
                  angles: bool = False, num_positions: int | None = None, extra=()):
-        names = tuple(str(c) for c in coordinate_names)
+        names = tuple(coordinate_names)
         if not names:
             raise InputError("a function library needs at least one coordinate name")
-        bad = [c for c in names if not c.isidentifier() or keyword.iskeyword(c)
-               or not isinstance(sympy.sympify(c), sympy.Symbol)]  # e.g. I, E, gamma mean something to SymPy
-        if bad or len(set(names)) != len(names):
-            raise InputError("coordinate names must be distinct Python identifiers that SymPy reads as symbols "
-                             "(e.g. q1, p1, theta; not I, E, S, gamma); "
-                             f"got {list(names)}")
+        names = check_coordinate_names(names)
         n = len(names)
         d = (n // 2 if n % 2 == 0 else n) if num_positions is None else int(num_positions)
         if not 0 <= d <= n:
@@ -107,39 +103,50 @@ class FunctionLibrary:
         self.num_positions = d
         self.degree = int(degree)
         self.symbols = tuple(sympy.Symbol(c, real=True) for c in names)
-        local = dict(zip(names, self.symbols))
+        sym = self.symbols
         self.angles = bool(angles)
-        feats: list[str] = []
+        # every feature is built from the symbols; its name is formatted alongside, never parsed
+        feats: list[tuple[str, sympy.Expr]] = []
         poly = list(range(d, n)) if angles else list(range(n))
         for k in range(1, self.degree + 1):
-            feats += [_monomial(names, combo) for combo in itertools.combinations_with_replacement(poly, k)]
+            feats += [(_monomial(names, combo), sympy.Mul(*(sym[i] for i in combo)))
+                      for combo in itertools.combinations_with_replacement(poly, k)]
         if inverse_radius:
-            feats.append(f"1/sqrt({' + '.join(f'{c}**2' for c in names[:d])})")
+            feats.append((f"1/sqrt({' + '.join(f'{c}**2' for c in names[:d])})",
+                          1 / sympy.sqrt(sympy.Add(*(s**2 for s in sym[:d])))))
         if trig or angles:
-            feats += [f"cos({c})" for c in names[:d]] + [f"sin({c})" for c in names[:d]]
-        exprs = []
-        for text in list(feats) + [str(e) for e in extra]:
-            try:
-                expr = sympy.sympify(text, locals=local)
-            except (sympy.SympifyError, SyntaxError, TypeError) as err:
-                raise InputError(f"library feature {text!r} is not a SymPy expression: {err}") from None
-            unknown = expr.free_symbols - set(self.symbols)
-            if unknown:
-                raise InputError(f"library feature {text!r} uses {sorted(map(str, unknown))}, "
-                                 f"not among the coordinates {list(names)}")
+            feats += [(f"cos({c})", sympy.cos(s)) for c, s in zip(names[:d], sym[:d])]
+            feats += [(f"sin({c})", sympy.sin(s)) for c, s in zip(names[:d], sym[:d])]
+        for e in extra:
+            expr = self._own(e, "library feature (extra=)")
+            feats.append((str(expr), expr))
+        for text, expr in feats:
             if not expr.free_symbols:
                 raise InputError(f"library feature {text!r} is a constant (trivially conserved); leave it out")
-            exprs.append(expr)
-        feats = feats + [str(e) for e in extra]
         if not feats:
             raise InputError("the library is empty: use degree >= 1, inverse_radius, trig or extra features")
-        if len(set(feats)) != len(feats):
-            raise InputError(f"the library has repeated features: {feats}")
-        self.names = tuple(feats)
-        self.expressions = tuple(exprs)
+        labels = [t for t, _ in feats]
+        if len(set(labels)) != len(labels):
+            raise InputError(f"the library has repeated features: {labels}")
+        self.names = tuple(labels)
+        self.expressions = tuple(e for _, e in feats)
+        exprs = list(self.expressions)
         grads = [sympy.diff(e, s) for e in exprs for s in self.symbols]
         self._values = sympy.lambdify(self.symbols, exprs, modules="numpy", cse=True)
         self._grads = sympy.lambdify(self.symbols, grads, modules="numpy", cse=True)
+
+    def _own(self, expr, what: str):
+        """``expr`` (a SymPy expression) in this library's symbols, matched by name; text is refused."""
+        if not isinstance(expr, sympy.Expr):
+            raise InputError(f"{what} must be a SymPy expression built from the library's symbols (e.g. "
+                             f"q1, p1 = lib.symbols; q1 * p1), got {type(expr).__name__} {expr!r:.60}; "
+                             "text is never parsed")
+        by_name = {s.name: s for s in self.symbols}
+        unknown = sorted(str(s) for s in expr.free_symbols if not (isinstance(s, sympy.Symbol) and s.name in by_name))
+        if unknown:
+            raise InputError(f"{what} {str(expr)!r:.80} uses {unknown}, not among the coordinates "
+                             f"{list(self.coordinate_names)}")
+        return expr.xreplace({s: by_name[s.name] for s in expr.free_symbols})
 
     @property
     def num_features(self) -> int:
@@ -184,6 +191,9 @@ class FunctionLibrary:
     def coefficients(self, expression, points=None) -> tuple[np.ndarray, float]:
         """Coefficients ``c`` of ``expression = const + Σ_j c_j φ_j`` (least squares on sample points).
 
+        ``expression`` is a SymPy expression in the coordinates (``q1, p1 = lib.symbols``; symbols
+        are matched by name, so a law's :attr:`Law.expr` works too); text is refused.
+
         For comparing a found null space with a known law. The default points are generic (random,
         ``0.3 ≤ |x_k| ≤ 1.5``, fixed seed): data points would not do when the law is constant on
         them (an energy shell). Returns ``(c, relative residual)``; a residual well above round-off
@@ -194,7 +204,7 @@ class FunctionLibrary:
             n_pts = max(4 * self.num_features, 200)
             points = rng.uniform(0.3, 1.5, (n_pts, self.dim)) * rng.choice([-1.0, 1.0], (n_pts, self.dim))
         x = self._check(points)
-        expr = sympy.sympify(str(expression), locals=dict(zip(self.coordinate_names, self.symbols)))
+        expr = self._own(expression, "the expression")
         g = np.broadcast_to(np.asarray(sympy.lambdify(self.symbols, expr, "numpy")(*x.T), float), x.shape[:1])
         a = np.hstack([self.values(x), np.ones((x.shape[0], 1))])
         c, *_ = np.linalg.lstsq(a, g, rcond=None)
@@ -218,9 +228,10 @@ def library_laws(space: NullSpace, library: FunctionLibrary, *, drop_below: floa
     laws = []
     for i in range(space.count):
         vec, err = space.basis[i], space.errors[i]
-        terms = {name: (float(vec[j]), float(err[j]) if bootstrapped else float("nan"))
-                 for j, name in enumerate(library.names) if vec[j] != 0}
-        law = polynomial_law(terms, residual=float(space.residuals[i]), drop_below=drop_below)
+        terms = {library.expressions[j]: (float(vec[j]), float(err[j]) if bootstrapped else float("nan"))
+                 for j in range(library.num_features) if vec[j] != 0}
+        law = polynomial_law(terms, residual=float(space.residuals[i]), drop_below=drop_below,
+                             labels=dict(zip(library.expressions, library.names)))
         law.notes.extend(notes)
         laws.append(law)
     return laws

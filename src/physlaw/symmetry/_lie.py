@@ -22,6 +22,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+import sympy
 
 from physlaw.symmetry._families import Family
 from physlaw.symmetry._invariance import check_rows
@@ -117,13 +118,14 @@ def _vector_field_law(gen, gen_err, family: Family):
     """On a static manifold: the infinitesimal map ``δx_i = Σ_j K_ij x_j + c_i`` written out, one row per term."""
     n = family.dim
     names = family.coordinate_names
-    terms = {}
+    terms, labels = {}, {}
     for i in range(n):
         for j in range(n + 1):
             if abs(gen[i, j]) > 1e-9:
-                var = names[j] if j < n else "1"
-                terms[f"d_{names[i]}*{var}" if var != "1" else f"d_{names[i]}"] = (gen[i, j], gen_err[i, j])
-    law = polynomial_law(terms, residual=0.0, drop_below=1e-3, generator=gen)
+                term = sympy.Symbol(f"d_{names[i]}") * (sympy.Symbol(names[j]) if j < n else 1)
+                terms[term] = (gen[i, j], gen_err[i, j])
+                labels[term] = f"d_{names[i]}*{names[j]}" if j < n else f"d_{names[i]}"
+    law = polynomial_law(terms, residual=0.0, drop_below=1e-3, generator=gen, labels=labels)
     law.notes.append("static manifold: the law is the symmetry's vector field δx = K x + c "
                      "(d_xi*xj means K_ij: the rate of change of xi per unit xj)")
     return law

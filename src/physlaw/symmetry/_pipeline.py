@@ -19,6 +19,7 @@ import numpy as np
 
 from physlaw.dynamics import Dataset
 from physlaw.errors import InputError
+from physlaw.sampling import Checkpoint, Progress
 from physlaw.symmetry._baseline import trajectory_laws
 from physlaw.symmetry._families import Family, make_family
 from physlaw.symmetry._group import GroupSamples, sample_group
@@ -72,7 +73,7 @@ def dataset_family(dataset: Dataset, spec: str) -> Family:
 
 
 def train_autoencoder(dataset: Dataset, *, key, lag: int = 1, steps: int = 30000, width: int = 128,
-                      latent_dim: int | None = None, progress: bool = False):
+                      latent_dim: int | None = None, progress: Progress | None = None):
     """The autoencoder of the group and lie routes (SiLU, 2 hidden layers, cosine schedule, minibatches of 256).
 
     The bottleneck defaults to one more than the dimension of the pair manifold on an energy shell
@@ -92,7 +93,7 @@ def train_autoencoder(dataset: Dataset, *, key, lag: int = 1, steps: int = 30000
     return train("dae", dataset, key=key, config=config, model_settings=settings, lag=lag, progress=progress)
 
 
-def train_hnn(dataset: Dataset, *, key, steps: int = 5000, width: int = 200, progress: bool = False):
+def train_hnn(dataset: Dataset, *, key, steps: int = 5000, width: int = 200, progress: Progress | None = None):
     """The Hamiltonian network of the hnn route (tanh, 2 hidden layers, cosine schedule)."""
     from physlaw.nets import TrainConfig, train
 
@@ -125,8 +126,8 @@ def conserve(
     min_gap: float = 10.0,
     stencil: int = 5,
     order: int | None = None,
-    progress: bool = False,
-    checkpoint=None,
+    progress: Progress | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> Conservation:
     """Find the conserved quantities (or group relations) of a dataset by one route.
 
@@ -144,7 +145,8 @@ def conserve(
         min_gap: the singular-value gap below which a count is called weak evidence.
         stencil, order: the library route's finite-difference velocities (``trajectory_laws``; a lower
             ``order`` than ``stencil − 1`` smooths noisy data).
-        checkpoint: ``.npz`` checkpoint of method 1's exchange run.
+        progress: receives the progress of training and sampling (``physlaw.sampling.Progress``), or None.
+        checkpoint: where method 1's exchange run keeps its state (``physlaw.sampling.Checkpoint``), or None.
     """
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
@@ -160,7 +162,7 @@ def conserve(
         settings.update(family=fam.name, mask=fam.mask)
         if method == "group" and not 2 <= fam.num_params <= MAX_PARAMS:
             raise InputError(f"the group route fits relations among 2 to {MAX_PARAMS} free entries; the {fam.name} "
-                             f"family has {fam.num_params}. Use --method lie (the direct Lie-algebra route) for "
+                             f"family has {fam.num_params}. Use method='lie' (the direct Lie-algebra route) for "
                              "large families, or a mask with fewer free entries")
         if model is None:
             t0 = time.perf_counter()
@@ -187,7 +189,7 @@ def conserve(
         if not phase:
             raise InputError(f"the {method} route needs positions and momenta of equal dimension; the data have "
                              f"{dataset.q.shape[-1]} position and {dataset.p.shape[-1]} momentum columns "
-                             "(use --q/--p to choose them)")
+                             "(choose them when loading the data: load_dataset(..., q=..., p=...))")
         lib = FunctionLibrary(dataset.coordinate_names, degree=degree, inverse_radius=inverse_radius, trig=trig,
                               angles=angles, num_positions=dataset.q.shape[-1])
         out.library = lib

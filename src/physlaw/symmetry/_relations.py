@@ -51,7 +51,7 @@ import scipy.spatial
 
 from physlaw.errors import InputError
 from physlaw.symmetry._families import Family
-from physlaw.symmetry._laws import noether_charge, polynomial_law, symplectic_form
+from physlaw.symmetry._laws import monomial, noether_charge, polynomial_law, symplectic_form
 
 MAX_PARAMS = 8
 
@@ -72,6 +72,11 @@ class Relation:
 
     def monomials(self) -> list[str]:
         return [_monomial_name(e, self.variables) for e in self.exponents]
+
+    def terms(self, coefficients, errors) -> tuple[dict, dict]:
+        """``({SymPy monomial: (coefficient, error)}, {monomial: label})`` for :func:`polynomial_law`."""
+        exprs = [monomial(self.variables, e) for e in self.exponents]
+        return dict(zip(exprs, zip(coefficients, errors))), dict(zip(exprs, self.monomials()))
 
 
 @dataclasses.dataclass
@@ -235,7 +240,7 @@ def fit_relations(
     p = family.num_params
     if p > MAX_PARAMS:
         raise InputError(f"method 2 fits relations among at most {MAX_PARAMS} free entries; the {family.name} family "
-                         f"has {p}. Use --method lie (the direct Lie-algebra route) for large families")
+                         f"has {p}. Use method='lie' (the direct Lie-algebra route) for large families")
     if p < 2:
         raise InputError("method 2 needs a family with at least 2 free entries (one group coordinate and a relation)")
     kept, dropped = identity_component(samples, family.identity, family=family, guard=guard)
@@ -292,8 +297,9 @@ def fit_relations(
         beta, cov, rss_odr = _odr_refine(kept[:, cols], exps, gamma)
         var_names = tuple(names[i] for i in cols)
         errs = np.sqrt(np.clip(np.diag(cov), 0, None)) if np.all(np.isfinite(cov)) else np.full(len(beta), np.nan)
-        law = polynomial_law({_monomial_name(e, var_names): (v, er) for e, v, er in zip(exps, beta, errs)},
-                             residual=float(np.sqrt(rss_odr / s)), drop_below=0.0)
+        law = polynomial_law({monomial(var_names, e): (v, er) for e, v, er in zip(exps, beta, errs)},
+                             residual=float(np.sqrt(rss_odr / s)), drop_below=0.0,
+                             labels={monomial(var_names, e): _monomial_name(e, var_names) for e in exps})
         relations.append(Relation(names[k], var_names, exps, beta, cov, rss_odr, bic, law.expression, ratio))
     gens, gen_errs = _generators(relations, family, b, num_error_draws, seed)
     notes = []
@@ -393,7 +399,8 @@ def group_laws(fit: GroupFit, family: Family, *, phase_space: bool):
         for rel in fit.relations:
             errs = np.sqrt(np.clip(np.diag(rel.covariance), 0, None)) if np.all(np.isfinite(rel.covariance)) \
                 else np.full(len(rel.coefficients), np.nan)
-            law = polynomial_law(dict(zip(rel.monomials(), zip(rel.coefficients, errs))),
+            terms, labels = rel.terms(rel.coefficients, errs)
+            law = polynomial_law(terms, labels=labels,
                                  residual=float((rel.rss / fit.num_used) ** 0.5), drop_below=0.0,
                                  generator=fit.generators[0] if len(fit.generators) == 1 else None)
             law.notes.append(f"group relation {law.expression} = 0 among the entries of the invariant maps")
