@@ -60,7 +60,7 @@ def test_regress_estimates_noise(data_file, tmp_path):
     path, x, y = data_file
     out = tmp_path / "noise"
     assert main(["regress", str(path), "--estimate-noise", "--model", "ax+b", "--out", str(out), *FAST]) == 0
-    summary = json.loads((out / "regress" / "summary.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
     sigmas = np.geomspace(0.05, 1.0, 4000)
     exact_hat = sigmas[np.argmin([exact_linear(x, y, s, "ax+b").free_energy for s in sigmas])]
     assert abs(summary["noise_sigma"] / exact_hat - 1) < 0.03

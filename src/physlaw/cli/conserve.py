@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from physlaw.cli._common import (
-    check_network_size, check_sampler_size, int_between, key_from_seed, positive_float, positive_int,
+    check_network_size, check_sampler_size, float_between, int_between, key_from_seed, positive_float, positive_int,
     replicas_type, samples_type, seed,
 )
 from physlaw.cli._output import add_output_folder, output_folder
@@ -67,7 +67,7 @@ def register(sub) -> None:
                         "noisy trajectories (Savitzky-Golay), e.g. --stencil 7 --order 3")
     p.add_argument("--samples", type=samples_type, default=2000, help="group: sweeps kept per chain (at least 10)")
     p.add_argument("--burnin", type=positive_int, default=500, help="group: burn-in sweeps")
-    p.add_argument("--sigma-range", nargs=2, type=positive_float, default=(30.0, 3e-3), metavar=("MAX", "MIN"),
+    p.add_argument("--sigma-range", nargs=2, type=float_between(1e-15, 1e15), default=(30.0, 3e-3), metavar=("MAX", "MIN"),
                    help="group: the sigma' levels (relative to the data's RMS)")
     p.add_argument("--levels", type=replicas_type, default=32, help="group: number of sigma' levels (2 to 1024)")
     p.add_argument("--min-gap", type=positive_float, default=10.0,

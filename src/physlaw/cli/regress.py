@@ -32,11 +32,11 @@ def register(sub) -> None:
     p.add_argument("data", metavar="DATA", help="table of x, y[, sigma]")
     p.add_argument("--model", choices=["ax", "ax+b", "both"], default="both", help="model(s) to fit")
     noise = p.add_mutually_exclusive_group()
-    noise.add_argument("--sigma", type=float_between(0, 1e100, lo_open=True), metavar="S",
+    noise.add_argument("--sigma", type=float_between(1e-100, 1e100), metavar="S",
                        help="known noise standard deviation (overrides a sigma column)")
     noise.add_argument("--estimate-noise", action="store_true",
                        help="estimate the noise by the free energy over the temperature ladder (Tokuda et al. 2017)")
-    p.add_argument("--prior-scale", type=float_between(0, 1e100, lo_open=True), default=10.0, metavar="S",
+    p.add_argument("--prior-scale", type=float_between(1e-100, 1e100), default=10.0, metavar="S",
                    help="each coefficient has a Normal(0, S^2) prior; choose S wider than any plausible value")
     p.add_argument("--samples", type=samples_type, default=5000, help="sweeps kept per chain after burn-in")
     p.add_argument("--replicas", type=replicas_type, default=32, help="temperatures in the exchange ladder")

@@ -35,7 +35,7 @@ def register(sub) -> None:
     p.add_argument("data", metavar="FILE", help="table of t, m[, sigma]")
     p.add_argument("--kmax", type=int_between(1, 12), default=2, help="largest number of modes tried, 1 to 12")
     noise = p.add_mutually_exclusive_group()
-    noise.add_argument("--sigma", type=float_between(0, 1e100, lo_open=True), metavar="S",
+    noise.add_argument("--sigma", type=float_between(1e-100, 1e100), metavar="S",
                        help="known noise standard deviation")
     noise.add_argument("--estimate-noise", action="store_true",
                        help="estimate the noise by the free energy over the temperature ladder")

@@ -48,7 +48,7 @@ def register(sub) -> None:
     p.add_argument("--background", choices=[*BACKGROUNDS, "all"], default="none",
                    help="background under the peaks; 'all' compares them (default none)")
     noise = p.add_mutually_exclusive_group()
-    noise.add_argument("--sigma", type=float_between(0, 1e100, lo_open=True), metavar="S",
+    noise.add_argument("--sigma", type=float_between(1e-100, 1e100), metavar="S",
                        help="known noise standard deviation")
     noise.add_argument("--estimate-noise", action="store_true",
                        help="estimate the noise by the free energy over the temperature ladder")

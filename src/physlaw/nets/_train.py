@@ -12,6 +12,7 @@ import numpy as np
 import optax
 
 from physlaw.errors import InputError
+from physlaw.sampling import as_progress
 
 if TYPE_CHECKING:
     from physlaw.sampling import Progress
@@ -152,7 +153,7 @@ def fit(
 
     val_loss_fn = eqx.filter_jit(lambda p: loss_of(p, val))
 
-    bar = _check_progress(progress)
+    bar = as_progress(progress)
     bar.start(config.num_steps, "training")
     history, best, best_params, best_step, bad, done, stopped = [], np.inf, params, 0, 0, 0, False
     try:
@@ -184,27 +185,6 @@ def fit(
     final = best_params if len(val_idx) else params
     info = TrainInfo(history, best_step, done, stopped, time.perf_counter() - start, time.process_time() - cpu_start)
     return eqx.combine(final, static), info
-
-
-class _Silent:
-    def start(self, total, desc):
-        pass
-
-    def update(self, n, desc=None):
-        pass
-
-    def close(self):
-        pass
-
-
-def _check_progress(progress):
-    if progress is None or progress is False:
-        return _Silent()
-    if not all(callable(getattr(progress, m, None)) for m in ("start", "update", "close")):
-        raise InputError(
-            "progress must be None (silent) or an object with start(total, desc), update(n, desc) and close() "
-            f"(e.g. physlaw.report.progress.ProgressBar()), got {progress!r}")
-    return progress
 
 
 def derivative_loss(model, t, x, dx):

@@ -12,7 +12,7 @@ Table of contents:
 
 from physlaw.sampling._diagnostics import Diagnostics
 from physlaw.sampling._free_energy import FreeEnergy, free_energy
-from physlaw.sampling._hooks import Checkpoint, CheckpointFactory, Progress
+from physlaw.sampling._hooks import Checkpoint, CheckpointFactory, Progress, as_progress
 from physlaw.sampling._kernel import (
     ExchangeInfo,
     ExchangeParams,
@@ -26,6 +26,7 @@ from physlaw.sampling._run import ExchangeResult, run
 from physlaw.sampling._target import Incremental, PhyslawWarning, Target, check_prior, flatten_target
 
 __all__ = [
+    "as_progress",
     "Checkpoint", "CheckpointFactory", "Diagnostics", "ExchangeInfo", "ExchangeParams", "ExchangeResult",
     "ExchangeState", "FreeEnergy", "Incremental",
     "PhyslawWarning", "Progress", "Target", "check_prior", "communication_barrier", "exchange_log_ratio",

@@ -12,6 +12,8 @@ from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
 
+from physlaw.errors import InputError
+
 
 @runtime_checkable
 class Checkpoint(Protocol):
@@ -44,3 +46,25 @@ class Progress(Protocol):
 
     def close(self) -> None:
         """The computation ended (normally or not)."""
+
+
+class _Silent:
+    def start(self, total, desc):
+        pass
+
+    def update(self, n, desc=None):
+        pass
+
+    def close(self):
+        pass
+
+
+def as_progress(progress) -> Progress:
+    """``progress`` checked: ``None`` (or ``False``) becomes a silent receiver; anything else must fit ``Progress``."""
+    if progress is None or progress is False:
+        return _Silent()
+    if not all(callable(getattr(progress, m, None)) for m in ("start", "update", "close")):
+        raise InputError(
+            "progress must be None (silent) or an object with start(total, desc), update(n, desc) and close() "
+            f"(e.g. physlaw.report.progress.ProgressBar()), got {progress!r}")
+    return progress

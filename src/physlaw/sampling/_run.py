@@ -25,7 +25,7 @@ from physlaw.errors import InputError
 from physlaw.sampling import _kernel as kernel
 from physlaw.sampling._diagnostics import Diagnostics, summarise
 from physlaw.sampling._free_energy import FreeEnergy, free_energy
-from physlaw.sampling._hooks import Checkpoint, Progress
+from physlaw.sampling._hooks import Checkpoint, Progress, as_progress
 from physlaw.sampling._ladder import initial_ladder, respace_ladder
 from physlaw.sampling._target import PhyslawWarning, Target, batched, check_prior, flatten_target
 
@@ -186,27 +186,6 @@ class _Saver:
         self.last = time.monotonic()
 
 
-class _Silent:
-    def start(self, total, desc):
-        pass
-
-    def update(self, n, desc=None):
-        pass
-
-    def close(self):
-        pass
-
-
-def _check_progress(progress) -> Progress:
-    if progress is None or progress is False:
-        return _Silent()
-    if not all(callable(getattr(progress, m, None)) for m in ("start", "update", "close")):
-        raise InputError(
-            "progress must be None (silent) or an object with start(total, desc), update(n, desc) and close() "
-            f"(e.g. physlaw.report.progress.ProgressBar()), got {progress!r}")
-    return progress
-
-
 def run(
     key: jax.Array,
     target: Target,
@@ -314,7 +293,7 @@ def run(
                                         for v in jax.tree_util.tree_leaves(flat.data))).hexdigest(),
     }).encode()).hexdigest()[:16]
     ckpt = _Saver(checkpoint, fingerprint, checkpoint_every)
-    bar = _check_progress(progress)
+    bar = as_progress(progress)
 
     chunk_index = 0
     round_probs: list[np.ndarray] = []
