@@ -69,7 +69,8 @@ def float_between(lo: float, hi: float, *, lo_open: bool = False, hi_open: bool 
         value = _number(text)
         if not ((lo < value if lo_open else lo <= value) and (value < hi if hi_open else value <= hi)):
             interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
-            raise argparse.ArgumentTypeError(f"must be a number in {interval}{why}, got {_shown(text)}")
+            kind = "a positive finite number" if lo > 0 or (lo == 0 and lo_open) else "a number"
+            raise argparse.ArgumentTypeError(f"must be {kind} in {interval}{why}, got {_shown(text)}")
         return value
 
     parse.__name__ = f"number in [{lo:g}, {hi:g}]"

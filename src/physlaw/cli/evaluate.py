@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import math
 
-from physlaw.cli._common import check_memory, finite_float, key_from_seed, positive_float, positive_int, seed, setup_jax
+from physlaw.cli._common import (
+    check_memory, finite_float, float_between, key_from_seed, positive_float, positive_int, seed, setup_jax,
+)
 from physlaw.cli.simulate import _parse_params
 
 
@@ -26,7 +28,7 @@ def register(subparsers) -> None:
     parser.add_argument("--num-trajectories", type=positive_int, default=15, help="fresh initial conditions [15]")
     parser.add_argument("--t-max", type=positive_float, default=20.0,
                         help="rollout length [20]; t-max / dt is at most 1e5 compared times")
-    parser.add_argument("--dt", type=positive_float, help="time between compared states [system default]")
+    parser.add_argument("--dt", type=float_between(1e-100, 1e100), help="time between compared states [system default]")
     parser.add_argument("--energy", type=finite_float, help="draw initial conditions on the shell H = E")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="system constant")
     parser.add_argument("--seed", type=seed, default=1, help="random seed [1]")
@@ -36,7 +38,7 @@ def register(subparsers) -> None:
 def check_size(args, params: dict) -> None:
     """Refuse before loading or integrating when the rollouts cannot fit in memory: about 6 float64
     copies of trajectories × times × coordinates (true states, derivatives, the model's rollout, energies).
-    ``t_max / dt`` itself is bounded by ``evaluate_on_system`` (at most 1e5 compared times)."""
+    ``--t-max / --dt`` is at most 1e5 compared times (``rollout_times``)."""
     from physlaw.cli.simulate import check_size as check_simulation_size
     from physlaw.errors import InputError
     from physlaw.dynamics import HAMILTONIAN_SYSTEMS, get_system, list_systems
@@ -45,10 +47,15 @@ def check_size(args, params: dict) -> None:
         raise InputError(f"unknown system {args.system!r}; choose one of {', '.join(list_systems())}")
     if args.system not in HAMILTONIAN_SYSTEMS:  # only a DAE is scored there, on a simulation of default length
         check_simulation_size(argparse.Namespace(system=args.system, num_trajectories=args.num_trajectories,
-                                                 num_times=None), params)
+                                                 num_times=None), params, fix="lower --num-trajectories")
         return
+    from physlaw.nets._metrics import rollout_times
+
     system = get_system(args.system, **params)
-    times = min(args.t_max / (args.dt or system.dt), 1e5) + 1
+    try:
+        times = rollout_times(args.t_max, args.dt or system.dt)
+    except InputError as err:  # name the options, not the function arguments
+        raise InputError(str(err).replace("t_max", "--t-max").replace("dt", "--dt")) from None
     check_memory(6.0 * 8 * args.num_trajectories * times * 2 * system.dim,
                  f"{args.num_trajectories} trajectories × {times:.0f} times × {2 * system.dim} coordinates",
                  "lower --num-trajectories or --t-max, or raise --dt")

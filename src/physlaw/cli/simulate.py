@@ -7,7 +7,7 @@ import math
 import sys
 
 from physlaw.cli._common import (
-    check_memory, finite_float, key_from_seed, nonnegative_float, positive_float, positive_int, seed, setup_jax,
+    check_memory, finite_float, float_between, key_from_seed, positive_int, seed, setup_jax,
 )
 
 
@@ -27,8 +27,9 @@ def register(subparsers) -> None:
     parser.add_argument("--num-trajectories", type=positive_int,
                         help="initial conditions [50]; couzin/boids: independent runs [1]; sphere: points [1000]")
     parser.add_argument("--num-times", type=positive_int, help="recorded times per trajectory [system default]")
-    parser.add_argument("--dt", type=positive_float, help="time between records [system default]")
-    parser.add_argument("--noise", type=nonnegative_float, default=0.0, help="Gaussian noise s.d. added to q and p [0]")
+    parser.add_argument("--dt", type=float_between(1e-100, 1e100), help="time between records [system default]")
+    parser.add_argument("--noise", type=float_between(0, 1e100), default=0.0,
+                        help="Gaussian noise s.d. added to q and p [0]")
     parser.add_argument("--method", choices=["yoshida4", "leapfrog", "rk4"], help="integrator [yoshida4 if separable]")
     parser.add_argument("--substeps", type=positive_int,
                         help="integrator steps per record [system default]; times x substeps at most 1e8")
@@ -61,7 +62,7 @@ def _parse_params(items: list[str]) -> dict:
     return out
 
 
-def check_size(args, params: dict) -> None:
+def check_size(args, params: dict, *, fix: str = "lower --num-trajectories or --num-times") -> None:
     """Refuse before simulating when the arrays cannot fit in memory: about 5 float64 copies of
     trajectories × times × coordinates (states, derivatives, noisy states, output), and for swarms
     the agents' pairwise distances."""
@@ -77,7 +78,7 @@ def check_size(args, params: dict) -> None:
         system = get_system(args.system, **params)
         n, times, dim, pairwise = args.num_trajectories or 50, args.num_times or system.num_times, 2 * system.dim, 0.0
     check_memory(5.0 * 8 * n * times * dim + pairwise, f"{n} trajectories × {times} times × {dim} coordinates",
-                 "lower --num-trajectories or --num-times" + (" or --param num_agents" if pairwise else ""))
+                 fix + (" or --param num_agents" if pairwise else ""))
 
 
 def _median(values):

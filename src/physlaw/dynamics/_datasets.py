@@ -305,8 +305,8 @@ def simulate(
     for name, value in [("energy", energy), ("noise", noise), ("dt", dt), *parameters.items()]:
         if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isfinite(value):
             raise InputError(f"{name} must be a finite number, got {value}")
-    if not noise >= 0:
-        raise InputError(f"noise must be >= 0 (a standard deviation), got {noise}")
+    if not 0 <= noise <= 1e100:
+        raise InputError(f"noise must be a standard deviation from 0 to 1e100, got {noise}")
     must_be_positive = [k for k, v in parameters.items() if isinstance(v, (int, float)) and v <= 0
                         and (k in _POSITIVE_PARAMETERS or k.startswith("r_"))]
     if must_be_positive:

@@ -150,7 +150,9 @@ def regress(
         k_pilot, k_final = jax.random.split(jax.random.fold_in(key, i))
         curve = None
         if estimate_noise:
-            sigma0 = 0.25 * max(_least_squares_rms(x, y, name), 1e-12 * max(np.ptp(y), 1.0))
+            # a floor relative to the data's own scale (an absolute one would swamp data of size 1e-20)
+            floor = 1e-12 * max(float(np.ptp(y)), float(np.max(np.abs(y))), 1e-280)
+            sigma0 = 0.25 * max(_least_squares_rms(x, y, name), floor)
             pilot = run(k_pilot, linear_target(x, y, sigma0, name, prior_scale), checkpoint=ckpt(name + "-noise"),
                         progress_desc=f"{name}: noise", **settings)
             curve = noise_curve(pilot.free_energy, sigma0, x.size)

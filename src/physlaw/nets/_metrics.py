@@ -89,6 +89,23 @@ def evaluate_rollouts(model, true, t, *, energy_fn: Callable, true_dx=None, cons
     return out
 
 
+def rollout_times(t_max: float, dt: float) -> int:
+    """The number of compared times ``round(t_max / dt) + 1`` of a rollout over ``[0, t_max]``.
+
+    Raises:
+        InputError: unless ``t_max`` and ``dt`` are positive and finite with
+            ``1 ≤ t_max / dt ≤ MAX_ROLLOUT_TIMES`` (10⁵; longer rollouts would run for hours).
+    """
+    t_max, dt = float(t_max), float(dt)
+    if not (math.isfinite(dt) and dt > 0 and math.isfinite(t_max) and t_max > 0):
+        raise InputError(f"t_max and dt must be positive finite numbers, got t_max = {t_max}, dt = {dt}")
+    ratio = t_max / dt
+    if not 1 <= ratio <= MAX_ROLLOUT_TIMES:
+        raise InputError(f"t_max / dt = {t_max:g} / {dt:g} = {ratio:.3g} steps to compare; it must be from 1 to "
+                         f"{MAX_ROLLOUT_TIMES:.0e}: {'raise t_max or lower dt' if ratio < 1 else 'lower t_max or raise dt'}")
+    return int(round(ratio)) + 1
+
+
 def evaluate_on_system(model, system: HamiltonianSystem, key, *, num_trajectories: int = 15,
                        t_max: float = 20.0, dt: float | None = None, energy: float | None = None,
                        substeps: int = 10) -> dict:
@@ -106,16 +123,9 @@ def evaluate_on_system(model, system: HamiltonianSystem, key, *, num_trajectorie
     from physlaw.dynamics import sample_energy_shell
 
     dt = float(dt or system.dt)
-    t_max = float(t_max)
-    if not (math.isfinite(dt) and dt > 0 and math.isfinite(t_max) and t_max > 0):
-        raise InputError(f"t_max and dt must be positive finite numbers, got t_max = {t_max}, dt = {dt}")
-    ratio = t_max / dt
-    if not 1 <= ratio <= MAX_ROLLOUT_TIMES:
-        raise InputError(f"t_max / dt = {t_max:g} / {dt:g} = {ratio:.3g} steps to compare; it must be from 1 to "
-                         f"{MAX_ROLLOUT_TIMES:.0e}: {'raise t_max or lower dt' if ratio < 1 else 'lower t_max or raise dt'}")
+    num_times = rollout_times(t_max, dt)
     if int(num_trajectories) < 1:
         raise InputError(f"num_trajectories must be at least 1, got {num_trajectories}")
-    num_times = int(round(ratio)) + 1
     if energy is None:
         q0, p0 = jax.vmap(system.sample_fn)(jax.random.split(key, num_trajectories))
     else:
