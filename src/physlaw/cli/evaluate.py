@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 
 from physlaw.cli._common import (
     check_memory, finite_float, float_between, key_from_seed, positive_float, positive_int, seed, setup_jax,
@@ -103,6 +104,13 @@ def run(args: argparse.Namespace) -> int:
                                      t_max=args.t_max, dt=args.dt, energy=args.energy)
         metrics.pop("rollout")
         result.update(metrics, num_trajectories=args.num_trajectories, t_max=args.t_max)
+    diverged = sorted(k for k, v in result.items() if k.endswith("mse") and not (isinstance(v, float) and math.isfinite(v)))
+    if diverged:
+        result["warnings"] = [f"the model's rollout diverged: {', '.join(diverged)} not finite (written as null); "
+                              "train longer or with a smaller learning rate, or evaluate over a shorter --t-max"]
     write_json(args.out, result)
-    print(" ".join(f"{k}={v:.3g}" for k, v in result.items() if k.endswith("mse") and v is not None) + f"; wrote {args.out}")
+    print(" ".join(f"{k}={v:.3g}" for k, v in result.items() if k.endswith("mse") and v is not None
+                   and math.isfinite(v)) + f"; wrote {args.out}")
+    for w in result.get("warnings", []):
+        print(f"physlaw evaluate: warning: {w}", file=sys.stderr)
     return 0

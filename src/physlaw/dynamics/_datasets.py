@@ -315,12 +315,12 @@ def simulate(
                          f"got {parameters[k]}")
     if isinstance(system, str) and system in ("couzin", "boids"):
         if energy is not None or method is not None or substeps is not None:
-            raise InputError(f"--energy, --method and --substeps apply to Hamiltonian systems, not to {system!r}")
+            raise InputError(f"energy, method and substeps apply to Hamiltonian systems, not to {system!r}")
         return swarm_dataset(system, key, num_runs=num_trajectories or 1, num_times=num_times or 50,
                              dt=dt or 0.1, noise=noise, seed=seed, **parameters)
     if isinstance(system, str) and system == "sphere":
         if energy is not None or method is not None or substeps is not None:
-            raise InputError("the sphere is a static manifold: --energy, --method and --substeps do not apply")
+            raise InputError("the sphere is a static manifold: energy, method and substeps do not apply")
         return sphere_dataset(key, num_points=num_trajectories or 1000, noise=noise, seed=seed, **parameters)
     if isinstance(system, str):
         system = get_system(system, **parameters)

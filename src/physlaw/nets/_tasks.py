@@ -77,7 +77,7 @@ def dynamics_arrays(dataset: Dataset, dtype=jnp.float32):
     if dataset.p.shape[-1] == 0 or dataset.p.shape[-1] != dataset.q.shape[-1]:
         raise InputError(
             f"dynamics models need positions and momenta of equal dimension; the data have "
-            f"{dataset.q.shape[-1]} position and {dataset.p.shape[-1]} momentum columns (use --q/--p to choose them)"
+            f"{dataset.q.shape[-1]} position and {dataset.p.shape[-1]} momentum columns (choose them with load_dataset(..., q=..., p=...), on the command line --q/--p)"
         )
     stored = dataset.dq is not None and dataset.dp is not None
     check_training_data(dataset, dtype=dtype)
