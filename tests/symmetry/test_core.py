@@ -74,7 +74,7 @@ def test_noether_charge_reports_a_non_symplectic_generator():
 
 
 def test_a_rotation_scaling_group_gives_one_law_and_a_pure_scaling_none():
-    from physlaw.symmetry._relations import canonical_generators
+    from physlaw.symmetry._laws import canonical_generators
 
     scale = np.hstack([np.eye(4), np.zeros((4, 1))])
     rot = np.hstack([ROT, np.zeros((4, 1))])
@@ -160,3 +160,27 @@ def test_relations_on_a_rotation_arc_passing_off_the_identity(seed):
     maps = _rotation_arc(seed, angle=(-0.036, 0.087), scale=(0.994, 0.0066), shear=-0.0035, noise=0.0049)
     fit = fit_relations(maps, make_family("rotation", QP), dimension=1)
     assert generator_similarity(fit.generators[0][:, :4], ROT) > 0.99
+
+
+def test_lie_route_keeps_the_law_when_a_null_direction_is_not_canonical():
+    """A set invariant under rotations *and* a common scaling of q and p (the plane p = R q): the scaling has
+    no Noether charge. The route used to abort ("zero Noether charge"); it now reports the rotation's charge
+    and says that one direction is not canonical. Negative control: the third family direction is not null."""
+    import jax.numpy as jnp
+
+    from physlaw.symmetry import make_family
+    from physlaw.symmetry._lie import lie_algebra
+
+    r = np.array([[0.0, -1.0], [1.0, 0.0]])
+    basis = np.hstack([np.eye(2), r]) / np.sqrt(2.0)  # orthonormal rows spanning the plane {(q, R q)}
+    proj = jnp.asarray(basis.T @ basis)
+    rng = np.random.default_rng(0)
+    q = rng.normal(size=(400, 2))
+    rows = np.hstack([q, q @ r.T])
+    family = make_family("s -r t 0; r s 0 0; 0 0 s -r; 0 0 r s", QP)
+    disc = lie_algebra(lambda z: proj @ z, family, rows, bootstrap=0)
+    assert disc.details["symmetry_directions"] == 2 and disc.details["non_canonical_directions"] == 1
+    assert disc.count == 1 and len(disc.laws) == 1
+    q1, q2, p1, p2 = sympy.symbols(QP)
+    assert sympy.expand(disc.laws[0].sympy() - (q1 * p2 - q2 * p1)) == 0
+    assert "not canonical" in disc.message

@@ -18,7 +18,7 @@ HELP = "how many peaks, where, how sure, and what noise: spectral deconvolution 
 
 
 def register(sub) -> None:
-    from physlaw.measure.spectrum import BACKGROUNDS, PRIOR_TOML_HELP, SHAPES
+    from physlaw.measure.spectrum_options import BACKGROUNDS, PRIOR_TOML_HELP, SHAPES
 
     p = sub.add_parser(
         "spectrum",

@@ -45,11 +45,11 @@ import jax.flatten_util
 import numpy as np
 
 from physlaw.errors import InputError
+# the names of shapes and backgrounds and the prior-file format live in a JAX-free module (for the CLI parser)
+from physlaw.measure.spectrum_options import BACKGROUNDS, PRIOR_TOML_HELP, PRIOR_TOML_KEYS, SHAPES  # noqa: F401
 from physlaw.priors import JointPrior, LogGamma, Normal, Uniform
 from physlaw.sampling import Incremental, Target
 
-SHAPES = ("gauss", "lorentz", "voigt")
-BACKGROUNDS = ("none", "constant", "linear", "exponential")
 _LN2 = math.log(2.0)
 
 #: The standard synthetic benchmark of Nagata et al. (2012): n = 301, x_i = 0.01 i, σ = 0.1.
@@ -181,29 +181,6 @@ class Transform(NamedTuple):
         sy = 0.5 * float(np.ptp(y)) if np.ptp(y) > 0 else 1.0
         y0 = 0.0 if background == "none" else float(np.quantile(y, 0.05))
         return cls(lo, (hi - lo) / 3.0, y0, sy)
-
-
-PRIOR_TOML_KEYS = {
-    # name: (SpectrumPriors field, distribution, parameter names in the TOML table)
-    "amplitude": ("amplitude", "gamma", ("shape", "rate")),
-    "centre": ("centre", "normal", ("mean", "sd")),
-    "width": ("width", "gamma", ("shape", "rate")),
-    "eta": ("eta", "uniform", ("low", "high")),
-    "background_level": ("bg_c", "normal", ("mean", "sd")),
-    "background_slope": ("bg_slope", "normal", ("mean", "sd")),
-    "background_amplitude": ("bg_amp", "normal", ("mean", "sd")),
-    "background_log_decay": ("bg_log_tau", "uniform", ("low", "high")),
-}
-
-PRIOR_TOML_HELP = """Prior file (TOML), every value in the data's own units; any table may be left out:
-  [amplitude]  shape = 5, rate = 5       # peak height a ~ Gamma(shape, rate)
-  [centre]     mean = 1.5, sd = 0.447    # peak centre mu ~ Normal(mean, sd^2)
-  [width]      shape = 5, rate = 0.04    # b = 1/variance of the Gaussian (1/x^2) ~ Gamma(shape, rate)
-  [eta]        low = 0, high = 1         # pseudo-Voigt mixing ~ Uniform
-  [background_level]     mean = 0, sd = 1   # background constant ~ Normal
-  [background_slope]     mean = 0, sd = 1   # linear background: change from the middle to the right end
-  [background_amplitude] mean = 0, sd = 1   # exponential background: amplitude at the left end
-  [background_log_decay] low = -5, high = 2 # exponential background: log of the decay length (x units)"""
 
 
 def normalised_priors(overrides: dict | None, tr: Transform) -> SpectrumPriors:

@@ -211,6 +211,45 @@ def noether_charge(generator, coordinate_names, *, errors=None, drop_below: floa
     return law
 
 
+def canonical_generators(generators, errors, *, min_charge: float = 0.1):
+    """Combinations of the group's generators with independent Noether charges.
+
+    A generator's charge depends only on the symmetric part of ``J K`` (and on ``J c``); a direction
+    of the algebra whose charge is small against the generator itself (e.g. a common scaling of q and
+    p, ``J K`` antisymmetric) is no canonical symmetry and carries no law. With each generator scaled
+    to unit norm, the charge vectors' singular value decomposition gives the combinations with
+    independent charges (singular value ≥ ``min_charge``); a generator basis of a 2-dimensional
+    group {rotation, scaling} thus gives one law, not two copies of it. Entry errors are propagated
+    linearly. Raises ``InputError`` when no direction has a charge.
+    """
+    gens = [np.asarray(g, float) for g in generators]
+    if not gens:
+        return []
+    n = gens[0].shape[0]
+    j = symplectic_form(n // 2)
+    norms = np.array([max(np.linalg.norm(g), 1e-300) for g in gens])
+    iu = np.triu_indices(n)
+    rows = []
+    for g, norm in zip(gens, norms):
+        jk = j @ g[:, :n]
+        c = g[:, n] if g.shape[1] > n else np.zeros(n)
+        rows.append(np.concatenate([(0.5 * (jk + jk.T))[iu], j @ c]) / norm)
+    u, sv, _ = np.linalg.svd(np.array(rows), full_matrices=False)
+    keep = np.flatnonzero(sv >= min_charge)
+    if keep.size == 0:
+        raise InputError(f"the generators give no Noether charge (largest relative charge {sv.max():.2g} < "
+                         f"{min_charge}: J K is nearly antisymmetric, not a canonical symmetry); check the family "
+                         "or the data")
+    out = []
+    for col in keep:
+        w = u[:, col] / norms
+        w = w * np.sign(w[np.argmax(np.abs(w))])
+        gen = sum(wi * g for wi, g in zip(w, gens))
+        err = np.sqrt(sum((wi * np.asarray(e, float)) ** 2 for wi, e in zip(w, errors)))
+        out.append((gen, err))
+    return out
+
+
 def generator_similarity(found, truth) -> float:
     """``|cos|`` between two generators (flattened), the benchmark's subspace-similarity metric for d = 1."""
     a, b = np.ravel(np.asarray(found, float)), np.ravel(np.asarray(truth, float))

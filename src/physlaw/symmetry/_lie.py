@@ -26,7 +26,8 @@ import sympy
 
 from physlaw.symmetry._families import Family
 from physlaw.symmetry._invariance import check_rows
-from physlaw.symmetry._laws import Discovery, noether_charge, polynomial_law, verdict
+from physlaw.errors import InputError
+from physlaw.symmetry._laws import Discovery, canonical_generators, noether_charge, polynomial_law, verdict
 from physlaw.symmetry._nullspace import null_space
 
 
@@ -85,23 +86,29 @@ def lie_algebra(
     mat, sizes = lie_rows(model, family, rows.astype(np.float32))
     ns = null_space(mat, rtol=rtol, min_gap=min_gap, bootstrap=bootstrap, seed=seed, column_scale=sizes)
     laws = []
-    for vec, err, res in zip(ns.basis, ns.errors, ns.residuals):
-        gen = family.generator(vec)
-        gen_err = np.sqrt(np.tensordot(err**2, family.basis**2, axes=1))
-        if phase_space:
-            law = noether_charge(gen, family.coordinate_names, errors=gen_err)
-        else:
-            law = _vector_field_law(gen, gen_err, family)
-        law.residual = float(res)
-        law.notes.append("generator coefficients: " + ", ".join(
-            f"{nm}={v:.4g}±{e:.2g}" for nm, v, e in zip(family.names, vec, err) if abs(v) > 1e-9))
-        laws.append(law)
-    message = verdict(ns.count, ns.gap, ns.weak, what="conserved quantity" if phase_space else "symmetry generator")
+    gens = [family.generator(vec) for vec in ns.basis]
+    gen_errs = [np.sqrt(np.tensordot(err**2, family.basis**2, axes=1)) for err in ns.errors]
+    try:
+        for vec, err, res, gen, gen_err in zip(ns.basis, ns.errors, ns.residuals, gens, gen_errs):
+            law = (noether_charge(gen, family.coordinate_names, errors=gen_err) if phase_space
+                   else _vector_field_law(gen, gen_err, family))
+            law.residual = float(res)
+            law.notes.append("generator coefficients: " + ", ".join(
+                f"{nm}={v:.4g}±{e:.2g}" for nm, v, e in zip(family.names, vec, err) if abs(v) > 1e-9))
+            laws.append(law)
+    except InputError:  # a direction with no Noether charge (e.g. a common scaling of q and p): keep the others
+        laws = _canonical_laws(gens, gen_errs, ns.residuals, family)
+    non_canonical = ns.count - len(laws)
+    message = verdict(len(laws), ns.gap, ns.weak, what="conserved quantity" if phase_space else "symmetry generator")
+    if non_canonical:
+        message += (f" {non_canonical} further symmetry direction{'s are' if non_canonical > 1 else ' is'} not "
+                    "canonical (J K antisymmetric, e.g. a common scaling of q and p): no conserved quantity from "
+                    f"{'them' if non_canonical > 1 else 'it'}.")
     return Discovery(
         route="lie",
         laws=laws,
         spectrum=ns.singular_values,
-        count=ns.count,
+        count=len(laws),
         gap=ns.gap,
         weak=ns.weak,
         message=message,
@@ -109,9 +116,26 @@ def lie_algebra(
             "family": family.name, "mask": family.mask, "parameters": list(family.names),
             "num_points": int(rows.shape[0]), "rtol": rtol, "min_gap": min_gap,
             "seconds": round(time.perf_counter() - start, 3),
-            "generators": [family.generator(v).tolist() for v in ns.basis],
+            "generators": [g.tolist() for g in gens],
+            "symmetry_directions": int(ns.count), "non_canonical_directions": int(non_canonical),
         },
     )
+
+
+def _canonical_laws(gens, gen_errs, residuals, family: Family) -> list:
+    """Noether charges of the canonical combinations of ``gens`` (none when every direction is non-canonical)."""
+    try:
+        canonical = canonical_generators(gens, gen_errs)
+    except InputError:
+        return []
+    laws = []
+    for gen, err in canonical:
+        law = noether_charge(gen, family.coordinate_names, errors=err)
+        law.residual = float(np.max(residuals))
+        law.notes.append("a combination of the null space's directions: the part with a Noether charge "
+                         "(the other directions are not canonical)")
+        laws.append(law)
+    return laws
 
 
 def _vector_field_law(gen, gen_err, family: Family):

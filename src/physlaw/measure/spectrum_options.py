@@ -1,0 +1,31 @@
+"""The options of the spectrum models as plain names: line shapes, backgrounds and the prior-file format.
+
+They live apart from ``physlaw.measure.spectrum`` (which needs JAX) so that the command line can build
+its argument parser, and answer ``--help``, without importing JAX. ``physlaw.measure.spectrum``
+re-exports every name here.
+"""
+
+SHAPES = ("gauss", "lorentz", "voigt")
+BACKGROUNDS = ("none", "constant", "linear", "exponential")
+
+PRIOR_TOML_KEYS = {
+    # name: (SpectrumPriors field, distribution, parameter names in the TOML table)
+    "amplitude": ("amplitude", "gamma", ("shape", "rate")),
+    "centre": ("centre", "normal", ("mean", "sd")),
+    "width": ("width", "gamma", ("shape", "rate")),
+    "eta": ("eta", "uniform", ("low", "high")),
+    "background_level": ("bg_c", "normal", ("mean", "sd")),
+    "background_slope": ("bg_slope", "normal", ("mean", "sd")),
+    "background_amplitude": ("bg_amp", "normal", ("mean", "sd")),
+    "background_log_decay": ("bg_log_tau", "uniform", ("low", "high")),
+}
+
+PRIOR_TOML_HELP = """Prior file (TOML), every value in the data's own units; any table may be left out:
+  [amplitude]  shape = 5, rate = 5       # peak height a ~ Gamma(shape, rate)
+  [centre]     mean = 1.5, sd = 0.447    # peak centre mu ~ Normal(mean, sd^2)
+  [width]      shape = 5, rate = 0.04    # b = 1/variance of the Gaussian (1/x^2) ~ Gamma(shape, rate)
+  [eta]        low = 0, high = 1         # pseudo-Voigt mixing ~ Uniform
+  [background_level]     mean = 0, sd = 1   # background constant ~ Normal
+  [background_slope]     mean = 0, sd = 1   # linear background: change from the middle to the right end
+  [background_amplitude] mean = 0, sd = 1   # exponential background: amplitude at the left end
+  [background_log_decay] low = -5, high = 2 # exponential background: log of the decay length (x units)"""

@@ -1,0 +1,48 @@
+"""The command line imports only what a command needs: no JAX, ArviZ, xarray or matplotlib to build
+the argument parser, print ``--help`` or refuse an argument (issue 12, latency)."""
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = "{'jax', 'arviz', 'xarray', 'matplotlib'}"
+LOADED = f"sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY})"
+
+
+def _heavy_modules(code: str) -> list[str]:
+    """Run ``code`` in a fresh interpreter; the heavy modules it imported (printed last)."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return eval(out.stdout.strip().splitlines()[-1])  # a list literal of module names
+
+
+def test_building_the_parser_imports_no_heavy_module():
+    code = f"import sys; from physlaw.cli import build_parser; build_parser(); print({LOADED})"
+    assert _heavy_modules(code) == []
+
+
+@pytest.mark.parametrize("argv", [
+    ["--help"],
+    ["regress", "--help"],
+    ["spectrum", "--help"],
+    ["regress", "data.csv", "--samples", "0"],  # an argument error: one line, exit code 2
+])
+def test_help_and_argument_errors_import_no_heavy_module(argv):
+    code = (
+        "import contextlib, io, sys\n"
+        "from physlaw.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+        "    try:\n"
+        f"        main({argv!r})\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        f"print({LOADED})\n"
+    )
+    assert _heavy_modules(code) == []
+
+
+def test_the_check_detects_an_import():
+    """Negative control: the same check sees JAX once something imports it."""
+    code = f"import sys; from physlaw.cli import build_parser; build_parser(); import jax; print({LOADED})"
+    assert "jax" in _heavy_modules(code)
