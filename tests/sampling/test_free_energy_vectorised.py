@@ -185,6 +185,19 @@ def test_free_energy_agrees_with_the_loop_based_reference(case):
     _assert_same(free_energy(ll, betas), _reference_free_energy(ll, betas))
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_free_energy_agrees_on_a_sparse_ladder_with_a_stuck_chain(seed):
+    """Wide spreads of Δβ ℓ (4 rungs) and, for odd seeds, a chain stuck 2000 × seed nats below the others:
+    the paths where the precomputed exponentials are retaken (far centre, a widened bracket) are used."""
+    rng = np.random.default_rng(seed)
+    betas = np.array([0.0, 0.01, 0.2, 1.0])
+    ll = np.array([-3000.0, -400.0, -80.0, -30.0]) + np.array([800.0, 150.0, 20.0, 3.0]) * rng.standard_normal(
+        (3, 300, 4))
+    if seed % 2:
+        ll[0, :50] -= 2000.0 * seed
+    _assert_same(free_energy(ll, betas), _reference_free_energy(ll, betas))
+
+
 def test_free_energy_agrees_on_a_real_run(real_traces):
     ll, betas = real_traces
     _assert_same(free_energy(ll, betas), _reference_free_energy(ll, betas))
