@@ -244,3 +244,33 @@ def test_an_interrupted_run_keeps_its_checkpoints_for_resume(inputs, tmp_path, c
     assert (tmp_path / ".o.checkpoints" / "ax.ckpt.npz").exists()
     assert not (tmp_path / ".o.lock").exists()
     assert not any(p.name.startswith(".o.partial") for p in tmp_path.iterdir())
+
+
+# -- 5. seeds ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("value", [str(2**63), str(10**40), "-1", "1.5", "seed"])
+def test_seeds_outside_0_to_2_63_are_refused(value, inputs, tmp_path, capsys, no_compute):
+    out = tmp_path / "o"
+    assert_refused(["regress", inputs["regress"], "--sigma", "0.05", "--seed", value, "--out", out], capsys, out=out,
+                   match="seed")
+
+
+def test_distinct_seeds_give_distinct_keys_with_and_without_float64():
+    """Seeds 2^32 apart aliased when float64 was off; the keys keep both halves and match jax.random.key in x64."""
+    import subprocess
+    import sys
+
+    code = (
+        "import jax, numpy as np\n"
+        "from physlaw.cli._common import key_from_seed\n"
+        "seeds = [0, 1, 2**32, 2**32 + 1, 2**62 + 7, 2**63 - 1]\n"
+        "data = lambda s: tuple(np.asarray(jax.random.key_data(key_from_seed(s))).tolist())\n"
+        "keys = [data(s) for s in seeds]\n"
+        "assert len(set(keys)) == len(seeds), keys\n"
+        "draws = [float(jax.random.normal(key_from_seed(s))) for s in seeds]\n"
+        "assert len(set(draws)) == len(seeds), draws\n"
+        "jax.config.update('jax_enable_x64', True)\n"
+        "assert all(data(s) == tuple(np.asarray(jax.random.key_data(jax.random.key(s))).tolist()) for s in seeds)\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)  # float32 in a fresh process
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
