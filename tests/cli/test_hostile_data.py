@@ -58,6 +58,20 @@ def conserve(data, out, method="library", *extra):
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
+def test_the_payloads_are_live_when_parsed(tmp_path, monkeypatch, payload):
+    """Negative control: handed to ``sympy.sympify`` (what the law code did before), each payload does create
+    the marker, so the marker checks below can fail."""
+    import sympy
+
+    monkeypatch.chdir(tmp_path)
+    try:
+        sympy.sympify(payload)
+    except (TypeError, sympy.SympifyError):  # the payload's side effect happens before SymPy gives up
+        pass
+    assert (tmp_path / "PWNED").exists()
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
 def test_malicious_csv_header_runs_nothing(files, capsys, payload):
     lines = csv_lines(files)
     bad = files / "evil.csv"
