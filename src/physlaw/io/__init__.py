@@ -7,6 +7,7 @@ Table of contents
 - ``networks``: ``save_model``, ``load_model`` — trained networks (Equinox leaves + JSON config).
 - ``priors``: ``load_prior_toml`` — prior overrides for spectra.
 - ``checkpoints``: ``CheckpointFile``, ``CheckpointFolder`` — the exchange Monte Carlo run state on disk.
+- ``posteriors``: ``write_posterior`` — posterior samples as ArviZ netCDF.
 - ``atomic``, ``results``: atomic file writes and result folders published all at once.
 
 ``io`` sits above the core (``sampling``, ``measure``, ``dynamics``, ``nets``, ``symmetry``); the
@@ -23,7 +24,9 @@ _HOMES = {
     "load_dataset": "trajectories", "save_dataset": "trajectories", "save_csv": "trajectories",
     "save_model": "networks", "load_model": "networks",
     "load_prior_toml": "priors",
-    "CheckpointFile": "checkpoints", "CheckpointFolder": "checkpoints",
+    "CheckpointFile": "checkpoints",
+    "CheckpointFolder": "checkpoints",
+    "write_posterior": "posteriors",
 }
 
 __all__ = sorted(_HOMES)

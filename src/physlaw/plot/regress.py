@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global figure registry
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+#: At most this many posterior draws make the bands of the fit figure (evenly spaced over the chains).
+MAX_BAND_DRAWS = 4000
 
 LABELS = {"ax": "y = a x", "ax+b": "y = a x + b"}
 
@@ -19,11 +19,14 @@ def fit_figure(reg, path: Path, *, seed: int = 0) -> None:
     post = fit.result.posterior()
     a = np.asarray(post["a"]).ravel()
     b = np.asarray(post["b"]).ravel() if "b" in post else np.zeros_like(a)
+    keep = np.linspace(0, a.size - 1, min(a.size, MAX_BAND_DRAWS)).round().astype(int)
+    a, b = a[keep], b[keep]
     grid = np.linspace(reg.x.min(), reg.x.max(), 200)
     mean_fn = a[:, None] * grid[None, :] + b[:, None]
     rng = np.random.default_rng(seed)
     noisy = mean_fn + rng.normal(0.0, fit.noise_sigma, mean_fn.shape)
-    fig, ax = plt.subplots(figsize=(6.4, 4.4), constrained_layout=True)
+    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
+    ax = fig.subplots()
     lo, hi = np.quantile(noisy, [0.025, 0.975], axis=0)
     ax.fill_between(grid, lo, hi, color="C0", alpha=0.15, lw=0, label="95 % posterior predictive")
     lo, hi = np.quantile(mean_fn, [0.025, 0.975], axis=0)
@@ -38,7 +41,6 @@ def fit_figure(reg, path: Path, *, seed: int = 0) -> None:
     ax.set_title(f"selected model {LABELS[fit.name]} (p = {fit.probability:.3g}), σ = {fit.noise_sigma:.3g}")
     ax.legend(frameon=False, fontsize=8)
     fig.savefig(path, dpi=130)
-    plt.close(fig)
 
 
 def free_energy_figure(reg, path: Path) -> None:
@@ -46,7 +48,8 @@ def free_energy_figure(reg, path: Path) -> None:
     names = [f.name for f in reg.fits]
     f = np.array([fit.free_energy for fit in reg.fits])
     e = np.array([fit.free_energy_err for fit in reg.fits])
-    fig, ax = plt.subplots(figsize=(4.8, 3.6), constrained_layout=True)
+    fig = Figure(figsize=(4.8, 3.6), layout="constrained")
+    ax = fig.subplots()
     ax.errorbar(range(len(names)), f - f.min(), yerr=e, fmt="o", capsize=4, color="C3")
     for i, fit in enumerate(reg.fits):
         ax.annotate(f"p = {fit.probability:.3g}", (i, f[i] - f.min()), textcoords="offset points",
@@ -56,12 +59,12 @@ def free_energy_figure(reg, path: Path) -> None:
     ax.set_ylabel(f"F − min F  (nat; min F = {f.min():.3f})")
     ax.set_title("Bayesian free energy per model")
     fig.savefig(path, dpi=130)
-    plt.close(fig)
 
 
 def noise_figure(reg, path: Path) -> None:
     """F(σ) from the ladder for each model whose noise was estimated."""
-    fig, ax = plt.subplots(figsize=(5.2, 3.8), constrained_layout=True)
+    fig = Figure(figsize=(5.2, 3.8), layout="constrained")
+    ax = fig.subplots()
     for i, fit in enumerate(reg.fits):
         if fit.noise is None:
             continue
@@ -78,4 +81,3 @@ def noise_figure(reg, path: Path) -> None:
     ax.set_title("free energy over the noise level (one run per model)")
     ax.legend(frameon=False, fontsize=8)
     fig.savefig(path, dpi=130)
-    plt.close(fig)

@@ -11,10 +11,7 @@ import platform
 from pathlib import Path
 
 from physlaw.io.atomic import write_json
-
-
-def posterior_filename(name: str) -> str:
-    return f"posterior_{name}.nc"
+from physlaw.io.posteriors import posterior_filename, write_posterior
 
 
 def model_entry(fit, parameters: dict | None) -> dict:
@@ -57,10 +54,8 @@ def machine() -> dict:
 
 def write_netcdfs(sel, stage: Path) -> None:
     for f in sel.fits:
-        idata = f.result.to_inference_data()
-        idata.posterior.attrs["model"] = f.name
-        idata.posterior.attrs["noise_sigma"] = f.noise_sigma
-        idata.to_netcdf(str(stage / posterior_filename(f.name)), engine="h5netcdf")
+        write_posterior(f.result, stage / posterior_filename(f.name),
+                               {"model": f.name, "noise_sigma": f.noise_sigma})
 
 
 def model_table(sel) -> tuple[list[str], list[list]]:

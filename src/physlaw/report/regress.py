@@ -6,12 +6,8 @@ import datetime
 import platform
 from pathlib import Path
 
-
 from physlaw.io.atomic import write_json
-
-
-def posterior_filename(model: str) -> str:
-    return f"posterior_{model.replace('+', '_plus_')}.nc"
+from physlaw.io.posteriors import posterior_filename, write_posterior
 
 
 def regression_summary(reg, *, data_path: str, seed: int, prior_scale: float) -> dict:
@@ -67,10 +63,8 @@ def write_regression(reg, out: Path, *, data_path: str, seed: int, prior_scale: 
     stage = Path(out)
     stage.mkdir(parents=True, exist_ok=True)
     for f in reg.fits:
-        idata = f.result.to_inference_data()
-        idata.posterior.attrs["model"] = f.name
-        idata.posterior.attrs["noise_sigma"] = f.noise_sigma
-        idata.to_netcdf(str(stage / posterior_filename(f.name)), engine="h5netcdf")
+        write_posterior(f.result, stage / posterior_filename(f.name),
+                               {"model": f.name, "noise_sigma": f.noise_sigma})
     figs.fit_figure(reg, stage / "fit.png", seed=seed)
     figs.free_energy_figure(reg, stage / "free_energy.png")
     if any(f.noise is not None for f in reg.fits):

@@ -59,9 +59,12 @@ class ExchangeResult:
     rung_samples: np.ndarray | None = None
 
     def posterior(self):
-        """The β = 1 samples as the model's parameter pytree, each leaf with leading axes [C, S]."""
-        flat = jnp.asarray(self.samples)
-        return jax.vmap(jax.vmap(self.unravel))(flat)
+        """The β = 1 samples as the model's parameter pytree of NumPy arrays, each leaf with leading axes [C, S].
+
+        The flat samples are cut into the leaves in ``ravel_pytree`` order (slices and reshapes, exact),
+        without compiling anything.
+        """
+        return _unflatten(self.unravel, np.asarray(self.samples))
 
     def to_inference_data(self, coords: dict | None = None):
         """An ArviZ InferenceData with the posterior (one variable per parameter) and sample stats."""
@@ -77,6 +80,20 @@ class ExchangeResult:
         idata.posterior.attrs["free_energy_err"] = self.free_energy.free_energy_err
         idata.posterior.attrs["betas"] = self.betas.tolist()
         return idata
+
+
+def _unflatten(unravel: Callable, flat: np.ndarray):
+    """``vmap(unravel)`` over the leading axes of ``flat`` [..., d], in NumPy (no compilation)."""
+    d = flat.shape[-1]
+    shapes = jax.eval_shape(unravel, jax.ShapeDtypeStruct((d,), flat.dtype))
+    leaves, treedef = jax.tree_util.tree_flatten(shapes)
+    out, start = [], 0
+    for leaf in leaves:
+        size = int(np.prod(leaf.shape, dtype=np.int64))
+        out.append(flat[..., start:start + size].reshape(flat.shape[:-1] + tuple(leaf.shape))
+                   .astype(leaf.dtype, copy=False))
+        start += size
+    return jax.tree_util.tree_unflatten(treedef, out)
 
 
 def _adapt_gain(sweep):
