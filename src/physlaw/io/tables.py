@@ -82,7 +82,8 @@ def _lines(text: str):
         pos = end
 
 
-def _is_number(cell: str) -> bool:
+def is_number(cell: str) -> bool:
+    """True when ``cell`` reads as a float (header detection)."""
     try:
         float(cell)
     except ValueError:
@@ -110,7 +111,7 @@ def read_table(path: str | Path, *, min_columns: int, max_columns: int, what: st
     for number, line in enumerate(_lines(text), start=1):
         stripped = line.strip()
         if stripped and stripped[0] not in "#%":
-            if header is None and not all(_is_number(c) for c in _cells(stripped)):
+            if header is None and not all(is_number(c) for c in _cells(stripped)):
                 header = _cells(stripped)
                 offset += len(line)
                 continue

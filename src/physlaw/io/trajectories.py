@@ -18,7 +18,7 @@ import numpy as np
 from physlaw.dynamics import Dataset
 from physlaw.errors import InputError
 from physlaw.io.atomic import atomic_path
-from physlaw.io.tables import read_text
+from physlaw.io.tables import is_number, read_text
 
 
 
@@ -174,7 +174,7 @@ def _load_csv(path: Path, q_names, p_names):
     if not lines:
         raise InputError(f"{where} is empty; expected a header and rows trajectory, t, coordinates")
     header = lines[0][1].lstrip("%#").replace(",", " ").split()
-    if header and all(_number(c) for c in header):
+    if header and all(is_number(c) for c in header):
         raise InputError(f"{where} has no header line (line {lines[0][0]} is numeric); add one such as "
                          "'trajectory,t,q1,p1'")
     data = [(i, line) for i, line in lines[1:] if line[0] not in "#%"]
@@ -193,7 +193,7 @@ def _load_csv(path: Path, q_names, p_names):
         for i, line in data:
             cells = [c.strip() for c in line.split(delimiter)]
             for col, cell in enumerate(cells, start=1):
-                if not _number(cell):
+                if not is_number(cell):
                     raise InputError(f"{where}, line {i}, column {col}: non-numeric cell {cell!r:.40}; every row after "
                                      "the header must hold numbers only")
             if width is None:
@@ -251,14 +251,6 @@ def _load_csv(path: Path, q_names, p_names):
     metadata = {"system": None, "source": str(path), "source_columns": names, "q_columns": q_names, "p_columns": p_names,
                 "dt": float(np.median(np.diff(data[0, :, 1]))) if data.shape[1] > 1 else None}
     return pick(q_names), pick(p_names), data[:, :, 1], tuple(q_names + p_names), metadata, None, None
-
-
-def _number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
 
 
 def save_csv(path: str | os.PathLike, dataset: Dataset) -> None:

@@ -56,10 +56,15 @@ class Regression:
         Raises:
             InputError: no model has that name (the message lists the names there are).
         """
-        for f in self.fits:
-            if f.name == name:
-                return f
-        raise InputError(f"no model named {name!r}; the models are {', '.join(f.name for f in self.fits)}")
+        return fit_by_name(self.fits, name)
+
+
+def fit_by_name(fits, name: str):
+    """The fit called ``name`` among ``fits``; an ``InputError`` listing the names there are otherwise."""
+    for f in fits:
+        if f.name == name:
+            return f
+    raise InputError(f"no model named {name!r}; the models are {', '.join(f.name for f in fits)}")
 
 
 def parameter_summary(samples: np.ndarray) -> dict:

@@ -30,7 +30,7 @@ import numpy as np
 from physlaw.errors import InputError
 from physlaw.measure import spectrum as sp
 from physlaw.measure.noise import noise_curve
-from physlaw.measure.regression import ModelFit, model_probabilities, parameter_summary
+from physlaw.measure.regression import ModelFit, fit_by_name, model_probabilities, parameter_summary
 from physlaw.sampling import CheckpointFactory, Progress, Target, run
 
 
@@ -65,10 +65,7 @@ class Selection:
         Raises:
             InputError: no candidate has that name (the message lists the names there are).
         """
-        for f in self.fits:
-            if f.name == name:
-                return f
-        raise InputError(f"no model named {name!r}; the models are {', '.join(f.name for f in self.fits)}")
+        return fit_by_name(self.fits, name)
 
     @property
     def best(self) -> CandidateFit:
