@@ -36,11 +36,17 @@ from physlaw.sampling import CheckpointFactory, Progress, Target, run
 
 @dataclass(frozen=True)
 class Candidate:
-    """One model of a selection: a name, a JSON-ready description and ``sigma -> Target``."""
+    """One model of a selection: a name, a JSON-ready description and ``sigma -> Target``.
+
+    ``needs_noise=False`` marks a likelihood without an unknown Gaussian σ (Poisson counts, or a
+    per-point σ built into the target): it is run once, with ``make_target(None)``, whatever the
+    noise options of the selection.
+    """
 
     name: str
     info: dict
     make_target: Callable[[object], Target]
+    needs_noise: bool = True
 
 
 @dataclass
@@ -75,6 +81,14 @@ class Selection:
     def noise_sigma(self) -> float:
         return self.best.noise_sigma
 
+    def k_probabilities(self) -> dict[int, float]:
+        """p(K | D) summed over every other choice (shape, background, sign...); fits without ``info["K"]`` are left out."""
+        out: dict[int, float] = {}
+        for f in self.fits:
+            if "K" in f.info:
+                out[f.info["K"]] = out.get(f.info["K"], 0.0) + f.probability
+        return dict(sorted(out.items()))
+
 
 def noise_scale_guess(y) -> float:
     """A rough noise scale from second differences (1.4826 MAD / √6), robust to smooth signals."""
@@ -98,6 +112,7 @@ def select(
     num_chains: int = 4,
     checkpoints: CheckpointFactory | None = None,
     progress: Progress | None = None,
+    precision: float | None = None,
 ) -> Selection:
     """Run every candidate and select by the free energy.
 
@@ -106,59 +121,189 @@ def select(
         num_points: n, the number of data points (for F(σ)).
         sigma: the known noise (scalar or [n]); None estimates it over the ladder from a pilot run
             at the reference noise ``sigma0`` (default: half the second-difference noise scale).
-        key: a ``jax.random`` key.
+            Candidates with ``needs_noise=False`` (Poisson counts) ignore both.
+        key: a ``jax.random`` key; candidate ``i`` uses ``fold_in(key, i)``.
         checkpoints: ``name -> Checkpoint`` for each run (e.g. ``physlaw.io.checkpoints.CheckpointFolder(dir)``;
             runs named ``<candidate>`` and ``<candidate>-noise<i>``), resumed when present; None for none.
         progress: receives each run's progress (``physlaw.sampling.Progress``), or None.
+        precision: sample until each free energy's error is below this many nat (the engine's
+            ``precision``); None runs ``num_samples`` sweeps.
 
     Returns:
         A ``Selection`` (probabilities with equal prior odds on the candidates).
     """
     if not candidates:
         raise InputError("no candidate models to select from")
-    if sigma is not None and np.any(np.asarray(sigma) <= 0):
-        raise InputError(f"the noise sigma must be positive, got {np.min(sigma)}")
-    if sigma is None and not (sigma0 is not None and sigma0 > 0):
-        raise InputError("estimating the noise needs a positive reference noise sigma0")
-    settings = dict(num_samples=num_samples, num_burnin=num_burnin, num_replicas=num_replicas,
-                    num_chains=num_chains, progress=progress)
+    runner = _Runner(num_points, sigma, sigma0, checkpoints, dict(
+        num_samples=num_samples, num_burnin=num_burnin, num_replicas=num_replicas, num_chains=num_chains,
+        progress=progress, **({} if precision is None else {"precision": precision})))
+    fits = [runner.fit(cand, jax.random.fold_in(key, i)) for i, cand in enumerate(candidates)]
+    return _selection(fits, runner.noise_estimated(candidates))
 
-    def ckpt(name):
-        return None if checkpoints is None else checkpoints(name)
 
-    fits = []
-    for i, cand in enumerate(candidates):
-        k_pilot, k_final = jax.random.split(jax.random.fold_in(key, i))
+def scan(
+    make_candidates: Callable[[int], list[Candidate]],
+    *,
+    kmin: int = 1,
+    kmax: int | None = None,
+    limit: int = 8,
+    margin: float = 2.0,
+    prune: float = 30.0,
+    num_points: int,
+    sigma=None,
+    sigma0: float | None = None,
+    key: jax.Array,
+    num_samples: int = 2000,
+    num_burnin: int | None = None,
+    num_replicas: int = 32,
+    num_chains: int = 4,
+    checkpoints: CheckpointFactory | None = None,
+    progress: Progress | None = None,
+    precision: float | None = None,
+    what: str = "components",
+) -> Selection:
+    """Select the number of components K (and the other choices) without an arbitrary edge.
+
+    ``make_candidates(k)`` gives the models with K = k (one per *family*: line shape, background,
+    sign...; ``info["family"]``, default the name). With ``kmax`` given, K = kmin..kmax are all run
+    (exactly as :func:`select` on the whole list). Otherwise K grows from ``kmin``; a family stops
+    growing once its free energy has stayed above its own minimum by more than
+    ``margin`` nat plus two standard errors for two consecutive K, and is dropped when its best F is
+    more than ``prune`` nat above the best of all families (p < e^-30; 3 × ``prune`` after its first
+    K, so a family that needs one more component is not dropped early), or at K = ``limit``.
+    A selected model at the largest K tried is reported in ``warnings``: the data may hold more
+    components than were tried.
+
+    Every fit's ``info`` gets ``"K"``. Other arguments as in :func:`select`.
+    """
+    if not (1 <= kmin and (kmax is None or kmin <= kmax) and kmin <= limit):
+        raise InputError(f"need 1 ≤ kmin ≤ kmax ≤ limit, got kmin={kmin}, kmax={kmax}, limit={limit}")
+    if kmax is not None:
+        cands = [_with_k(c, k) for k in range(kmin, kmax + 1) for c in make_candidates(k)]
+        sel = select(cands, num_points=num_points, sigma=sigma, sigma0=sigma0, key=key, num_samples=num_samples,
+                     num_burnin=num_burnin, num_replicas=num_replicas, num_chains=num_chains,
+                     checkpoints=checkpoints, progress=progress, precision=precision)
+        if kmax > kmin and sel.best.info["K"] == kmax:
+            sel.warnings.append(_edge_warning(kmax, what, f"the largest K asked for (--kmax {kmax})"))
+        return sel
+    runner = _Runner(num_points, sigma, sigma0, checkpoints, dict(
+        num_samples=num_samples, num_burnin=num_burnin, num_replicas=num_replicas, num_chains=num_chains,
+        progress=progress, **({} if precision is None else {"precision": precision})))
+    history: dict[str, list[CandidateFit]] = {}   # family -> its fits in order of K
+    active: set[str] | None = None
+    fits, seen, k = [], [], kmin
+    while k <= limit:
+        cands = make_candidates(k)
+        families = [c.info.get("family", c.name) for c in cands]
+        if active is None:
+            active = set(families)
+        todo = [(i, c, fam) for i, (c, fam) in enumerate(zip(cands, families)) if fam in active]
+        if not todo:
+            break
+        kkey = jax.random.fold_in(key, 1000 + k)
+        for i, c, fam in todo:
+            f = runner.fit(_with_k(c, k), jax.random.fold_in(kkey, i))
+            fits.append(f)
+            seen.append(c)
+            history.setdefault(fam, []).append(f)
+        best = min(f.free_energy for f in fits)
+        for fam in list(active):
+            h = history.get(fam, [])
+            f_min = min(h, key=lambda f: f.free_energy) if h else None
+            if f_min is None:
+                continue
+            risen = [f.free_energy > f_min.free_energy + margin
+                     + 2.0 * float(np.hypot(f.free_energy_err, f_min.free_energy_err)) for f in h[-2:]]
+            hopeless = f_min.free_energy > best + (prune if len(h) >= 2 else 3 * prune)
+            if (len(h) >= 2 and all(risen)) or hopeless:
+                active.discard(fam)
+        if not active:
+            break
+        k += 1
+    sel = _selection(fits, runner.noise_estimated(seen))
+    k_best = sel.best.info["K"]
+    if k_best == max(f.info["K"] for f in fits) and k_best > kmin:
+        sel.warnings.append(_edge_warning(k_best, what, f"the limit of the scan ({limit})"))
+    return sel
+
+
+def _edge_warning(k: int, what: str, edge: str) -> str:
+    return (f"the selected model has K = {k} {what}, {edge}: the data may hold more; this K is a lower bound, "
+            "not an answer — raise the limit or simplify the model")
+
+
+def _with_k(c: Candidate, k: int) -> Candidate:
+    return Candidate(c.name, {**c.info, "K": k}, c.make_target, c.needs_noise)
+
+
+class _Runner:
+    """Runs one candidate: a noise pilot on the ladder when σ is unknown, then the final run."""
+
+    def __init__(self, num_points, sigma, sigma0, checkpoints, settings):
+        if sigma is not None and np.any(np.asarray(sigma) <= 0):
+            raise InputError(f"the noise sigma must be positive, got {np.min(sigma)}")
+        self.num_points, self.sigma, self.sigma0 = num_points, sigma, sigma0
+        self.checkpoints, self.settings = checkpoints, settings
+
+    def noise_estimated(self, candidates) -> bool:
+        return self.sigma is None and any(c.needs_noise for c in candidates)
+
+    def _ckpt(self, name):
+        return None if self.checkpoints is None else self.checkpoints(name)
+
+    def fit(self, cand: Candidate, key) -> CandidateFit:
+        k_pilot, k_final = jax.random.split(key)
         curve = None
-        if sigma is None:
-            s0 = float(sigma0)
+        if not cand.needs_noise:
+            noise = None
+        elif self.sigma is None:
+            if not (self.sigma0 is not None and self.sigma0 > 0):
+                raise InputError("estimating the noise needs a positive reference noise sigma0")
+            s0 = float(self.sigma0)
             for attempt in range(3):
                 pilot = run(jax.random.fold_in(k_pilot, attempt), cand.make_target(s0),
-                            checkpoint=ckpt(f"{cand.name}-noise{attempt}"),
-                            progress_desc=f"{cand.name}: noise", **settings)
-                curve = noise_curve(pilot.free_energy, s0, num_points)
+                            checkpoint=self._ckpt(f"{cand.name}-noise{attempt}"),
+                            progress_desc=f"{cand.name}: noise", **self.settings)
+                curve = noise_curve(pilot.free_energy, s0, self.num_points)
                 if curve.sigma_hat > 1.05 * s0:  # the minimum lies inside the ladder's σ grid
                     break
                 s0 /= 4.0
             noise = curve.sigma_hat
         else:
-            noise = sigma
-        res = run(k_final, cand.make_target(noise), checkpoint=ckpt(cand.name), progress_desc=cand.name, **settings)
-        fits.append(CandidateFit(cand.name, res, float(np.mean(noise)), curve, info=dict(cand.info)))
+            noise = self.sigma
+        res = run(k_final, cand.make_target(noise), checkpoint=self._ckpt(cand.name), progress_desc=cand.name,
+                  **self.settings)
+        sigma_mean = float("nan") if noise is None else float(np.mean(noise))
+        return CandidateFit(cand.name, res, sigma_mean, curve, info=dict(cand.info))
+
+
+def _selection(fits: list[CandidateFit], noise_estimated: bool) -> Selection:
     p, perr = model_probabilities([f.free_energy for f in fits], [f.free_energy_err for f in fits])
     for f, pi, ei in zip(fits, p, perr):
         f.probability, f.probability_err = float(pi), float(ei)
     selected = fits[int(np.argmax(p))].name
     warnings = [f"{f.name}: {w}" for f in fits for w in f.result.warnings]
-    return Selection(fits, selected, sigma is None, warnings)
+    warnings += [f"{f.name}: the noise estimate {f.noise_sigma:.4g} lies at the edge of the ladder's σ grid; "
+                 "it is a bound, not a minimum" for f in fits if f.noise is not None and f.noise.at_edge
+                 and f.name == selected]
+    return Selection(fits, selected, noise_estimated, warnings)
 
 
 # ----------------------------------------------------------------------------------------------
 # Spectra
 
 
-def spectrum_model_name(num_peaks: int, shape: str, background: str) -> str:
-    return f"K{num_peaks}-{shape}-{background}"
+def spectrum_model_name(num_peaks: int, shape: str, background: str, component: str = "peak",
+                        sign: str = "positive") -> str:
+    """E.g. ``K2-gauss-linear``, ``K1-sextet-lorentz-linear-dips``."""
+    kind = "" if component == "peak" else f"{component}-"
+    return f"K{num_peaks}-{kind}{shape}-{background}" + ("-dips" if sign == "negative" else "")
+
+
+def is_counts(y) -> bool:
+    """True for non-negative integer data that are not all zero: counts, for a Poisson likelihood."""
+    y = np.asarray(y, float)
+    return bool(y.size and np.all(y >= 0) and np.all(y == np.round(y)) and np.max(y) > 0)
 
 
 @dataclass
@@ -169,23 +314,36 @@ class SpectrumAnalysis(Selection):
     y: np.ndarray = None
     sigma: np.ndarray | None = None
     transforms: dict = field(default_factory=dict)
+    likelihood: str = "gaussian"
+    notes: list = field(default_factory=list)
+
+    plot_style = {"xlabel": "x", "ylabel": "y", "component_label": "peak"}
 
     def physical(self, name: str | None = None) -> dict:
         """Posterior draws of a model (default: the selected one) in data units, ordered by centre."""
         f = self.fit(name or self.selected)
         post = {k: np.asarray(v).reshape(-1, *np.shape(v)[2:]) for k, v in f.result.posterior().items()}
-        return sp.physical_samples(post, self.transforms[f.name], f.info["shape"], f.info["background"])
+        return sp.physical_samples(post, self.transforms[f.name], f.info["shape"], f.info["background"],
+                                   f.info.get("component", "peak"))
 
     def parameter_summaries(self, name: str | None = None) -> dict:
-        """``{"peak 1": {"centre": summary, ...}, ..., "background": {...}}``; peaks ordered by centre."""
+        """``{"peak 1": {"centre": summary, ...}, ..., "background": {...}}``; components ordered by centre."""
         phys = self.physical(name)
+        f = self.fit(name or self.selected)
+        label = "peak" if f.info.get("component", "peak") == "peak" else "site"
         out = {}
         for k in range(phys["centre"].shape[1]):
-            out[f"peak {k + 1}"] = {q: parameter_summary(phys[q][:, k])
-                                    for q in ("centre", "amplitude", "fwhm", "area", "eta") if q in phys}
+            out[f"{label} {k + 1}"] = {q: parameter_summary(phys[q][:, k]) for q in COMPONENT_QUANTITIES if q in phys}
         bg = {q: parameter_summary(v) for q, v in phys.items() if q.startswith("background")}
         if bg:
             out["background"] = bg
+        return out
+
+    def marginals(self, name: str | None = None) -> dict:
+        phys = self.physical(name)
+        out = {f"{q} {k + 1}": phys[q][:, k] for k in range(phys["centre"].shape[1])
+               for q in ("centre", "amplitude", "fwhm", "eta", "field", "splitting") if q in phys}
+        out.update({q: v for q, v in phys.items() if q.startswith("background")})
         return out
 
     def predictive(self, grid=None, *, name: str | None = None, num_draws: int = 400, seed: int = 0) -> dict:
@@ -193,12 +351,14 @@ class SpectrumAnalysis(Selection):
 
         Returns:
             ``{"x", "median", "mean_95": [2, m], "mean_68", "predictive_95": [2, m],
-            "components": [K, m] (median of each ordered peak), "background": [m]}``.
+            "components": [K, m] (median of each ordered component, signed), "background": [m]}``.
         """
         f = self.fit(name or self.selected)
         grid = np.linspace(self.x.min(), self.x.max(), 400) if grid is None else np.asarray(grid, float)
         return predictive_bands(self.physical(f.name), grid, f.info["shape"], f.info["background"],
-                                self.transforms[f.name], f.noise_sigma, num_draws, seed)
+                                self.transforms[f.name], f.noise_sigma, num_draws, seed,
+                                component=f.info.get("component", "peak"), sign=f.info.get("sign", "positive"),
+                                likelihood=self.likelihood)
 
     def probability_at_least(self, num_peaks: int) -> float:
         """p(K ≥ num_peaks | D), summed over shapes and backgrounds."""
@@ -211,17 +371,51 @@ class SpectrumAnalysis(Selection):
             out[f.info["num_peaks"]] = out.get(f.info["num_peaks"], 0.0) + f.probability
         return dict(sorted(out.items()))
 
+    def choice_probabilities(self, key: str) -> dict[str, float]:
+        """p(choice | D) of one axis of the model (``background``, ``shape``, ``component``, ``sign``), summed over K."""
+        out: dict[str, float] = {}
+        for f in self.fits:
+            out[str(f.info.get(key))] = out.get(str(f.info.get(key)), 0.0) + f.probability
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+    def verdict(self) -> str:
+        """One sentence: what was selected, how strongly, and on what likelihood."""
+        best = self.best
+        k = best.info["num_peaks"]
+        comp = best.info.get("component", "peak")
+        noun = "peak" if comp == "peak" else f"{comp} site"
+        pk = self.peak_number_probabilities()
+        text = (f"{k} {noun}{'s' if k > 1 else ''} ({best.info['shape']} lines, {best.info['background']} background"
+                f"{', absorption dips' if best.info.get('sign') == 'negative' else ''}), p(K = {k} | D) = {pk[k]:.3g}")
+        others = [f for f in self.fits if f.info["num_peaks"] != k]
+        if others:
+            nxt = min(others, key=lambda f: f.free_energy)
+            dF = nxt.free_energy - best.free_energy
+            text += f"; the next best K = {nxt.info['num_peaks']} is ΔF = {dF:.3g} nat worse"
+        lik = "Poisson counts" if self.likelihood == "poisson" else (
+            f"Gaussian noise σ = {self.noise_sigma:.4g} ({'estimated' if self.noise_estimated else 'given'})")
+        return f"{text}; {lik}"
+
+
+#: Per-component quantities reported, in this order.
+COMPONENT_QUANTITIES = ("centre", "amplitude", "fwhm", "area", "eta", "field", "quadrupole_shift", "line_ratio",
+                        "splitting")
+
 
 def predictive_bands(phys: dict, grid, shape: str, background: str, tr, noise_sigma: float,
-                     num_draws: int = 400, seed: int = 0) -> dict:
+                     num_draws: int = 400, seed: int = 0, *, component: str = "peak", sign: str = "positive",
+                     likelihood: str = "gaussian") -> dict:
     """Median, 68/95 % bands of the mean, 95 % predictive band and median components on ``grid``
     from posterior draws in data units (``spectrum.physical_samples``)."""
     rng = np.random.default_rng(seed)
     idx = rng.choice(phys["centre"].shape[0], size=min(num_draws, phys["centre"].shape[0]), replace=False)
     sub = {k: v[idx] for k, v in phys.items()}
-    comps, bg = sp.model_curves(sub, grid, shape, background, tr)
+    comps, bg = sp.model_curves(sub, grid, shape, background, tr, component, sign)
     total = comps.sum(1) + bg
-    noisy = total + rng.normal(0.0, noise_sigma, total.shape)
+    if likelihood == "poisson":
+        noisy = rng.poisson(np.clip(total, 0.0, None)).astype(float)
+    else:
+        noisy = total + rng.normal(0.0, noise_sigma, total.shape)
     return {
         "x": grid,
         "median": np.median(total, 0),
@@ -233,16 +427,31 @@ def predictive_bands(phys: dict, grid, shape: str, background: str, tr, noise_si
     }
 
 
+def _choices(value, options, auto, what):
+    """A tuple of choices from a name, ``"auto"``/``"all"`` or a sequence, each checked."""
+    if isinstance(value, str):
+        value = auto if value == "auto" else (options if value == "all" else (value,))
+    value = tuple(value)
+    for v in value:
+        if v not in options:
+            raise InputError(f"unknown {what} {v!r}; choose from {', '.join(options)}, auto or all")
+    return value
+
+
 def deconvolve(
     x,
     y,
     *,
     sigma=None,
     estimate_noise: bool = False,
-    kmax: int = 4,
+    kmax: int | None = None,
     kmin: int = 1,
-    shapes=("gauss",),
-    backgrounds=("none",),
+    limit: int = 8,
+    shapes="gauss",
+    backgrounds="auto",
+    components="peak",
+    likelihood: str = "auto",
+    signs="positive",
     priors="auto",
     prior_overrides: dict | None = None,
     key: jax.Array,
@@ -252,52 +461,92 @@ def deconvolve(
     num_chains: int = 4,
     checkpoints: CheckpointFactory | None = None,
     progress: Progress | None = None,
+    precision: float | None = None,
 ) -> SpectrumAnalysis:
-    """Spectral deconvolution with model selection over K = kmin..kmax × shapes × backgrounds.
+    """Spectral deconvolution with model selection over K × line shapes × components × backgrounds × signs.
 
     Args:
-        x, y: [n] the spectrum.
-        sigma: known noise (scalar or [n]); or ``estimate_noise=True``.
+        x, y: [n] the spectrum (x in any order, e.g. decreasing binding energy).
+        sigma: known noise (scalar or [n]); None estimates it over the ladder (Gaussian likelihood).
+        estimate_noise: kept for compatibility: the noise is estimated whenever ``sigma`` is None.
+        kmax: the largest K; None grows K until the free energy has clearly passed its minimum
+            (``scan``, at most ``limit``).
+        shapes, backgrounds, components, signs: a name, a sequence of names, ``"all"`` or ``"auto"``
+            (backgrounds: ``AUTO_BACKGROUNDS``; signs: both). Every combination is a model *family*.
+        likelihood: ``gaussian``, ``poisson`` or ``auto`` (Poisson for non-negative integer data
+            without a given ``sigma``).
         priors: ``"auto"`` (the reference priors rescaled to the data's ranges) or ``"nagata"``.
         prior_overrides: from ``physlaw.io.priors.load_prior_toml`` (data units).
         key: a ``jax.random`` key.
-        checkpoints, progress: as in :func:`select`.
+        checkpoints, progress, precision: as in :func:`select`.
 
     Returns:
-        A ``SpectrumAnalysis``.
+        A ``SpectrumAnalysis``; its ``notes`` say in words what ``auto`` chose and why.
     """
     x = np.asarray(x, float)
     y = np.asarray(y, float)
-    _check_noise_args(sigma, estimate_noise)
-    if not (1 <= kmin <= kmax):
-        raise InputError(f"need 1 ≤ kmin ≤ kmax, got kmin={kmin}, kmax={kmax}")
-    candidates, transforms = [], {}
-    for shape in shapes:
-        for bg in backgrounds:
-            for k in range(kmin, kmax + 1):
-                sp.check_model(k, shape, bg)
-                name = spectrum_model_name(k, shape, bg)
-                transforms[name] = sp.model_transform(x, y, priors, bg)
-                candidates.append(Candidate(name, {"num_peaks": k, "shape": shape, "background": bg},
-                                            _spectrum_maker(x, y, k, shape, bg, transforms[name], prior_overrides)))
-    sel = select(candidates, num_points=x.size, sigma=sigma,
-                 sigma0=0.5 * noise_scale_guess(y) if estimate_noise else None, key=key, num_samples=num_samples,
-                 num_burnin=num_burnin, num_replicas=num_replicas, num_chains=num_chains,
-                 checkpoints=checkpoints, progress=progress)
-    return SpectrumAnalysis(sel.fits, sel.selected, sel.noise_estimated, sel.warnings, x=x, y=y,
-                            sigma=None if sigma is None else np.broadcast_to(np.asarray(sigma, float), x.shape),
-                            transforms=transforms)
+    if estimate_noise and sigma is not None:
+        raise InputError("give either a noise level (sigma) or estimate_noise, not both")
+    notes = []
+    if likelihood == "auto":
+        likelihood = "poisson" if sigma is None and is_counts(y) else "gaussian"
+        notes.append("the data are non-negative integers (counts): Poisson likelihood" if likelihood == "poisson"
+                     else "Gaussian likelihood (" + ("σ given" if sigma is not None else
+                                                      "the data are not counts; σ estimated") + ")")
+    if likelihood not in sp.LIKELIHOODS:
+        raise InputError(f"unknown likelihood {likelihood!r}; choose gaussian, poisson or auto")
+    if likelihood == "poisson" and (sigma is not None or not np.all(y >= 0)):
+        raise InputError("a Poisson likelihood needs non-negative counts and no sigma")
+    shapes = _choices(shapes, sp.SHAPES, ("gauss",), "line shape")
+    components = _choices(components, sp.COMPONENTS, ("peak",), "component")
+    backgrounds = _choices(backgrounds, sp.BACKGROUNDS, sp.AUTO_BACKGROUNDS, "background")
+    signs = _choices(signs, sp.SIGNS, sp.SIGNS, "sign")
+    families = [(c, s, b, g) for c in components for s in shapes for b in backgrounds for g in signs
+                if not (g == "negative" and b == "none")]
+    if not families:
+        raise InputError("absorption dips (sign negative) need a background: choose one other than none")
+    transforms = {}
+
+    def make_candidates(k):
+        out = []
+        for comp, shape, bg, sign in families:
+            sp.check_model(k, shape, bg, comp, likelihood, sign)
+            name = spectrum_model_name(k, shape, bg, comp, sign)
+            transforms[name] = sp.model_transform(x, y, priors, bg, sign)
+            info = {"num_peaks": k, "shape": shape, "background": bg, "component": comp, "sign": sign,
+                    "likelihood": likelihood, "family": name.split("-", 1)[1]}
+            out.append(Candidate(name, info, _spectrum_maker(x, y, k, info, transforms[name], prior_overrides),
+                                 needs_noise=likelihood == "gaussian"))
+        return out
+
+    sel = scan(make_candidates, kmin=kmin, kmax=kmax, limit=limit, num_points=x.size, sigma=sigma,
+               sigma0=0.5 * noise_scale_guess(y) if sigma is None else None, key=key, num_samples=num_samples,
+               num_burnin=num_burnin, num_replicas=num_replicas, num_chains=num_chains,
+               checkpoints=checkpoints, progress=progress, precision=precision, what="peaks")
+    res = SpectrumAnalysis(sel.fits, sel.selected, sel.noise_estimated, sel.warnings, x=x, y=y,
+                           sigma=None if sigma is None else np.broadcast_to(np.asarray(sigma, float), x.shape),
+                           transforms=transforms, likelihood=likelihood, notes=notes)
+    for axis, options in (("background", backgrounds), ("shape", shapes), ("component", components), ("sign", signs)):
+        if len(options) > 1:
+            p = res.choice_probabilities(axis)
+            top = next(iter(p))
+            res.notes.append(f"{axis}: {top} (p = {p[top]:.3g}; compared " + ", ".join(
+                f"{k} {v:.2g}" for k, v in p.items()) + ")")
+    return res
+
+
+def _spectrum_maker(x, y, k, info, tr, overrides):
+    def make(sigma):
+        return sp.spectrum_target(x, y, sigma, k, shape=info["shape"], background=info["background"], priors=tr,
+                                  prior_overrides=overrides, component=info["component"],
+                                  likelihood=info["likelihood"], sign=info["sign"])
+
+    return make
 
 
 def _check_noise_args(sigma, estimate_noise):
+    """The old rule (a σ or ``estimate_noise``), kept for callers not yet on the estimate-by-default rule."""
     if estimate_noise and sigma is not None:
         raise InputError("give either a noise level (sigma) or estimate_noise, not both")
     if not estimate_noise and sigma is None:
         raise InputError("no noise level: give sigma (a number or a per-point column) or ask to estimate it")
-
-
-def _spectrum_maker(x, y, k, shape, bg, tr, overrides):
-    def make(sigma):
-        return sp.spectrum_target(x, y, sigma, k, shape=shape, background=bg, priors=tr, prior_overrides=overrides)
-
-    return make

@@ -46,7 +46,9 @@ import numpy as np
 
 from physlaw.errors import InputError
 # the names of shapes and backgrounds and the prior-file format live in a JAX-free module (for the CLI parser)
-from physlaw.measure.spectrum_options import BACKGROUNDS, PRIOR_TOML_HELP, PRIOR_TOML_KEYS, SHAPES  # noqa: F401
+from physlaw.measure.spectrum_options import (  # noqa: F401
+    AUTO_BACKGROUNDS, BACKGROUNDS, COMPONENTS, LIKELIHOODS, PRIOR_TOML_HELP, PRIOR_TOML_KEYS, SHAPES, SIGNS,
+)
 from physlaw.priors import JointPrior, LogGamma, Normal, Uniform
 from physlaw.sampling import Incremental, Target
 
@@ -88,15 +90,113 @@ def peak_shape(x, mu, b, eta, shape: str, xp=jnp):
     return eta * lorentz + (1.0 - eta) * gauss
 
 
-def background_curve(u, bg: dict, background: str, xp=jnp):
-    """B(u) in normalised units from the background parameters (keys ``bg_c``, ``bg_slope``, ...)."""
+# ----------------------------------------------------------------------------------------------
+# Components: one line or a multiplet of lines sharing one width
+
+
+def _sextet_offsets() -> tuple[np.ndarray, np.ndarray]:
+    """⁵⁷Fe magnetic sextet: line offsets per tesla (mm/s/T) and the sign of the quadrupole shift per line.
+
+    E(m_e, m_g) − E_0 = μ_N B (−g_e m_e + g_g m_g), g_g = μ_g/I_g = 0.09044/(1/2), g_e = −0.1549/(3/2)
+    nuclear magnetons; Δm = 0, ±1; converted to Doppler velocity with E_γ = 14.4125 keV. At 33 T the
+    outer lines lie at ±5.31 mm/s (α-Fe). Lines 1 and 6 move by +ε, lines 2–5 by −ε (quadrupole shift).
+    """
+    mu_n, e_gamma, c_mm = 3.15245125844e-8, 14412.497, 299792458.0e3
+    g_g, g_e = 0.09044 / 0.5, -0.1549 / 1.5
+    pairs = [(1.5, 0.5), (0.5, 0.5), (-0.5, 0.5), (0.5, -0.5), (-0.5, -0.5), (-1.5, -0.5)]
+    per_tesla = np.sort([(-g_e * me + g_g * mg) * mu_n * c_mm / e_gamma for me, mg in pairs])
+    return per_tesla, np.array([1.0, -1.0, -1.0, -1.0, -1.0, 1.0])
+
+
+SEXTET_PER_TESLA, SEXTET_QUADRUPOLE = _sextet_offsets()
+#: Minor : major line area of a spin–orbit pair (j = l − ½ : j = l + ½).
+SPIN_ORBIT_RATIO = {"spin-orbit-p": 1 / 2, "spin-orbit-d": 2 / 3, "spin-orbit-f": 3 / 4}
+#: Per-component parameters of each component kind beyond height, width and centre (``log_a, log_b, mu``).
+COMPONENT_PARAMETERS = {"peak": (), "sextet": ("field", "qshift", "xratio"), "doublet": ("qsplit",),
+                        **{name: () for name in SPIN_ORBIT_RATIO}}
+#: Global (shared by all K components) parameters of a component kind.
+COMPONENT_GLOBALS = {name: ("so_split",) for name in SPIN_ORBIT_RATIO}
+
+
+def component_lines(p: dict, component: str, sx, xp=jnp):
+    """Line offsets from the centre (sampler units u) and relative heights of each component.
+
+    Args:
+        p: parameters with per-component leaves of shape [..., K] (``field`` in tesla and ``qshift``
+            in data units, the others in sampler units).
+        sx: data units per sampler unit of x.
+
+    Returns:
+        (offsets [..., K, L], weights [..., K, L]); a single ``peak`` has L = 1, offset 0, weight 1.
+    """
+    mu = p["mu"]
+    one = xp.ones_like(mu)[..., None]
+    if component == "peak":
+        return 0.0 * one, one
+    if component in SPIN_ORBIT_RATIO:
+        split = xp.asarray(p["so_split"])[..., None, None] * one
+        return xp.concatenate([0.0 * one, split], -1), xp.concatenate([one, SPIN_ORBIT_RATIO[component] * one], -1)
+    if component == "doublet":
+        half = 0.5 * p["qsplit"][..., None]
+        return xp.concatenate([-half, half], -1), xp.concatenate([one, one], -1)
+    if component == "sextet":
+        off = (p["field"][..., None] * SEXTET_PER_TESLA + p["qshift"][..., None] * SEXTET_QUADRUPOLE) / sx
+        x = p["xratio"][..., None]
+        w = xp.concatenate([3 * one, x, one, one, x, 3 * one], -1) / 3.0
+        return off, w
+    raise InputError(f"unknown component {component!r}; choose one of {', '.join(COMPONENTS)}")
+
+
+def component_curves(p: dict, u, component: str, shape: str, sx, xp=jnp):
+    """Every component's curve [..., K, n] on the abscissa u [n] (sampler units): a Σ_l w_l g(u; μ + o_l)."""
+    off, w = component_lines(p, component, sx, xp)
+    centre = (p["mu"][..., None] + off)[..., None]                     # [..., K, L, 1]
+    b = xp.exp(p["log_b"])[..., None, None]
+    eta = p["eta"][..., None, None] if shape == "voigt" else 0.0
+    g = peak_shape(u, centre, b, eta, shape, xp)                       # [..., K, L, n]
+    return xp.exp(p["log_a"])[..., None] * xp.sum(w[..., None] * g, axis=-2)
+
+
+def _legendre(t, degree: int, xp=jnp):
+    """P_1..P_degree(t), stacked on the first axis."""
+    out, p_prev, p_cur = [], xp.ones_like(t), t
+    for n in range(1, degree + 1):
+        out.append(p_cur)
+        p_prev, p_cur = p_cur, ((2 * n + 1) * t * p_cur - n * p_prev) / (n + 1)
+    return xp.stack(out, 0)
+
+
+def shirley_step(peaks, data, xp=jnp):
+    """The integrated peak signal from the low-x end up to each point, divided by its total: 0 → 1.
+
+    The Shirley background is ``c + h · shirley_step``: a step whose rise at each energy is
+    proportional to the peak area on one side (h > 0: higher background at high x, e.g. binding
+    energy; h < 0 the other way). Trapezoid rule on the data's own (possibly decreasing, uneven) grid.
+    """
+    ps = xp.take(peaks, data.order, axis=-1)
+    inc = 0.5 * (ps[..., 1:] + ps[..., :-1]) * data.du
+    cum = xp.concatenate([xp.zeros_like(ps[..., :1]), xp.cumsum(inc, axis=-1)], -1)
+    cum = cum / (cum[..., -1:] + 1e-12)
+    return xp.take(cum, data.inverse, axis=-1)
+
+
+def background_curve(u, bg: dict, background: str, xp=jnp, peaks=None, data=None):
+    """B(u) in normalised units from the background parameters (keys ``bg_c``, ``bg_slope``, ...).
+
+    ``shirley`` needs the summed peaks on the data points and the data (for its grid).
+    """
     if background == "none":
         return xp.zeros_like(u)
     out = bg["bg_c"] + xp.zeros_like(u)
+    t = (u - 1.5) / 1.5
     if background == "linear":
-        out = out + bg["bg_slope"] * (u - 1.5) / 1.5
+        out = out + bg["bg_slope"] * t
+    elif background.startswith("poly"):
+        out = out + xp.tensordot(bg["bg_poly"], _legendre(t, int(background[4:]), xp), axes=([-1], [0]))
     elif background == "exponential":
         out = out + bg["bg_amp"] * xp.exp(-u / xp.exp(bg["bg_log_tau"]))
+    elif background == "shirley":
+        out = out + bg["bg_step"] * shirley_step(peaks, data, xp)
     return out
 
 
@@ -109,14 +209,19 @@ class SpectrumPriors:
     """Priors in the sampler's normalised coordinates (u ∈ [0, 3], v = (y − y_0)/A).
 
     Attributes (each a tuple of the distribution's parameters):
-        amplitude: (shape k, rate r) of a ~ Gamma(k, r).
+        amplitude: (shape k, rate r) of a ~ Gamma(k, r) (the height of a component's strongest line).
         centre: (mean, sd) of μ ~ Normal.
         width: (shape k, rate r) of b ~ Gamma(k, r), b the inverse variance of the Gaussian.
         eta: (low, high) of the pseudo-Voigt mixing η ~ Uniform.
         bg_c: (mean, sd) of the background level c ~ Normal.
-        bg_slope: (mean, sd) of the linear background's slope ~ Normal (change over half the range).
+        bg_slope: (mean, sd) of the linear background's slope ~ Normal (change over half the range);
+            also each Legendre coefficient of a polynomial background and the Shirley step height.
         bg_amp: (mean, sd) of the exponential background's amplitude at u = 0 ~ Normal.
         bg_log_tau: (low, high) of log τ ~ Uniform (τ the decay length in u).
+        splitting: (low, high) of a spin–orbit or quadrupole splitting ~ Uniform (u units).
+        field: (low, high) of a sextet's hyperfine field ~ Uniform (tesla; x in mm/s).
+        qshift: (mean, sd) of a sextet's quadrupole shift ε ~ Normal (mm/s).
+        xratio: (low, high) of a sextet's middle-line area ratio x in 3:x:1 ~ Uniform (2 for a powder).
     """
 
     amplitude: tuple = (5.0, 5.0)
@@ -127,6 +232,10 @@ class SpectrumPriors:
     bg_slope: tuple = (0.0, 1.0)
     bg_amp: tuple = (0.0, 2.0)
     bg_log_tau: tuple = (math.log(0.03), math.log(30.0))
+    splitting: tuple = (0.0, 1.5)
+    field: tuple = (0.0, 60.0)
+    qshift: tuple = (0.0, 0.5)
+    xratio: tuple = (0.0, 4.0)
 
 
 #: The reference priors (Nagata 2012) in normalised coordinates.
@@ -135,7 +244,7 @@ DEFAULT_PRIORS = SpectrumPriors()
 
 @functools.lru_cache(maxsize=256)
 def spectrum_prior(num_peaks: int, shape: str = "gauss", background: str = "none",
-                   priors: SpectrumPriors = DEFAULT_PRIORS) -> JointPrior:
+                   priors: SpectrumPriors = DEFAULT_PRIORS, component: str = "peak") -> JointPrior:
     """The JointPrior of a model (one shared object per model structure and priors)."""
     k = (num_peaks,)
     comps = {
@@ -145,13 +254,25 @@ def spectrum_prior(num_peaks: int, shape: str = "gauss", background: str = "none
     }
     if shape == "voigt":
         comps["eta"] = Uniform(*priors.eta, shape=k)
+    if component in SPIN_ORBIT_RATIO:
+        comps["so_split"] = Uniform(*priors.splitting)
+    elif component == "doublet":
+        comps["qsplit"] = Uniform(*priors.splitting, shape=k)
+    elif component == "sextet":
+        comps["field"] = Uniform(*priors.field, shape=k)
+        comps["qshift"] = Normal(*priors.qshift, shape=k)
+        comps["xratio"] = Uniform(*priors.xratio, shape=k)
     if background != "none":
         comps["bg_c"] = Normal(*priors.bg_c)
     if background == "linear":
         comps["bg_slope"] = Normal(*priors.bg_slope)
-    if background == "exponential":
+    elif background.startswith("poly"):
+        comps["bg_poly"] = Normal(*priors.bg_slope, shape=(int(background[4:]),))
+    elif background == "exponential":
         comps["bg_amp"] = Normal(*priors.bg_amp)
         comps["bg_log_tau"] = Uniform(*priors.bg_log_tau)
+    elif background == "shirley":
+        comps["bg_step"] = Normal(*priors.bg_slope)
     return JointPrior(comps)
 
 
@@ -173,22 +294,25 @@ class Transform(NamedTuple):
         return cls(0.0, 1.0, 0.0, 1.0)
 
     @classmethod
-    def from_data(cls, x, y, background: str = "none", x_range=None) -> "Transform":
-        """u ∈ [0, 3] over the data's x range (or ``x_range``); A = half the y range."""
+    def from_data(cls, x, y, background: str = "none", x_range=None, sign: str = "positive") -> "Transform":
+        """u ∈ [0, 3] over the data's x range (or ``x_range``); A = half the y range; y_0 = 0 without a
+        background, else the 5th percentile of y (95th for absorption dips, ``sign="negative"``)."""
         x = np.asarray(x, float)
         y = np.asarray(y, float)
         lo, hi = (float(x.min()), float(x.max())) if x_range is None else x_range
         sy = 0.5 * float(np.ptp(y)) if np.ptp(y) > 0 else 1.0
-        y0 = 0.0 if background == "none" else float(np.quantile(y, 0.05))
+        y0 = 0.0 if background == "none" else float(np.quantile(y, 0.95 if sign == "negative" else 0.05))
         return cls(lo, (hi - lo) / 3.0, y0, sy)
 
 
-def normalised_priors(overrides: dict | None, tr: Transform) -> SpectrumPriors:
-    """The default priors with ``overrides`` (data units, from ``physlaw.io.load_prior_toml``) mapped to u, v units."""
-    if not overrides:
-        return DEFAULT_PRIORS
+def normalised_priors(overrides: dict | None, tr: Transform, component: str = "peak") -> SpectrumPriors:
+    """The default priors (the hyperfine field's upper bound from the x range) with ``overrides``
+    (data units, from ``physlaw.io.load_prior_toml``) mapped to u, v units."""
     p = {}
-    for name, (a, b) in overrides.items():
+    if component == "sextet":
+        # the outer lines of a sextet centred in the window stay inside it
+        p["field"] = (0.0, float(min(60.0, 1.5 * tr.sx / SEXTET_PER_TESLA[-1])))
+    for name, (a, b) in (overrides or {}).items():
         field = PRIOR_TOML_KEYS[name][0]
         if name == "amplitude":
             p[field] = (a, b * tr.sy)                    # a_v = a / sy: rate scales by sy
@@ -196,7 +320,7 @@ def normalised_priors(overrides: dict | None, tr: Transform) -> SpectrumPriors:
             p[field] = ((a - tr.x0) / tr.sx, b / tr.sx)
         elif name == "width":
             p[field] = (a, b / tr.sx**2)                 # b_u = b sx²: rate scales by 1/sx²
-        elif name == "eta":
+        elif name in ("eta", "hyperfine_field"):
             p[field] = (a, b)
         elif name == "background_level":
             p[field] = ((a - tr.y0) / tr.sy, b / tr.sy)
@@ -204,7 +328,9 @@ def normalised_priors(overrides: dict | None, tr: Transform) -> SpectrumPriors:
             p[field] = (a / tr.sy, b / tr.sy)
         elif name == "background_log_decay":
             p[field] = (a - math.log(tr.sx), b - math.log(tr.sx))
-    return dataclasses.replace(DEFAULT_PRIORS, **p)
+        elif name == "splitting":
+            p[field] = (a / tr.sx, b / tr.sx)
+    return dataclasses.replace(DEFAULT_PRIORS, **p) if p else DEFAULT_PRIORS
 
 
 # ----------------------------------------------------------------------------------------------
@@ -212,17 +338,41 @@ def normalised_priors(overrides: dict | None, tr: Transform) -> SpectrumPriors:
 
 
 class SpectrumData(NamedTuple):
-    """Data in the sampler's units; ``log_jacobian`` = −n log A brings ℓ back to data units."""
+    """Data in the sampler's units; ``log_jacobian`` = −n log A brings ℓ back to data units.
+
+    ``counts`` are the data in their own units (the Poisson likelihood uses them with the mean
+    ``y0 + sy · model``; ``log_norm`` = Σ log y_i!). ``order``/``inverse``/``du`` sort the
+    abscissa for the Shirley step; ``sx`` converts sampler units of x back to data units.
+    """
 
     x: jnp.ndarray
     y: jnp.ndarray
     sigma: jnp.ndarray
     log_jacobian: jnp.ndarray
+    counts: jnp.ndarray
+    log_norm: jnp.ndarray
+    y0: jnp.ndarray
+    sy: jnp.ndarray
+    sx: jnp.ndarray
+    order: jnp.ndarray
+    inverse: jnp.ndarray
+    du: jnp.ndarray
 
 
-def _layout(num_peaks: int, shape: str, background: str):
-    """Offsets of each key in the flat vector (ravel_pytree sorts dict keys)."""
-    prior = spectrum_prior(num_peaks, shape, background)
+class Structure(NamedTuple):
+    """Everything that changes the compiled likelihood of a spectrum model."""
+
+    num_peaks: int
+    shape: str = "gauss"
+    background: str = "none"
+    component: str = "peak"
+    likelihood: str = "gaussian"
+    sign: str = "positive"
+
+
+def _layout(num_peaks: int, shape: str, background: str, component: str = "peak"):
+    """Offsets and sizes of each key in the flat vector (ravel_pytree sorts dict keys)."""
+    prior = spectrum_prior(num_peaks, shape, background, DEFAULT_PRIORS, component)
     sizes = {name: math.prod(d.shape) for name, d in prior.components.items()}
     offsets, o = {}, 0
     for name in sorted(sizes):
@@ -231,59 +381,89 @@ def _layout(num_peaks: int, shape: str, background: str):
     return offsets, sizes
 
 
-def _unpack_flat(theta, num_peaks, shape, background):
-    offsets, sizes = _layout(num_peaks, shape, background)
-    return {name: theta[o] if name.startswith("bg") else theta[o:o + sizes[name]] for name, o in offsets.items()}
+def _index_kinds(num_peaks: int, shape: str, background: str, component: str):
+    """For each flat index: 0 = one component's parameter (and which), 1 = background, 2 = shared by all components."""
+    offsets, sizes = _layout(num_peaks, shape, background, component)
+    dim = sum(sizes.values())
+    kind, comp = np.zeros(dim, np.int32), np.zeros(dim, np.int32)
+    for name, o in offsets.items():
+        if name.startswith("bg"):
+            kind[o:o + sizes[name]] = 1
+        elif name in COMPONENT_GLOBALS.get(component, ()):
+            kind[o:o + sizes[name]] = 2
+        else:
+            comp[o:o + sizes[name]] = np.arange(sizes[name])
+    return kind, comp
 
 
-def _loglik_from_total(total, data: SpectrumData):
+def _unpack_flat(theta, num_peaks, shape, background, component="peak"):
+    offsets, sizes = _layout(num_peaks, shape, background, component)
+    scalar = lambda n: sizes[n] == 1 and (n.startswith("bg") or n in COMPONENT_GLOBALS.get(component, ()))  # noqa: E731
+    return {name: theta[o] if scalar(name) else theta[o:o + sizes[name]] for name, o in offsets.items()}
+
+
+def _log_likelihood_value(total, data: SpectrumData, likelihood: str):
+    """ℓ of the model curve ``total`` (sampler units): Gaussian with σ_i, or Poisson counts (exact normalisation)."""
+    if likelihood == "poisson":
+        mean = jnp.maximum(data.y0 + data.sy * total, 1e-6)   # a floor keeps ℓ finite (and β = 0 exact)
+        return jnp.sum(data.counts * jnp.log(mean) - mean) - data.log_norm
     r = (data.y - total) / data.sigma
     return -jnp.sum(0.5 * jnp.log(2 * jnp.pi * data.sigma**2)) - 0.5 * jnp.sum(r * r) + data.log_jacobian
 
 
 @functools.lru_cache(maxsize=128)
-def _incremental(num_peaks: int, shape: str = "gauss", background: str = "none") -> Incremental:
-    offsets, _ = _layout(num_peaks, shape, background)
-    num_bg = min((o for n, o in offsets.items() if not n.startswith("bg")), default=0)
+def _incremental(num_peaks: int, shape: str = "gauss", background: str = "none", component: str = "peak",
+                 likelihood: str = "gaussian", sign: str = "positive") -> Incremental:
+    kind_np, comp_np = _index_kinds(num_peaks, shape, background, component)
+    sgn = -1.0 if sign == "negative" else 1.0
 
-    def peaks(p, x):
-        eta = p["eta"][:, None] if shape == "voigt" else 0.0
-        return jnp.exp(p["log_a"])[:, None] * peak_shape(x[None, :], p["mu"][:, None],
-                                                          jnp.exp(p["log_b"])[:, None], eta, shape)
+    def unpack(theta):
+        return _unpack_flat(theta, num_peaks, shape, background, component)
+
+    def bg_of(p, peaks, data):
+        return background_curve(data.x, p, background, peaks=peaks, data=data)
 
     def init_fn(theta, data):
-        p = _unpack_flat(theta, num_peaks, shape, background)
-        comps = peaks(p, data.x)
-        bg = background_curve(data.x, p, background)
-        return comps, bg, comps.sum(0) + bg
+        p = unpack(theta)
+        comps = component_curves(p, data.x, component, shape, data.sx)
+        peaks = sgn * comps.sum(0)
+        bg = bg_of(p, peaks, data)
+        return comps, bg, peaks + bg
 
     def update_fn(theta, j, cache, data):
         comps, bg, total = cache
-        p = _unpack_flat(theta, num_peaks, shape, background)
+        p = unpack(theta)
+        kind, comp = jnp.asarray(kind_np)[j], jnp.asarray(comp_np)[j]
 
         def new_peak(_):
-            k = (j - num_bg) % num_peaks
-            eta = p["eta"][k] if shape == "voigt" else 0.0
-            new = jnp.exp(p["log_a"][k]) * peak_shape(data.x, p["mu"][k], jnp.exp(p["log_b"][k]), eta, shape)
-            return comps.at[k].set(new), bg, total - comps[k] + new
+            k = comp
+            shared = COMPONENT_GLOBALS.get(component, ())
+            pk = {n: (v if n in shared else v[k][None]) for n, v in p.items() if not n.startswith("bg")}
+            new = component_curves(pk, data.x, component, shape, data.sx)[0]
+            peaks = total - bg + sgn * (new - comps[k])
+            nbg = bg_of(p, peaks, data) if background == "shirley" else bg
+            return comps.at[k].set(new), nbg, peaks + nbg
 
         def new_bg(_):
-            new = background_curve(data.x, p, background)
-            return comps, new, total - bg + new
+            peaks = total - bg
+            nbg = bg_of(p, peaks, data)
+            return comps, nbg, peaks + nbg
 
-        if num_bg == 0:
-            return new_peak(None)
-        return jax.lax.cond(j < num_bg, new_bg, new_peak, None)
+        def new_all(_):
+            return init_fn(theta, data)
+
+        return jax.lax.switch(kind, (new_peak, new_bg, new_all), None)
 
     def value_fn(cache, data):
-        return _loglik_from_total(cache[2], data)
+        return _log_likelihood_value(cache[2], data, likelihood)
 
     return Incremental(init_fn, update_fn, value_fn)
 
 
 @functools.lru_cache(maxsize=128)
-def _log_likelihood_fn(num_peaks: int, shape: str, background: str):
-    inc = _incremental(num_peaks, shape, background)
+def _log_likelihood_fn(num_peaks: int, shape: str, background: str, component: str = "peak",
+                       likelihood: str = "gaussian", sign: str = "positive"):
+    inc = _incremental(num_peaks, shape, background, component, likelihood, sign)
 
     def log_likelihood(params, data):
         theta = jax.flatten_util.ravel_pytree(params)[0]
@@ -292,70 +472,94 @@ def _log_likelihood_fn(num_peaks: int, shape: str, background: str):
     return log_likelihood
 
 
-def check_model(num_peaks: int, shape: str, background: str) -> None:
+def check_model(num_peaks: int, shape: str, background: str, component: str = "peak",
+                likelihood: str = "gaussian", sign: str = "positive") -> None:
     if int(num_peaks) != num_peaks or num_peaks < 1:
         raise InputError(f"the number of peaks must be a positive integer, got {num_peaks!r}")
-    if shape not in SHAPES:
-        raise InputError(f"unknown line shape {shape!r}; choose one of {', '.join(SHAPES)}")
-    if background not in BACKGROUNDS:
-        raise InputError(f"unknown background {background!r}; choose one of {', '.join(BACKGROUNDS)}")
+    for value, options, what in ((shape, SHAPES, "line shape"), (background, BACKGROUNDS, "background"),
+                                 (component, COMPONENTS, "component"), (likelihood, LIKELIHOODS, "likelihood"),
+                                 (sign, SIGNS, "sign")):
+        if value not in options:
+            raise InputError(f"unknown {what} {value!r}; choose one of {', '.join(options)}")
+    if sign == "negative" and background == "none":
+        raise InputError("absorption dips (sign negative) need a background to dip from; choose a background")
+    if likelihood == "poisson" and background == "none" and sign == "negative":
+        raise InputError("Poisson counts with dips need a background")
 
 
 def spectrum_data(x, y, sigma, tr: Transform, dtype=None) -> SpectrumData:
+    """The data in sampler units (``sigma`` None for a Poisson likelihood)."""
     dtype = dtype or jnp.result_type(float)
     x = np.asarray(x, float)
     y = np.asarray(y, float)
-    sigma = np.broadcast_to(np.asarray(sigma, float), y.shape)
-    return SpectrumData(jnp.asarray((x - tr.x0) / tr.sx, dtype), jnp.asarray((y - tr.y0) / tr.sy, dtype),
-                        jnp.asarray(sigma / tr.sy, dtype), jnp.asarray(-y.size * math.log(tr.sy), dtype))
+    sig = np.ones_like(y) if sigma is None else np.broadcast_to(np.asarray(sigma, float), y.shape)
+    u = (x - tr.x0) / tr.sx
+    order = np.argsort(u, kind="stable")
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(order.size)
+    from scipy.special import gammaln
+
+    log_norm = float(np.sum(gammaln(np.maximum(y, 0.0) + 1.0)))
+    arr = lambda v: jnp.asarray(v, dtype)  # noqa: E731
+    return SpectrumData(arr(u), arr((y - tr.y0) / tr.sy), arr(sig / tr.sy), arr(-y.size * math.log(tr.sy)),
+                        arr(y), arr(log_norm), arr(tr.y0), arr(tr.sy), arr(tr.sx), jnp.asarray(order),
+                        jnp.asarray(inverse), arr(np.diff(u[order])))
 
 
 def spectrum_target(x, y, sigma, num_peaks: int, *, shape: str = "gauss", background: str = "none",
                     priors="nagata", prior_overrides: dict | None = None, incremental: bool = True,
-                    dtype=None) -> Target:
-    """K peaks as an exchange Monte Carlo target.
+                    dtype=None, component: str = "peak", likelihood: str = "gaussian",
+                    sign: str = "positive") -> Target:
+    """K components (peaks or multiplets) on a background as an exchange Monte Carlo target.
 
     Args:
-        x, y: [n] the spectrum.
-        sigma: the noise standard deviation (scalar or [n]).
-        num_peaks: K.
-        shape: ``gauss``, ``lorentz`` or ``voigt``.
-        background: ``none``, ``constant``, ``linear`` or ``exponential``.
+        x, y: [n] the spectrum (x in any order; a sextet needs x in mm/s).
+        sigma: the noise standard deviation (scalar or [n]); None with ``likelihood="poisson"``.
+        num_peaks: K, the number of components.
+        shape: ``gauss``, ``lorentz`` or ``voigt`` (of every line).
+        background: one of ``BACKGROUNDS``.
         priors: ``"nagata"`` (the published priors in data units, for x ∈ [0, 3]), ``"auto"`` (the
             same rescaled to the data's ranges), or a ``Transform``.
         prior_overrides: ``{name: (p1, p2)}`` in data units (``physlaw.io.load_prior_toml``).
-        incremental: use the O(n) peak cache for one-parameter updates.
+        incremental: use the O(n) component cache for one-parameter updates.
         dtype: float32 or float64 (default: JAX's default float).
+        component: one of ``COMPONENTS``.
+        likelihood: ``gaussian`` (σ) or ``poisson`` (y are counts).
+        sign: ``positive`` (peaks) or ``negative`` (absorption dips below the background).
     """
-    check_model(num_peaks, shape, background)
-    tr = model_transform(x, y, priors, background)
-    prior = spectrum_prior(int(num_peaks), shape, background, normalised_priors(prior_overrides, tr))
-    return Target.from_prior(prior, _log_likelihood_fn(int(num_peaks), shape, background),
-                             data=spectrum_data(x, y, sigma, tr, dtype),
-                             incremental=_incremental(int(num_peaks), shape, background) if incremental else None,
+    check_model(num_peaks, shape, background, component, likelihood, sign)
+    if likelihood == "gaussian" and sigma is None:
+        raise InputError("a Gaussian likelihood needs the noise sigma (or estimate it); counts take likelihood poisson")
+    tr = model_transform(x, y, priors, background, sign)
+    prior = spectrum_prior(int(num_peaks), shape, background, normalised_priors(prior_overrides, tr, component),
+                           component)
+    structure = (int(num_peaks), shape, background, component, likelihood, sign)
+    return Target.from_prior(prior, _log_likelihood_fn(*structure),
+                             data=spectrum_data(x, y, sigma if likelihood == "gaussian" else None, tr, dtype),
+                             incremental=_incremental(*structure) if incremental else None,
                              relabel_fn=order_by_centre)
 
 
-PEAK_PARAMETERS = ("log_a", "log_b", "mu", "eta")
+PEAK_PARAMETERS = ("log_a", "log_b", "mu", "eta", "field", "qshift", "xratio", "qsplit")
 
 
 def order_by_centre(params: dict) -> dict:
-    """The same parameters with the peaks relabelled in order of increasing centre ``mu``.
+    """The same parameters with the components relabelled in order of increasing centre ``mu``.
 
-    Per-peak leaves (``log_a``, ``log_b``, ``mu``, ``eta``) are permuted along their last axis (so a
-    joint target's [datasets, K] leaves work too); everything else is unchanged.
+    Per-component leaves (``PEAK_PARAMETERS``) are permuted along their last axis (so a joint
+    target's [datasets, K] leaves work too); everything else is unchanged.
     """
     order = jnp.argsort(params["mu"])
     return {k: (jnp.take(v, order, axis=-1) if k in PEAK_PARAMETERS else v) for k, v in params.items()}
 
 
-def model_transform(x, y, priors, background: str) -> Transform:
+def model_transform(x, y, priors, background: str, sign: str = "positive") -> Transform:
     if isinstance(priors, Transform):
         return priors
     if priors == "nagata":
         return Transform.identity()
     if priors == "auto":
-        return Transform.from_data(x, y, background)
+        return Transform.from_data(x, y, background, sign=sign)
     raise InputError(f"priors must be 'nagata', 'auto' or a Transform, got {priors!r}")
 
 
@@ -363,19 +567,23 @@ def model_transform(x, y, priors, background: str) -> Transform:
 # Posterior in data units, ordered by centre
 
 
-def physical_samples(post: dict, tr: Transform, shape: str, background: str) -> dict:
-    """Posterior draws in data units with peaks ordered by centre.
+def physical_samples(post: dict, tr: Transform, shape: str, background: str, component: str = "peak") -> dict:
+    """Posterior draws in data units with components ordered by centre.
 
     Args:
         post: the posterior pytree with leaves [..., K] / [...] (e.g. ``result.posterior()`` flattened).
 
     Returns:
-        ``{"amplitude": [N, K], "centre": [N, K], "fwhm": [N, K], "area": [N, K], ("eta": [N, K]),
-        background keys: [N]}``, N the number of draws, peaks sorted by centre in each draw.
+        ``{"amplitude": [N, K], "centre": [N, K], "fwhm": [N, K], "area": [N, K], ("eta", "field",
+        "quadrupole_shift", "line_ratio", "splitting": [N, K]), background keys: [N]}``, N the number
+        of draws, components sorted by centre in each draw. ``area`` sums a multiplet's lines;
+        ``amplitude`` is the height of its strongest line.
     """
     mu = np.asarray(post["mu"]).reshape(-1, np.shape(post["mu"])[-1])
+    n = mu.shape[0]
     order = np.argsort(mu, axis=1)
     take = lambda v: np.take_along_axis(np.asarray(v).reshape(mu.shape), order, axis=1)  # noqa: E731
+    flat = lambda k: np.asarray(post[k]).reshape(n)  # noqa: E731
     a = tr.sy * np.exp(take(post["log_a"]))
     b = np.exp(take(post["log_b"])) / tr.sx**2
     out = {"amplitude": a, "centre": tr.x0 + tr.sx * take(post["mu"]), "fwhm": 2 * np.sqrt(2 * _LN2 / b)}
@@ -386,29 +594,69 @@ def physical_samples(post: dict, tr: Transform, shape: str, background: str) -> 
         out["area"] = out["eta"] * l_area + (1 - out["eta"]) * g_area
     else:
         out["area"] = g_area if shape == "gauss" else l_area
-    n = mu.shape[0]
-    flat = lambda k: np.asarray(post[k]).reshape(n)  # noqa: E731
+    if component != "peak":
+        p = {"mu": take(post["mu"])}
+        for name in COMPONENT_PARAMETERS[component]:
+            p[name] = take(post[name])
+        if component in SPIN_ORBIT_RATIO:
+            p["so_split"] = flat("so_split")
+        _, w = component_lines(p, component, tr.sx, np)
+        out["area"] = out["area"] * w.sum(-1)
+        if component == "sextet":
+            out["field"] = p["field"]
+            out["quadrupole_shift"] = p["qshift"]
+            out["line_ratio"] = p["xratio"]
+        elif component == "doublet":
+            out["splitting"] = tr.sx * p["qsplit"]
+        else:
+            out["splitting"] = np.repeat((tr.sx * p["so_split"])[:, None], mu.shape[1], axis=1)
     if background != "none":
         out["background_level"] = tr.y0 + tr.sy * flat("bg_c")
     if background == "linear":
         out["background_slope"] = tr.sy * flat("bg_slope") / (1.5 * tr.sx)
-    if background == "exponential":
+    elif background.startswith("poly"):
+        coef = np.asarray(post["bg_poly"]).reshape(n, -1)
+        for j in range(coef.shape[1]):
+            out[f"background_legendre_{j + 1}"] = tr.sy * coef[:, j]
+    elif background == "exponential":
         out["background_amplitude"] = tr.sy * flat("bg_amp")
         out["background_decay"] = tr.sx * np.exp(flat("bg_log_tau"))
+    elif background == "shirley":
+        out["background_step"] = tr.sy * flat("bg_step")
     return out
 
 
-def model_curves(phys: dict, x, shape: str, background: str, tr: Transform):
-    """Peak components [N, K, m] and background [N, m] on the grid ``x`` from ``physical_samples``."""
-    a, mu = phys["amplitude"], phys["centre"]
-    b = 8 * _LN2 / phys["fwhm"] ** 2
-    eta = phys.get("eta", np.zeros_like(a))
-    comps = a[..., None] * peak_shape(x[None, None, :], mu[..., None], b[..., None], eta[..., None], shape, xp=np)
-    bg = np.zeros((a.shape[0], x.size))
+def model_curves(phys: dict, x, shape: str, background: str, tr: Transform, component: str = "peak",
+                 sign: str = "positive"):
+    """Component curves [N, K, m] (signed: dips are negative) and background [N, m] on the grid ``x``
+    from ``physical_samples``."""
+    u = (np.asarray(x, float) - tr.x0) / tr.sx
+    p = {"log_a": np.log(phys["amplitude"] / tr.sy), "mu": (phys["centre"] - tr.x0) / tr.sx,
+         "log_b": np.log(8 * _LN2 / phys["fwhm"] ** 2 * tr.sx**2), "eta": phys.get("eta", np.zeros_like(phys["centre"]))}
+    if component == "sextet":
+        p.update(field=phys["field"], qshift=phys["quadrupole_shift"], xratio=phys["line_ratio"])
+    elif component == "doublet":
+        p["qsplit"] = phys["splitting"] / tr.sx
+    elif component in SPIN_ORBIT_RATIO:
+        p["so_split"] = phys["splitting"][:, 0] / tr.sx
+    comps = (-tr.sy if sign == "negative" else tr.sy) * component_curves(p, u, component, shape, tr.sx, np)
+    n = comps.shape[0]
+    bg = np.zeros((n, u.size))
     if background != "none":
         bg = bg + phys["background_level"][:, None]
+    t = (u - 1.5) / 1.5
     if background == "linear":
         bg = bg + phys["background_slope"][:, None] * (x[None, :] - (tr.x0 + 1.5 * tr.sx))
-    if background == "exponential":
+    elif background.startswith("poly"):
+        leg = _legendre(t, int(background[4:]), np)
+        coef = np.stack([phys[f"background_legendre_{j + 1}"] for j in range(leg.shape[0])], 1)
+        bg = bg + coef @ leg
+    elif background == "exponential":
         bg = bg + phys["background_amplitude"][:, None] * np.exp(-(x[None, :] - tr.x0) / phys["background_decay"][:, None])
+    elif background == "shirley":
+        order = np.argsort(u, kind="stable")
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(order.size)
+        grid = type("Grid", (), {"order": order, "inverse": inverse, "du": np.diff(u[order])})
+        bg = bg + phys["background_step"][:, None] * shirley_step(comps.sum(1) / tr.sy, grid, np)
     return comps, bg

@@ -1,4 +1,5 @@
-"""The options of the spectrum models as plain names: line shapes, backgrounds and the prior-file format.
+"""The options of the spectrum models as plain names: line shapes, components, backgrounds, likelihoods,
+signs and the prior-file format.
 
 They live apart from ``physlaw.measure.spectrum`` (which needs JAX) so that the command line can build
 its argument parser, and answer ``--help``, without importing JAX. ``physlaw.measure.spectrum``
@@ -6,7 +7,14 @@ re-exports every name here.
 """
 
 SHAPES = ("gauss", "lorentz", "voigt")
-BACKGROUNDS = ("none", "constant", "linear", "exponential")
+#: What one of the K components is: one line (``peak``), an XPS spin–orbit pair (``spin-orbit-p|d|f``,
+#: area ratio 1:2, 2:3, 3:4), a ⁵⁷Fe Mössbauer magnetic ``sextet`` or quadrupole ``doublet``.
+COMPONENTS = ("peak", "spin-orbit-p", "spin-orbit-d", "spin-orbit-f", "sextet", "doublet")
+BACKGROUNDS = ("none", "constant", "linear", "poly2", "poly3", "exponential", "shirley")
+#: The backgrounds ``auto`` compares by the free energy.
+AUTO_BACKGROUNDS = ("none", "constant", "linear", "poly2", "exponential", "shirley")
+LIKELIHOODS = ("gaussian", "poisson")
+SIGNS = ("positive", "negative")
 
 PRIOR_TOML_KEYS = {
     # name: (SpectrumPriors field, distribution, parameter names in the TOML table)
@@ -18,6 +26,8 @@ PRIOR_TOML_KEYS = {
     "background_slope": ("bg_slope", "normal", ("mean", "sd")),
     "background_amplitude": ("bg_amp", "normal", ("mean", "sd")),
     "background_log_decay": ("bg_log_tau", "uniform", ("low", "high")),
+    "splitting": ("splitting", "uniform", ("low", "high")),
+    "hyperfine_field": ("field", "uniform", ("low", "high")),
 }
 
 PRIOR_TOML_HELP = """Prior file (TOML), every value in the data's own units; any table may be left out:
@@ -28,4 +38,6 @@ PRIOR_TOML_HELP = """Prior file (TOML), every value in the data's own units; any
   [background_level]     mean = 0, sd = 1   # background constant ~ Normal
   [background_slope]     mean = 0, sd = 1   # linear background: change from the middle to the right end
   [background_amplitude] mean = 0, sd = 1   # exponential background: amplitude at the left end
-  [background_log_decay] low = -5, high = 2 # exponential background: log of the decay length (x units)"""
+  [background_log_decay] low = -5, high = 2 # exponential background: log of the decay length (x units)
+  [splitting]  low = 0.5, high = 0.7     # spin-orbit splitting (x units), or the doublet's quadrupole splitting
+  [hyperfine_field] low = 30, high = 35  # sextet: hyperfine field in tesla (x in mm/s)"""

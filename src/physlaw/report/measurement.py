@@ -10,6 +10,8 @@ import datetime
 import platform
 from pathlib import Path
 
+import numpy as np
+
 from physlaw.io.atomic import write_json
 from physlaw.io.posteriors import posterior_filename, write_posterior
 
@@ -73,11 +75,102 @@ def parameter_rows(params: dict) -> list[list]:
 
 
 # ----------------------------------------------------------------------------------------------
-# Spectra
+# One writer for every measurement preset (spectrum, relaxation, regress, fit)
+
+#: At most this many models in the free-energy figure and noise curves (the best ones, by F).
+MAX_MODELS_SHOWN = 16
+
+
+def measurement_summary(res, *, command: str, data, seed: int, extra: dict | None = None) -> dict:
+    """The JSON-ready summary of any measurement result (a ``Selection`` with the preset protocol)."""
+    models = [model_entry(f, res.parameter_summaries(f.name)) for f in res.fits]
+    out = summary_header(data=data, num_points=int(np.size(res.x)), seed=seed, noise_estimated=res.noise_estimated)
+    likelihood = getattr(res, "likelihood", "gaussian")
+    if likelihood == "poisson":
+        out["noise"] = "Poisson counts (no noise level to estimate)"
+    out.update({
+        "command": command,
+        "likelihood": likelihood,
+        "models": models,
+        "selected": res.selected,
+        "verdict": res.verdict(),
+        "notes": list(getattr(res, "notes", [])),
+        "k_probabilities": {str(k): v for k, v in res.k_probabilities().items()},
+        "noise_sigma": None if likelihood == "poisson" else res.noise_sigma,
+        "warnings": res.warnings,
+        "machine": machine(),
+    })
+    out.update(extra or {})
+    return out
+
+
+def shown_fits(res, limit: int = MAX_MODELS_SHOWN):
+    """The models worth drawing: the ``limit`` lowest free energies, in the result's order."""
+    keep = set(sorted(range(len(res.fits)), key=lambda i: res.fits[i].free_energy)[:limit])
+    return [f for i, f in enumerate(res.fits) if i in keep]
+
+
+def write_measurement(res, out: Path, *, command: str, data, seed: int, extra: dict | None = None) -> dict:
+    """Write summary.json, one netCDF per model, figures and report.html into the folder ``out``.
+
+    ``res`` is a measurement result (``SpectrumAnalysis``, ``RelaxationAnalysis``, a regression or a
+    user model fit): a ``Selection`` with ``x``, ``y``, ``sigma``, ``parameter_summaries``,
+    ``marginals``, ``predictive``, ``verdict`` and ``plot_style``. The CLI stages the folder
+    (``physlaw.io.results``), so a failure leaves nothing half-written.
+    """
+    from types import SimpleNamespace
+
+    from physlaw.plot import spectrum as figs
+    from physlaw.report.html import Section, write_report
+
+    summary = measurement_summary(res, command=command, data=data, seed=seed, extra=extra)
+    best = res.best
+    style = dict(getattr(res, "plot_style", {}))
+    stage = Path(out)
+    stage.mkdir(parents=True, exist_ok=True)
+    write_netcdfs(res, stage)
+    figs.fit_figure(res.x, res.y, res.sigma, res.predictive(seed=seed), stage / "fit.png",
+                    title=_short(res.verdict()), **style)
+    shown = SimpleNamespace(fits=shown_fits(res), noise_sigma=res.noise_sigma)
+    figs.free_energy_figure(shown, stage / "free_energy.png")
+    if res.noise_estimated:
+        figs.noise_figure(SimpleNamespace(fits=shown_fits(res, 6), noise_sigma=res.noise_sigma), stage / "noise.png")
+    figs.marginals_figure(res.marginals(), stage / "marginals.png", title=f"posterior marginals of {best.name}")
+    write_json(stage / "summary.json", summary)
+    top = Section("Result").text(res.verdict() + ".", cls="verdict")
+    for note in summary["notes"]:
+        top.text(note)
+    kp = res.k_probabilities()
+    if len(kp) > 1:
+        top.text("p(K | D): " + ", ".join(f"K = {k}: {p:.3g}" for k, p in kp.items()))
+    top.figure(stage / "fit.png", "data, posterior median, 95 % bands and each component")
+    write_report(stage / "report.html", f"physlaw {command}", [top, *selection_sections(res, summary, stage)])
+    return summary
+
+
+def _short(text: str, width: int = 110) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def spectrum_summary(res, *, data, seed: int, priors: str) -> dict:
+    """The JSON-ready summary of a ``SpectrumAnalysis`` (``write_measurement``'s, plus the spectrum fields)."""
+    return measurement_summary(res, command="spectrum", data=data, seed=seed, extra=_spectrum_extra(res, priors))
+
+
+def _spectrum_extra(res, priors: str) -> dict:
+    return {"priors": priors,
+            "peak_number_probabilities": {str(k): v for k, v in res.peak_number_probabilities().items()},
+            "selected_num_peaks": res.best.info["num_peaks"],
+            "choices": {axis: res.choice_probabilities(axis) for axis in ("background", "shape", "component", "sign")}}
+
+
+def write_spectrum(res, out: Path, *, data, seed: int, priors: str) -> dict:
+    """``write_measurement`` for ``physlaw spectrum``."""
+    return write_measurement(res, out, command="spectrum", data=data, seed=seed, extra=_spectrum_extra(res, priors))
 
 
 def _selection_fields(res, priors: str, models: list) -> dict:
-    """The model-selection fields shared by the spectrum and the integration summaries."""
+    """The model-selection fields of the integration summary."""
     return {
         "priors": priors,
         "models": models,
@@ -87,67 +180,13 @@ def _selection_fields(res, priors: str, models: list) -> dict:
     }
 
 
-def spectrum_summary(res, *, data, seed: int, priors: str) -> dict:
-    """The JSON-ready summary of a ``SpectrumAnalysis``."""
-    models = [model_entry(f, res.parameter_summaries(f.name)) for f in res.fits]
-    out = summary_header(data=data, num_points=int(res.x.size), seed=seed, noise_estimated=res.noise_estimated)
-    out.update(_selection_fields(res, priors, models))
-    out.update({
-        "noise_sigma": res.noise_sigma,
-        "warnings": res.warnings,
-        "machine": machine(),
-    })
-    return out
-
-
-def write_spectrum(res, out: Path, *, data, seed: int, priors: str) -> dict:
-    """Write summary.json, netCDFs, figures and report.html into the folder ``out`` (the CLI stages it: ``io.results``)."""
-    from physlaw.plot import spectrum as figs
-    from physlaw.report.html import write_report
-
-    summary = spectrum_summary(res, data=data, seed=seed, priors=priors)
-    best = res.best
-    stage = Path(out)
-    stage.mkdir(parents=True, exist_ok=True)
-    write_netcdfs(res, stage)
-    pred = res.predictive(seed=seed)
-    sig = res.sigma
-    figs.fit_figure(res.x, res.y, sig, pred, stage / "fit.png",
-                    title=f"{best.name}: p = {best.probability:.3g}, σ = {best.noise_sigma:.4g}")
-    figs.free_energy_figure(res, stage / "free_energy.png")
-    if res.noise_estimated:
-        figs.noise_figure(res, stage / "noise.png")
-    phys = res.physical()
-    marg = {f"{q} {k + 1}": phys[q][:, k] for k in range(phys["centre"].shape[1])
-            for q in ("centre", "amplitude", "fwhm", "eta") if q in phys}
-    marg.update({q: v for q, v in phys.items() if q.startswith("background")})
-    figs.marginals_figure(marg, stage / "marginals.png", title=f"posterior marginals of {best.name}")
-    write_json(stage / "summary.json", summary)
-    write_report(stage / "report.html", "physlaw spectrum", spectrum_report(res, summary, stage))
-    return summary
-
-
-def spectrum_report(res, summary, stage: Path):
-    from physlaw.report.html import Section
-
-    best = res.best
-    pk = res.peak_number_probabilities()
-    verdict = Section("Result").text(
-        f"{best.info['num_peaks']} peak(s) ({best.info['shape']} line shape, background {best.info['background']}), "
-        f"p = {best.probability:.3g}; noise σ = {res.noise_sigma:.4g} "
-        f"({'estimated' if res.noise_estimated else 'given'}).", cls="verdict")
-    verdict.text("p(K | D): " + ", ".join(f"K = {k}: {p:.3g}" for k, p in pk.items()))
-    verdict.figure(stage / "fit.png", "data, posterior median, 95 % bands and each peak (ordered by centre)")
-    return [verdict, *selection_sections(res, summary, stage)]
-
-
 def selection_sections(res, summary, stage: Path):
-    """The report's model-selection, parameter and warning sections (shared by spectra and relaxation)."""
+    """The report's model-selection, parameter and warning sections (shared by every preset)."""
     from physlaw.report.html import Section
 
     best = res.best
     models = Section("Model selection").table(*model_table(res))
-    models.figure(stage / "free_energy.png", "F(model) − min F with error bars, and p(model | D)")
+    models.figure(stage / "free_energy.png", "F(model) − min F with error bars, and p(model | D) (the best models)")
     if res.noise_estimated:
         models.figure(stage / "noise.png", "F(σ) from the temperature ladder; the dotted line is σ̂ of the selected model")
     params = Section(f"Parameters of {best.name} (median, 68 % and 95 % intervals)")
