@@ -1,30 +1,30 @@
-"""The spectrum and relaxation parts of ``physlaw demo`` (bundled example data)."""
+"""The measurement parts of ``physlaw demo``: each bundled example run through its real command line."""
 
 from __future__ import annotations
 
-import argparse
 from importlib import resources
 from pathlib import Path
 
+#: (example, file, what it is, the command's options after FILE)
+EXAMPLES = {
+    "regress": ("linear_response.csv", "a resistor's voltage (V) against current (mA), noise unknown", []),
+    "spectrum": ("spectrum_example.csv", "synthetic: two peaks on a flat background, noise unknown",
+                 ["--kmax", "3", "--background", "constant", "--sign", "positive", "--samples", "1000"]),
+    "xps": ("xps_PET_C1s.csv", "REAL: the XPS C 1s region of PET (counts × 1.0427), with no options", []),
+    "relaxation": ("relaxation_example.csv", "synthetic NMR saturation recovery, t in ms, noise unknown",
+                   ["--kmax", "2", "--samples", "1000"]),
+}
 
-def _example(name):
-    return resources.as_file(resources.files("physlaw") / "data" / name)
 
+def run_example(name: str, args) -> int:
+    """``physlaw COMMAND DATA OPTIONS --out DIR/name``: parsed and run exactly as from the shell."""
+    from physlaw.cli import build_parser
 
-def run(args) -> None:
-    from physlaw.cli import relaxation, spectrum
-
-    common = dict(sigma=None, estimate_noise=True, samples=1000, replicas=24, chains=4, seed=args.seed,
-                  resume=False, quiet=args.quiet, prior=None)
-    if args.examples in ("all", "spectrum"):
-        with _example("spectrum_example.csv") as path:
-            out = Path(args.out) / "spectrum"
-            print(f"\nphyslaw demo: {path.name} (two peaks on a flat background, noise unknown)")
-            ns = argparse.Namespace(data=str(path), kmax=3, shape="gauss", background="constant", out=str(out), **common)
-            spectrum.main(argparse.Namespace(**{**vars(ns), "quiet": False}))
-    if args.examples in ("all", "relaxation"):
-        with _example("relaxation_example.csv") as path:
-            out = Path(args.out) / "relaxation"
-            print(f"\nphyslaw demo: {path.name} (NMR saturation recovery, t in ms, noise unknown)")
-            ns = argparse.Namespace(data=str(path), kmax=2, out=str(out), **common)
-            relaxation.main(argparse.Namespace(**{**vars(ns), "quiet": False}))
+    file, what, options = EXAMPLES[name]
+    command = "spectrum" if name == "xps" else name
+    with resources.as_file(resources.files("physlaw") / "data" / file) as path:
+        argv = [command, str(path), *options, "--out", str(Path(args.out) / name), "--seed", str(args.seed),
+                "--overwrite"]
+        print(f"\nphyslaw demo: {file} ({what})\n  physlaw {' '.join([command, file, *options])}", flush=True)
+        ns = build_parser().parse_args(argv)
+        return int(ns.func(ns) or 0)

@@ -18,40 +18,59 @@ HELP = "how many peaks, where, how sure, and what noise: spectral deconvolution 
 
 
 def register(sub) -> None:
-    from physlaw.measure.spectrum_options import BACKGROUNDS, PRIOR_TOML_HELP, SHAPES
+    from physlaw.cli._columns import add_column_options
+    from physlaw.measure.spectrum_options import BACKGROUNDS, COMPONENTS, PRIOR_TOML_HELP, SHAPES
 
     p = sub.add_parser(
         "spectrum",
         help=HELP,
         description=(
-            "Bayesian spectral deconvolution (Nagata, Sugita & Okada 2012) of a table of x, y[, per-point sigma] "
-            "(CSV or whitespace-separated, header optional). Every model with K = 1..KMAX peaks (for each "
-            "requested line shape and background) is sampled by exchange Monte Carlo; its Bayesian free energy "
-            "F = -log p(D) gives p(K | D). The noise is given (--sigma or a third column) or estimated from "
-            "the free energy over the temperature ladder (Tokuda et al. 2017). Default priors are the "
-            "reference ones rescaled to the data's x and y ranges. Writes DIR/summary.json, posterior "
-            "samples (ArviZ netCDF, one per model), figures and DIR/report.html."
+            "Bayesian spectral deconvolution (Nagata, Sugita & Okada 2012) of a measured spectrum: a table of "
+            "x, y[, per-point sigma] (CSV or whitespace-separated, header optional; x may decrease, e.g. binding "
+            "energy) or a VAMAS (.vms) file. Each model — K components (peaks, spin-orbit doublets, Mössbauer "
+            "sextets or doublets) of a line shape on a background, as peaks or as absorption dips — is sampled "
+            "by exchange Monte Carlo; its Bayesian free energy F = -log p(D) gives p(model | D). With no options "
+            "the evidence chooses: K grows until F has clearly passed its minimum (at most 8; a K at the limit is "
+            "flagged), the background among none/constant/linear/poly2/exponential/shirley, peaks or dips, and "
+            "the likelihood is Poisson for counts (non-negative integers) and Gaussian otherwise with the noise "
+            "estimated from the free energy over the temperature ladder (Tokuda et al. 2017). Default priors are "
+            "the reference ones rescaled to the data's x and y ranges. Writes DIR/summary.json, posterior samples "
+            "(ArviZ netCDF, one per model), figures and DIR/report.html."
         ),
         epilog=PRIOR_TOML_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("data", metavar="FILE", nargs="+",
-                   help="table of x, y[, sigma]; several files of one sample need --share")
+                   help="table of x, y[, sigma] or a VAMAS .vms file; several files of one sample need --share")
     p.add_argument("--share", metavar="NAMES",
                    help="several files: comma-separated parameters they share (e.g. mu, or mu,log_b); the others "
                         "are fitted per file, each file with its own noise. The joint free energy is compared with "
                         "the files fitted independently (summary.json \"integration\")")
-    p.add_argument("--kmax", type=int_between(1, 12), default=4,
-                   help="largest number of peaks tried, 1 to 12 (default 4)")
-    p.add_argument("--shape", choices=[*SHAPES, "all"], default="gauss",
-                   help="line shape; 'all' compares them by the free energy (default gauss)")
-    p.add_argument("--background", choices=[*BACKGROUNDS, "all"], default="none",
-                   help="background under the peaks; 'all' compares them (default none)")
+    p.add_argument("--kmax", type=int_between(1, 12), default=None,
+                   help="fit exactly K = 1..KMAX (1 to 12); default: grow K until the free energy has risen for two "
+                        "consecutive K (at most 8)")
+    p.add_argument("--component", default="peak", metavar="KIND[,KIND...]",
+                   help=f"what each of the K components is: {', '.join(COMPONENTS)}; several (comma-separated) are "
+                        "compared by F. spin-orbit-p|d|f: an XPS doublet with area ratio 1:2, 2:3, 3:4; sextet: a "
+                        "57Fe magnetic sextet (x in mm/s; hyperfine field, quadrupole shift, areas 3:x:1); doublet: "
+                        "a Mössbauer quadrupole doublet (default peak)")
+    p.add_argument("--shape", choices=[*SHAPES, "all"], default=None,
+                   help="line shape; 'all' compares them (default gauss; lorentz for sextet and doublet)")
+    p.add_argument("--background", choices=[*BACKGROUNDS, "auto", "all"], default="auto",
+                   help="background under the peaks; 'auto' compares none, constant, linear, poly2, exponential and "
+                        "shirley by F (default auto)")
+    p.add_argument("--sign", choices=["positive", "negative", "auto"], default="auto",
+                   help="peaks (positive), absorption dips below a baseline (negative, e.g. Mössbauer transmission), "
+                        "or compare both by F (default auto)")
+    p.add_argument("--likelihood", choices=["gaussian", "poisson", "auto"], default="auto",
+                   help="Poisson for counts, Gaussian otherwise; auto picks Poisson for non-negative integer data "
+                        "without a sigma (default auto)")
     noise = p.add_mutually_exclusive_group()
     noise.add_argument("--sigma", type=float_between(1e-100, 1e100), metavar="S",
-                       help="known noise standard deviation")
+                       help="known noise standard deviation (default: a sigma column, else estimated)")
     noise.add_argument("--estimate-noise", action="store_true",
-                       help="estimate the noise by the free energy over the temperature ladder")
+                       help="estimate the noise even if the file has a sigma column (the default without one)")
+    add_column_options(p)
     p.add_argument("--prior", metavar="FILE.toml", help="override priors (format below)")
     p.add_argument("--samples", type=samples_type, default=2000, help="sweeps kept per chain, at least 10 (default 2000)")
     p.add_argument("--replicas", type=replicas_type, default=32, help="temperatures in the ladder, 2 to 1024 (default 32)")
@@ -63,17 +82,18 @@ def register(sub) -> None:
 
 
 def read_measurement(path, args, names=("x", "y")):
-    """(x, y, sigma) of one file, with the noise options checked against its columns and the scale of its values."""
-    from physlaw.io.tables import read_xy
+    """(x, y, sigma, measurement) of one file: sigma from --sigma, else the file's sigma column (unless
+    --estimate-noise), else None (estimated, or Poisson counts)."""
+    from physlaw.cli._columns import read_measurement_file
 
-    x, y, sigma_col = read_xy(path, min_points=5)
-    check_data_scale(x, y, str(path), sigma=sigma_col if args.sigma is None else args.sigma,
-                     xname=names[0], yname=names[1])
-    if args.sigma is None and not args.estimate_noise and sigma_col is None:
-        raise InputError(f"{path} has no sigma column: give --sigma S (the known noise) or --estimate-noise")
-    if args.estimate_noise and sigma_col is not None:
-        raise InputError(f"{path} has a sigma column, so the noise is known; drop --estimate-noise or the third column")
-    return x, y, args.sigma if args.sigma is not None else sigma_col
+    m = read_measurement_file(path, args, min_points=5, names=names)
+    if args.sigma is not None:
+        sigma = args.sigma
+    elif m.sigma is not None and not args.estimate_noise:
+        sigma = m.sigma
+    else:
+        sigma = None
+    return m.x, m.y, sigma, m
 
 
 def main(args) -> int:
@@ -84,48 +104,68 @@ def main(args) -> int:
     check_spectrum_size(args, files)
     if len(files) > 1 or args.share is not None:
         return main_integration(args, files)
-    x, y, sigma = read_measurement(files[0], args)
+    x, y, sigma, m = read_measurement(files[0], args)
     overrides = load_prior_toml(args.prior) if args.prior else None
     setup_jax()
     folder = output_folder(args, "spectrum")
     with folder as stage:
-        res, summary = _deconvolve(x, y, sigma, overrides, args, files, stage, folder.checkpoint_dir)
+        res, summary = _deconvolve(x, y, sigma, overrides, args, m, stage, folder.checkpoint_dir)
     if not args.quiet:
         print_spectrum(res, summary, Path(args.out))
     return 0
 
 
-def _deconvolve(x, y, sigma, overrides, args, files, stage: Path, ckpt: Path):
+def _components(args) -> tuple[str, ...]:
+    from physlaw.measure.spectrum_options import COMPONENTS
+
+    names = tuple(c.strip() for c in str(getattr(args, "component", "peak")).split(",") if c.strip())
+    for c in names:
+        if c not in COMPONENTS:
+            raise InputError(f"--component {c[:40]!r} is not one of {', '.join(COMPONENTS)}")
+    if not names:
+        raise InputError(f"--component needs at least one of {', '.join(COMPONENTS)}")
+    return names
+
+
+def _deconvolve(x, y, sigma, overrides, args, m, stage: Path, ckpt: Path):
     from physlaw.io.checkpoints import CheckpointFolder
     from physlaw.measure.selection import deconvolve
-    from physlaw.measure.spectrum import BACKGROUNDS, SHAPES
     from physlaw.report.measurement import write_spectrum
     from physlaw.report.progress import ProgressBar
 
-    shapes = SHAPES if args.shape == "all" else (args.shape,)
-    backgrounds = BACKGROUNDS if args.background == "all" else (args.background,)
+    components = _components(args)
+    shape = getattr(args, "shape", None)
+    if shape is None:
+        shape = "lorentz" if all(c in ("sextet", "doublet") for c in components) else "gauss"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # collected into the summary and printed below
-        res = deconvolve(x, y, sigma=sigma, estimate_noise=args.estimate_noise, kmax=args.kmax, shapes=shapes,
-                         backgrounds=backgrounds, prior_overrides=overrides, key=key_from_seed(args.seed),
+        res = deconvolve(x, y, sigma=sigma, kmax=args.kmax, shapes=shape,
+                         backgrounds=getattr(args, "background", "auto"), components=components,
+                         likelihood=getattr(args, "likelihood", "auto"), signs=getattr(args, "sign", "auto"),
+                         prior_overrides=overrides, key=key_from_seed(args.seed),
                          num_samples=args.samples, num_replicas=args.replicas, num_chains=args.chains,
                          checkpoints=CheckpointFolder(ckpt),
                          progress=None if args.quiet else ProgressBar(unit="sweep"))
+    res.plot_style = {"xlabel": m.x_name, "ylabel": m.y_name, "component_label": "peak"}
+    res.notes = list(m.notes) + res.notes
     priors = "reference priors rescaled to the data's ranges" + (f", overridden by {args.prior}" if args.prior else "")
-    summary = write_spectrum(res, stage, data=str(files[0]), seed=args.seed, priors=priors)
+    summary = write_spectrum(res, stage, data=m.source or str(m.path), seed=args.seed, priors=priors)
     return res, summary
 
 
 def check_spectrum_size(args, files) -> None:
     """Refuse before reading the files when the kept samples of all models cannot fit in memory."""
-    from physlaw.measure.spectrum import BACKGROUNDS, SHAPES
+    from physlaw.measure.spectrum_options import AUTO_BACKGROUNDS, BACKGROUNDS, SHAPES
 
-    num_shapes = len(SHAPES) if args.shape == "all" else 1
-    num_backgrounds = len(BACKGROUNDS) if args.background == "all" else 1
+    num_shapes = len(SHAPES) if getattr(args, "shape", None) == "all" else 1
+    background = getattr(args, "background", "auto")
+    num_backgrounds = len(BACKGROUNDS) if background == "all" else (len(AUTO_BACKGROUNDS) if background == "auto" else 1)
+    num_signs = 2 if getattr(args, "sign", "auto") == "auto" else 1
     num_files = len(files)
-    models = args.kmax * num_shapes * num_backgrounds * (1 + (num_files if num_files > 1 else 0))
-    # at most 4 parameters per peak, 3 of the background and the noise, per file
-    check_sampler_size(args, dim=(4 * args.kmax + 4) * num_files, models=models)
+    kmax = args.kmax or 8
+    models = kmax * num_shapes * num_backgrounds * num_signs * (1 + (num_files if num_files > 1 else 0))
+    # at most 7 parameters per component (a sextet), 5 of the background and the noise, per file
+    check_sampler_size(args, dim=(7 * kmax + 5) * num_files, models=models)
 
 
 def check_integration_args(args, files) -> tuple[str, ...]:
@@ -140,6 +180,12 @@ def check_integration_args(args, files) -> tuple[str, ...]:
     if args.shape == "all" or args.background == "all":
         raise InputError("--share fits one line shape and background to all files: choose one "
                          "(--shape all / --background all work with a single file)")
+    if _components(args) != ("peak",) or getattr(args, "sign", "auto") == "negative":
+        raise InputError("--share fits peaks (--component peak, positive): multiplets and dips work with a single file")
+    # the joint fit has one structure: the defaults of a single file's scan become fixed choices
+    args.shape = args.shape or "gauss"
+    args.background = "none" if args.background == "auto" else args.background
+    args.kmax = args.kmax or 4
     return check_share(args.share, args.shape, args.background)
 
 
@@ -149,7 +195,7 @@ def main_integration(args, files) -> int:
     share = check_integration_args(args, files)
     datasets, sigmas = [], []
     for f in files:
-        x, y, s = read_measurement(f, args)
+        x, y, s, _ = read_measurement(f, args)
         datasets.append((x, y))
         sigmas.append(s)
     overrides = load_prior_toml(args.prior) if args.prior else None
@@ -163,7 +209,7 @@ def main_integration(args, files) -> int:
     with folder as stage, warnings.catch_warnings():
         ckpt = folder.checkpoint_dir
         warnings.simplefilter("ignore")  # collected into the summary and printed below
-        res = integrate(datasets, share, sigma=None if args.estimate_noise else sigmas, kmax=args.kmax,
+        res = integrate(datasets, share, sigma=None if any(v is None for v in sigmas) else sigmas, kmax=args.kmax,
                         shape=args.shape, background=args.background, prior_overrides=overrides,
                         key=key_from_seed(args.seed), num_samples=args.samples, num_replicas=args.replicas,
                         num_chains=args.chains, checkpoints=CheckpointFolder(ckpt),
@@ -191,12 +237,19 @@ def print_integration(res, summary, out: Path) -> None:
 
 def print_spectrum(res, summary, out: Path) -> None:
     best = res.best
-    print(f"selected: {best.name}  ({best.info['num_peaks']} peak(s)), p = {best.probability:.4g}")
+    print(f"selected: {best.name}: {res.verdict()}")
+    for note in res.notes:
+        print(f"  {note}")
     print("  p(K | D): " + ", ".join(f"K={k}: {p:.3g}" for k, p in res.peak_number_probabilities().items()))
-    for f in res.fits:
+    for f in sorted(res.fits, key=lambda f: f.free_energy)[:8]:
         print(f"  F({f.name}) = {f.free_energy:.3f} ± {f.free_energy_err:.3f} nat, p = {f.probability:.4g}")
-    kind = "estimated" if res.noise_estimated else "given"
-    _print_tail(res, summary, out, f"{res.noise_sigma:.4g} ({kind})")
+    if len(res.fits) > 8:
+        print(f"  ... {len(res.fits) - 8} more models in summary.json")
+    if res.likelihood == "poisson":
+        noise = "none to estimate (Poisson counts)"
+    else:
+        noise = f"{res.noise_sigma:.4g} ({'estimated' if res.noise_estimated else 'given'})"
+    _print_tail(res, summary, out, noise)
 
 
 def _print_tail(res, summary, out: Path, noise: str) -> None:

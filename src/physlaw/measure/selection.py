@@ -300,10 +300,40 @@ def spectrum_model_name(num_peaks: int, shape: str, background: str, component: 
     return f"K{num_peaks}-{kind}{shape}-{background}" + ("-dips" if sign == "negative" else "")
 
 
-def is_counts(y) -> bool:
-    """True for non-negative integer data that are not all zero: counts, for a Poisson likelihood."""
+def count_scale(y) -> float | None:
+    """The step q such that y / q are detector counts, or None: data that are not counts.
+
+    q = 1 for non-negative integers. Counts multiplied by one constant (a transmission function,
+    dwell time or gain correction, e.g. 311 counts written as 324.2826) lie on a lattice of step q:
+    q is estimated from the smallest gap between distinct values and refined by least squares, and
+    accepted when every y / q is within 0.05 of an integer. A step that is a power of ten is the
+    number of printed decimals, not a count scale, and is refused.
+    """
     y = np.asarray(y, float)
-    return bool(y.size and np.all(y >= 0) and np.all(y == np.round(y)) and np.max(y) > 0)
+    if not (y.size >= 3 and np.all(np.isfinite(y)) and np.all(y >= 0) and np.max(y) > 0):
+        return None
+    if np.all(y == np.round(y)):
+        return 1.0
+    u = np.unique(y)
+    gaps = np.diff(u)
+    if gaps.size == 0 or gaps.min() <= 0:
+        return None
+    q = float(gaps.min())
+    for _ in range(3):
+        n = np.round(y / q)
+        if not np.any(n > 0):
+            return None
+        q = float(np.sum(y * n) / np.sum(n * n))
+    if np.max(np.abs(y / q - np.round(y / q))) > 0.05 or q < 1e-3 * np.max(y) / 1e6:
+        return None
+    if abs(np.log10(q) - round(np.log10(q))) < 1e-3:
+        return None
+    return q
+
+
+def is_counts(y) -> bool:
+    """True for counts (possibly multiplied by one constant): a Poisson likelihood applies."""
+    return count_scale(y) is not None
 
 
 @dataclass
@@ -358,7 +388,7 @@ class SpectrumAnalysis(Selection):
         return predictive_bands(self.physical(f.name), grid, f.info["shape"], f.info["background"],
                                 self.transforms[f.name], f.noise_sigma, num_draws, seed,
                                 component=f.info.get("component", "peak"), sign=f.info.get("sign", "positive"),
-                                likelihood=self.likelihood)
+                                likelihood=self.likelihood, count_scale=f.info.get("count_scale", 1.0))
 
     def probability_at_least(self, num_peaks: int) -> float:
         """p(K ≥ num_peaks | D), summed over shapes and backgrounds."""
@@ -404,7 +434,7 @@ COMPONENT_QUANTITIES = ("centre", "amplitude", "fwhm", "area", "eta", "field", "
 
 def predictive_bands(phys: dict, grid, shape: str, background: str, tr, noise_sigma: float,
                      num_draws: int = 400, seed: int = 0, *, component: str = "peak", sign: str = "positive",
-                     likelihood: str = "gaussian") -> dict:
+                     likelihood: str = "gaussian", count_scale: float = 1.0) -> dict:
     """Median, 68/95 % bands of the mean, 95 % predictive band and median components on ``grid``
     from posterior draws in data units (``spectrum.physical_samples``)."""
     rng = np.random.default_rng(seed)
@@ -413,7 +443,7 @@ def predictive_bands(phys: dict, grid, shape: str, background: str, tr, noise_si
     comps, bg = sp.model_curves(sub, grid, shape, background, tr, component, sign)
     total = comps.sum(1) + bg
     if likelihood == "poisson":
-        noisy = rng.poisson(np.clip(total, 0.0, None)).astype(float)
+        noisy = count_scale * rng.poisson(np.clip(total / count_scale, 0.0, None)).astype(float)
     else:
         noisy = total + rng.normal(0.0, noise_sigma, total.shape)
     return {
@@ -488,11 +518,19 @@ def deconvolve(
     if estimate_noise and sigma is not None:
         raise InputError("give either a noise level (sigma) or estimate_noise, not both")
     notes = []
+    scale = count_scale(y) if sigma is None else None
     if likelihood == "auto":
-        likelihood = "poisson" if sigma is None and is_counts(y) else "gaussian"
-        notes.append("the data are non-negative integers (counts): Poisson likelihood" if likelihood == "poisson"
-                     else "Gaussian likelihood (" + ("σ given" if sigma is not None else
-                                                      "the data are not counts; σ estimated") + ")")
+        likelihood = "poisson" if scale is not None else "gaussian"
+        if likelihood == "gaussian":
+            notes.append("Gaussian likelihood (" + ("σ given" if sigma is not None else
+                                                    "the data are not counts; σ estimated") + ")")
+        elif scale == 1.0:
+            notes.append("the data are non-negative integers (counts): Poisson likelihood")
+        else:
+            notes.append(f"the data are counts times {scale:.6g} (they lie on a lattice of that step): Poisson "
+                         f"likelihood of y / {scale:.6g}")
+    if likelihood == "poisson" and scale is None:
+        scale = 1.0
     if likelihood not in sp.LIKELIHOODS:
         raise InputError(f"unknown likelihood {likelihood!r}; choose gaussian, poisson or auto")
     if likelihood == "poisson" and (sigma is not None or not np.all(y >= 0)):
@@ -514,7 +552,8 @@ def deconvolve(
             name = spectrum_model_name(k, shape, bg, comp, sign)
             transforms[name] = sp.model_transform(x, y, priors, bg, sign)
             info = {"num_peaks": k, "shape": shape, "background": bg, "component": comp, "sign": sign,
-                    "likelihood": likelihood, "family": name.split("-", 1)[1]}
+                    "likelihood": likelihood, "family": name.split("-", 1)[1],
+                    **({"count_scale": scale} if likelihood == "poisson" else {})}
             out.append(Candidate(name, info, _spectrum_maker(x, y, k, info, transforms[name], prior_overrides),
                                  needs_noise=likelihood == "gaussian"))
         return out
@@ -539,7 +578,8 @@ def _spectrum_maker(x, y, k, info, tr, overrides):
     def make(sigma):
         return sp.spectrum_target(x, y, sigma, k, shape=info["shape"], background=info["background"], priors=tr,
                                   prior_overrides=overrides, component=info["component"],
-                                  likelihood=info["likelihood"], sign=info["sign"])
+                                  likelihood=info["likelihood"], sign=info["sign"],
+                                  count_scale=info.get("count_scale", 1.0))
 
     return make
 

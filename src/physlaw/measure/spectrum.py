@@ -340,8 +340,10 @@ def normalised_priors(overrides: dict | None, tr: Transform, component: str = "p
 class SpectrumData(NamedTuple):
     """Data in the sampler's units; ``log_jacobian`` = −n log A brings ℓ back to data units.
 
-    ``counts`` are the data in their own units (the Poisson likelihood uses them with the mean
-    ``y0 + sy · model``; ``log_norm`` = Σ log y_i!). ``order``/``inverse``/``du`` sort the
+    ``counts`` = y / ``count_scale`` are the detector counts (the Poisson likelihood uses them with
+    the mean ``(y0 + sy · model) / count_scale``; ``log_norm`` = Σ log counts_i!); ``count_scale`` is
+    1 for raw counts and the lattice step of counts multiplied by a constant (a transmission or
+    dwell-time correction). ``order``/``inverse``/``du`` sort the
     abscissa for the Shirley step; ``sx`` converts sampler units of x back to data units.
     """
 
@@ -357,6 +359,7 @@ class SpectrumData(NamedTuple):
     order: jnp.ndarray
     inverse: jnp.ndarray
     du: jnp.ndarray
+    count_scale: jnp.ndarray
 
 
 class Structure(NamedTuple):
@@ -405,7 +408,7 @@ def _unpack_flat(theta, num_peaks, shape, background, component="peak"):
 def _log_likelihood_value(total, data: SpectrumData, likelihood: str):
     """ℓ of the model curve ``total`` (sampler units): Gaussian with σ_i, or Poisson counts (exact normalisation)."""
     if likelihood == "poisson":
-        mean = jnp.maximum(data.y0 + data.sy * total, 1e-6)   # a floor keeps ℓ finite (and β = 0 exact)
+        mean = jnp.maximum((data.y0 + data.sy * total) / data.count_scale, 1e-6)  # a floor keeps ℓ finite
         return jnp.sum(data.counts * jnp.log(mean) - mean) - data.log_norm
     r = (data.y - total) / data.sigma
     return -jnp.sum(0.5 * jnp.log(2 * jnp.pi * data.sigma**2)) - 0.5 * jnp.sum(r * r) + data.log_jacobian
@@ -487,8 +490,8 @@ def check_model(num_peaks: int, shape: str, background: str, component: str = "p
         raise InputError("Poisson counts with dips need a background")
 
 
-def spectrum_data(x, y, sigma, tr: Transform, dtype=None) -> SpectrumData:
-    """The data in sampler units (``sigma`` None for a Poisson likelihood)."""
+def spectrum_data(x, y, sigma, tr: Transform, dtype=None, count_scale: float = 1.0) -> SpectrumData:
+    """The data in sampler units (``sigma`` None for a Poisson likelihood of the counts y / count_scale)."""
     dtype = dtype or jnp.result_type(float)
     x = np.asarray(x, float)
     y = np.asarray(y, float)
@@ -499,17 +502,18 @@ def spectrum_data(x, y, sigma, tr: Transform, dtype=None) -> SpectrumData:
     inverse[order] = np.arange(order.size)
     from scipy.special import gammaln
 
-    log_norm = float(np.sum(gammaln(np.maximum(y, 0.0) + 1.0)))
+    counts = np.maximum(np.round(y / count_scale), 0.0) if count_scale != 1.0 else np.maximum(y, 0.0)
+    log_norm = float(np.sum(gammaln(counts + 1.0)))
     arr = lambda v: jnp.asarray(v, dtype)  # noqa: E731
     return SpectrumData(arr(u), arr((y - tr.y0) / tr.sy), arr(sig / tr.sy), arr(-y.size * math.log(tr.sy)),
-                        arr(y), arr(log_norm), arr(tr.y0), arr(tr.sy), arr(tr.sx), jnp.asarray(order),
-                        jnp.asarray(inverse), arr(np.diff(u[order])))
+                        arr(counts), arr(log_norm), arr(tr.y0), arr(tr.sy), arr(tr.sx), jnp.asarray(order),
+                        jnp.asarray(inverse), arr(np.diff(u[order])), arr(count_scale))
 
 
 def spectrum_target(x, y, sigma, num_peaks: int, *, shape: str = "gauss", background: str = "none",
                     priors="nagata", prior_overrides: dict | None = None, incremental: bool = True,
                     dtype=None, component: str = "peak", likelihood: str = "gaussian",
-                    sign: str = "positive") -> Target:
+                    sign: str = "positive", count_scale: float = 1.0) -> Target:
     """K components (peaks or multiplets) on a background as an exchange Monte Carlo target.
 
     Args:
@@ -526,6 +530,7 @@ def spectrum_target(x, y, sigma, num_peaks: int, *, shape: str = "gauss", backgr
         component: one of ``COMPONENTS``.
         likelihood: ``gaussian`` (σ) or ``poisson`` (y are counts).
         sign: ``positive`` (peaks) or ``negative`` (absorption dips below the background).
+        count_scale: y / count_scale are the counts (``physlaw.measure.selection.count_scale``).
     """
     check_model(num_peaks, shape, background, component, likelihood, sign)
     if likelihood == "gaussian" and sigma is None:
@@ -535,7 +540,8 @@ def spectrum_target(x, y, sigma, num_peaks: int, *, shape: str = "gauss", backgr
                            component)
     structure = (int(num_peaks), shape, background, component, likelihood, sign)
     return Target.from_prior(prior, _log_likelihood_fn(*structure),
-                             data=spectrum_data(x, y, sigma if likelihood == "gaussian" else None, tr, dtype),
+                             data=spectrum_data(x, y, sigma if likelihood == "gaussian" else None, tr, dtype,
+                                                count_scale),
                              incremental=_incremental(*structure) if incremental else None,
                              relabel_fn=order_by_centre)
 

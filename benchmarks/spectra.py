@@ -1,0 +1,146 @@
+"""Spectra as instruments record them, analysed with the defaults of ``physlaw spectrum``.
+
+Cases (each the library call behind ``physlaw spectrum FILE`` with no options, unless noted):
+
+* NIST StRD Gauss1/2/3 (tests/fixtures/nist; two Gaussians on a decaying baseline, generated with
+  σ = 2.5; certified centres b4, b7): target K = 2, centres within 1 of the certified values, σ̂
+  within 15 % of 2.5.
+* The real XPS C 1s region (../shared/data/real/xps/C1s_sample.csv; raw counts, a Shirley-type
+  step): target a Shirley or polynomial background, Poisson likelihood, K with p(K | D).
+* A simulated ⁵⁷Fe Mössbauer transmission spectrum (α-Fe sextet, B = 33 T, Lorentzian lines,
+  Poisson counts at 6·10⁴ per channel): defaults must find 6 dips; ``--component sextet`` 1 site
+  with the hyperfine field within 2 %.
+
+Run: ``python benchmarks/spectra.py [--samples N] [--only NAME,...]``; writes
+``benchmarks/results/spectra.{json,md}`` with the answer, the truth and the wall/CPU seconds per case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "real"
+
+
+def mossbauer_sextet(seed: int = 0, n: int = 256, field: float = 33.0, baseline: float = 6e4):
+    """Velocity (mm/s) and transmission counts of an α-Fe-like sextet (areas 3:2:1, FWHM 0.3 mm/s)."""
+    from physlaw.measure.spectrum import SEXTET_PER_TESLA
+
+    v = np.linspace(-10.0, 10.0, n)
+    depth = np.array([3, 2, 1, 1, 2, 3]) / 3 * 0.12
+    hw = 0.15
+    dips = sum(d / (1 + ((v - c) / hw) ** 2) for d, c in zip(depth, SEXTET_PER_TESLA * field))
+    counts = np.random.default_rng(seed).poisson(baseline * (1 - dips)).astype(float)
+    return v, counts
+
+
+def cases():
+    from physlaw.io.nist import read_nist
+
+    out = {}
+    for name in ("Gauss1", "Gauss2", "Gauss3"):
+        x, y, cert = read_nist(ROOT / "tests" / "fixtures" / "nist" / f"{name}.dat")
+        truth = {"K": 2, "centres": [cert["parameters"]["b4"], cert["parameters"]["b7"]], "sigma": 2.5}
+        out[name] = dict(x=x, y=y, options={}, truth=truth)
+    c1s = SHARED / "xps" / "C1s_sample.csv"
+    if c1s.exists():
+        tab = np.loadtxt(c1s, delimiter=",", skiprows=1)
+        out["XPS C1s (real)"] = dict(x=tab[:, 0], y=tab[:, 1], options={}, truth={"likelihood": "poisson",
+                                     "background": "shirley or polynomial", "main line": 284.6})
+    v, counts = mossbauer_sextet()
+    out["Mossbauer sextet (defaults)"] = dict(x=v, y=counts, options={}, truth={"K": 6, "sign": "negative"})
+    out["Mossbauer sextet (--component sextet)"] = dict(
+        x=v, y=counts, options={"components": ("sextet",), "shapes": "lorentz"}, truth={"K": 1, "field": 33.0})
+    return out
+
+
+def analyse(case: dict, samples: int, seed: int = 0):
+    from physlaw.cli._common import key_from_seed
+    from physlaw.measure.selection import deconvolve
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    res = deconvolve(case["x"], case["y"], key=key_from_seed(seed), num_samples=samples, **case["options"])
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    s = res.parameter_summaries()
+    best = res.best
+    groups = [g for g in s if g != "background"]
+    answer = {
+        "selected": best.name,
+        "K": best.info["num_peaks"],
+        "p_K": res.peak_number_probabilities()[best.info["num_peaks"]],
+        "background": best.info["background"],
+        "sign": best.info["sign"],
+        "likelihood": res.likelihood,
+        "sigma": None if res.likelihood == "poisson" else res.noise_sigma,
+        "centres": [s[g]["centre"]["median"] for g in groups],
+        "field": [s[g]["field"]["median"] for g in groups if "field" in s[g]],
+        "verdict": res.verdict(),
+        "notes": res.notes,
+        "warnings": res.warnings,
+        "num_models": len(res.fits),
+    }
+    return answer, wall, cpu
+
+
+def check(name: str, truth: dict, a: dict) -> bool:
+    ok = True
+    if "K" in truth:
+        ok &= a["K"] == truth["K"]
+    if "centres" in truth and a["K"] == len(truth["centres"]):
+        ok &= all(abs(c - t) < 1.0 for c, t in zip(sorted(a["centres"]), truth["centres"]))
+    if "sigma" in truth and a["sigma"] is not None:
+        ok &= abs(a["sigma"] / truth["sigma"] - 1) < 0.15
+    if "field" in truth:
+        ok &= bool(a["field"]) and abs(a["field"][0] / truth["field"] - 1) < 0.02
+    if truth.get("sign"):
+        ok &= a["sign"] == truth["sign"]
+    if truth.get("likelihood"):
+        ok &= a["likelihood"] == truth["likelihood"]
+    if "background" in truth and " or " in str(truth["background"]):
+        ok &= a["background"] in ("shirley", "poly2", "poly3", "linear")
+    return bool(ok)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--samples", type=int, default=2000)
+    ap.add_argument("--only", default="")
+    args = ap.parse_args(argv)
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    rows = {}
+    for name, case in cases().items():
+        if args.only and not any(o.strip().lower() in name.lower() for o in args.only.split(",")):
+            continue
+        answer, wall, cpu = analyse(case, args.samples)
+        rows[name] = {"truth": case["truth"], "answer": answer, "ok": check(name, case["truth"], answer),
+                      "wall_s": wall, "cpu_s": cpu}
+        print(f"{name}: {'OK' if rows[name]['ok'] else 'WRONG'}  {answer['verdict']}  ({wall:.0f} s wall, "
+              f"{cpu:.0f} CPU-s)", flush=True)
+    meta = {"samples": args.samples, "load": os.getloadavg(), "machine": platform.platform(),
+            "cpus": os.cpu_count(), "python": sys.version.split()[0]}
+    out = ROOT / "benchmarks" / "results"
+    suffix = "" if not args.only else "_" + args.only.replace(",", "_").replace(" ", "")
+    (out / f"spectra{suffix}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1, default=float))
+    lines = ["# Spectra with the defaults of `physlaw spectrum`", "",
+             f"`python benchmarks/spectra.py --samples {args.samples}`; load {meta['load']}, {meta['cpus']} CPUs.", "",
+             "| case | truth | defaults' answer | right? | wall s | CPU s |", "|---|---|---|---|---|---|"]
+    for name, r in rows.items():
+        lines.append(f"| {name} | {r['truth']} | {r['answer']['verdict']} | {'yes' if r['ok'] else 'no'} | "
+                     f"{r['wall_s']:.0f} | {r['cpu_s']:.0f} |")
+    (out / f"spectra{suffix}.md").write_text("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
