@@ -71,3 +71,51 @@ def test_csv_column_override_and_errors(tmp_path):
     (tmp_path / "junk.npz").write_text("not a zip")
     with pytest.raises(InputError, match="cannot read"):
         load_dataset(tmp_path / "junk.npz")
+
+
+# --------------------------------------------------------------------------------------------
+# gaps and windows (physlaw.dynamics.repair_gaps)
+
+
+def test_repair_gaps_drop_windows_and_accounting():
+    from physlaw.dynamics import repair_gaps
+
+    t = np.arange(50.0)
+    x = np.stack([t, -t], 1)
+    x[[10, 11, 30], 0] = np.nan  # stretches 0-9 (10), 12-29 (18), 31-49 (19)
+    tw, xw, rep = repair_gaps([(t, x), (t[:20], np.ones((20, 2)))], mode="drop", min_length=7)
+    assert (rep.num_missing, rep.num_gaps, rep.longest_gap, rep.num_segments) == (3, 2, 2, 4)
+    assert rep.window_length == 18 and xw.shape == (3, 18, 2)  # 18, 19 and 20 each give one window of 18
+    assert rep.samples_kept + rep.samples_dropped == 47 + 20
+    for (k, first), tt, xx in zip(rep.sources, tw, xw):
+        assert np.all(np.isfinite(xx)) and np.all(np.diff(tt) == 1.0)
+        if k == 0:
+            np.testing.assert_array_equal(xx[:, 1], -tt)
+    with pytest.raises(InputError, match="gaps must be one of"):
+        repair_gaps([(t, x)], mode="zero")
+
+
+def test_repair_gaps_interpolate_is_exact_on_cubics_and_refuses_long_gaps():
+    from physlaw.dynamics import repair_gaps
+
+    t = np.sort(np.random.default_rng(0).uniform(0, 5, 40))
+    truth = np.stack([t**3 - 2 * t, 0.5 * t**2], 1)
+    x = truth.copy()
+    x[[5, 6, 7], 0] = np.nan
+    x[20, 1] = np.nan
+    x[0] = np.nan  # a leading gap cannot be interpolated: dropped
+    _, xw, rep = repair_gaps([(t, x)], mode="interpolate", max_gap=3)
+    assert rep.num_filled == 4 and xw.shape == (1, 39, 2)
+    # a not-a-knot cubic spline reproduces cubics (up to round-off)
+    np.testing.assert_allclose(xw[0], truth[1:], atol=1e-8)
+    with pytest.raises(InputError, match="gap of 3 missing samples.*max_gap = 2"):
+        repair_gaps([(t, x)], mode="interpolate", max_gap=2)
+
+
+def test_finite_differences_live_in_dynamics_and_match_the_library_route():
+    from physlaw.dynamics import finite_differences
+    from physlaw.symmetry._baseline import finite_differences as library_fd
+
+    t = np.sort(np.random.default_rng(1).uniform(0, 3, 30))[None]
+    x = np.stack([np.sin(t), t**2], -1)
+    np.testing.assert_allclose(finite_differences(x, t, stencil=7, order=3), library_fd(x, t, stencil=7, order=3))

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 class CouzinParams(NamedTuple):
@@ -216,3 +217,27 @@ def run_swarm(key, params, *, num_steps: int, record_every: int = 1, state: Swar
     run = jax.jit(lambda s, ks: jax.lax.scan(record, s, ks))
     _, traj = run(state, jax.random.split(key, num_records))
     return SwarmState(*(jnp.concatenate([a[None], b]) for a, b in zip(state, traj)))
+
+
+def collective_coordinates(position, velocity):
+    """The collective frame of Mototake (2021): each agent relative to the group, at every time.
+
+    ``q_i = c_i − c̄`` (position relative to the centroid ``c̄ = Σ_i c_i / N``) and
+    ``p_i = v_i − v̄`` (velocity relative to the mean velocity, unit mass). A milling school then
+    rotates about the origin and its per-agent angular momentum ``q_i × p_i`` is (nearly)
+    conserved, while the drift of the group as a whole is removed.
+
+    Args:
+        position, velocity: ``[..., agent, dim]`` (NumPy or JAX arrays of the same shape).
+
+    Returns:
+        ``(q, p)`` of the same shape, as NumPy arrays.
+
+    Example:
+        >>> import numpy as np
+        >>> q, p = collective_coordinates(np.array([[0.0, 0.0], [2.0, 0.0]]), np.array([[1.0, 0.0], [1.0, 2.0]]))
+        >>> q.tolist(), p.tolist()
+        ([[-1.0, 0.0], [1.0, 0.0]], [[0.0, -1.0], [0.0, 1.0]])
+    """
+    c, v = np.asarray(position, dtype=float), np.asarray(velocity, dtype=float)
+    return c - c.mean(axis=-2, keepdims=True), v - v.mean(axis=-2, keepdims=True)

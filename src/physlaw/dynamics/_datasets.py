@@ -1,4 +1,9 @@
-"""Trajectory datasets: simulation, energy shells, transition pairs, ``.npz`` and CSV files."""
+"""Trajectory datasets: simulation, energy shells, transition pairs; gaps, windows and many-agent tracks.
+
+Files are read and written by :mod:`physlaw.io.trajectories`; the operations on the arrays they hold
+(repairing gaps, cutting equal windows, differentiating, reducing agents to the collective frame)
+live here, in the core, so the API and the command line share them.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ import numpy as np
 from physlaw.dynamics._collective import (
     BoidsParams,
     CouzinParams,
+    collective_coordinates,
     milling_index,
     polarisation,
     run_swarm,
@@ -455,8 +461,9 @@ def swarm_dataset(
             redrawn += 1
         traj = run_swarm(k2, params, num_steps=every * (num_times - 1), record_every=every, state=start)
         pos, vel = np.asarray(traj.position), np.asarray(traj.velocity)  # [time, N, 2]
-        qs.append(np.swapaxes(pos - pos.mean(axis=1, keepdims=True), 0, 1))
-        ps.append(np.swapaxes(vel - vel.mean(axis=1, keepdims=True), 0, 1))
+        q_run, p_run = collective_coordinates(pos, vel)
+        qs.append(np.swapaxes(q_run, 0, 1))
+        ps.append(np.swapaxes(p_run, 0, 1))
         pol.append(float(polarisation(traj.velocity[-1])))
         mill.append(float(milling_index(traj.position[-1], traj.velocity[-1])))
     q, p = np.concatenate(qs), np.concatenate(ps)
@@ -504,3 +511,338 @@ def list_systems() -> dict[str, str]:
     out["boids"] = "Reynolds boids in 2D (separation, alignment, cohesion); agents relative to the centroid"
     out["sphere"] = "points on the upper hemisphere x1^2 + x2^2 + x3^2 = r^2 (static manifold)"
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Derivatives of recorded trajectories
+
+
+def finite_differences(x, t, *, stencil: int = 5, order: int | None = None) -> np.ndarray:
+    """Time derivatives of trajectories by finite differences on each trajectory's own time grid.
+
+    At every time the derivative of the polynomial of degree ``order`` fitted (least squares) to
+    ``stencil`` neighbouring samples (centred where possible, shifted inwards at the ends). With the
+    default ``order = stencil − 1`` the polynomial interpolates: error ``O(Δt^{stencil−1})`` in the
+    interior, weights solving ``Σ_k w_k (t_k − t_i)^r = δ_{r1}`` (Fornberg); ``stencil = 3`` is
+    NumPy's ``gradient`` in the interior. A lower ``order`` smooths (Savitzky–Golay, on uneven grids
+    too): for noisy trajectories, e.g. ``stencil=7, order=3``. Uneven grids (dropped frames) are handled.
+
+    Args:
+        x: ``[trajectory, time, n]``.
+        t: ``[trajectory, time]``, strictly increasing along each trajectory.
+        stencil: odd number of samples per derivative, at most the number of times.
+        order: polynomial degree, 1 ≤ order ≤ stencil − 1 (default stencil − 1).
+
+    Returns:
+        ``ẋ`` of the shape of ``x``.
+
+    Example:
+        >>> t = np.linspace(0.0, 1.0, 11)[None]
+        >>> bool(np.allclose(finite_differences((t**3)[..., None], t)[0, :, 0], 3 * t[0]**2))
+        True
+    """
+    x = np.asarray(x, dtype=float)
+    t = np.asarray(t, dtype=float)
+    num = x.shape[1]
+    stencil = int(stencil)
+    if stencil < 3 or stencil % 2 == 0:
+        raise InputError(f"the finite-difference stencil must be an odd number >= 3, got {stencil}")
+    order = stencil - 1 if order is None else int(order)
+    if not 1 <= order <= stencil - 1:
+        raise InputError(f"the finite-difference polynomial order must be between 1 and stencil − 1 = {stencil - 1}, "
+                         f"got {order}")
+    if num < stencil:
+        raise InputError(f"a {stencil}-point finite difference needs at least {stencil} times per trajectory; "
+                         f"got {num}")
+    if np.any(np.diff(t, axis=1) <= 0):
+        raise InputError("times must increase strictly along each trajectory for finite differences")
+    half = stencil // 2
+    start = np.clip(np.arange(num) - half, 0, num - stencil)  # [time]
+    idx = start[:, None] + np.arange(stencil)  # [time, stencil]
+    h = t[:, idx] - t[:, :, None]  # [traj, time, stencil]
+    s = np.max(np.abs(h), axis=-1, keepdims=True)
+    v = (h / s)[..., :, None] ** np.arange(order + 1)  # [traj, time, k, r]
+    # the fitted polynomial's slope at t_i: row r = 1 of the least-squares solution operator
+    w = np.linalg.pinv(v)[..., 1, :] / s  # [traj, time, k]
+    return np.einsum("btk,btkn->btn", w, x[:, idx])
+
+
+# --------------------------------------------------------------------------------------------
+# Gaps: missing samples (NaN rows) in recorded trajectories
+
+GAP_MODES = ("drop", "interpolate")
+
+
+@dataclasses.dataclass(frozen=True)
+class GapRepair:
+    """What :func:`repair_gaps` did to the recorded trajectories (all counts in samples, i.e. rows).
+
+    Attributes:
+        mode: ``"drop"`` or ``"interpolate"``.
+        num_missing: samples with at least one missing (NaN) value in the input.
+        num_gaps: runs of consecutive missing samples.
+        longest_gap: the longest such run.
+        num_filled: values (coordinates of samples) filled by interpolation (0 for ``drop``).
+        num_segments: stretches of complete samples long enough to keep (``≥ min_length``).
+        num_short_segments: stretches dropped as too short to differentiate.
+        window_length: samples per output trajectory (every kept stretch is cut into windows of it).
+        num_windows: output trajectories.
+        samples_kept: samples in the windows.
+        samples_dropped: complete (or filled) samples left out: short stretches and window remainders.
+        sources: per window, ``[input trajectory index, first row]`` (rows of that trajectory in time order).
+    """
+
+    mode: str
+    num_missing: int
+    num_gaps: int
+    longest_gap: int
+    num_filled: int
+    num_segments: int
+    num_short_segments: int
+    window_length: int
+    num_windows: int
+    samples_kept: int
+    samples_dropped: int
+    sources: list
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``[start, stop)`` of every run of True in a 1-D boolean array."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+
+
+def _fill(t: np.ndarray, x: np.ndarray, max_gap: int, which: str, names=None) -> tuple[np.ndarray, int]:
+    """Fill the interior gaps of one trajectory, column by column, by a cubic spline.
+
+    Each column (coordinate) is interpolated through its own present samples, so a sample missing
+    one coordinate (one agent of a school) keeps the others, and a gap is measured per column: a run
+    of more than ``max_gap`` consecutive missing values between two present ones is refused. Leading
+    and trailing gaps are left (there is nothing to interpolate between). Returns the filled array and
+    the number of values filled.
+    """
+    from scipy.interpolate import CubicSpline
+
+    x = x.copy()
+    filled = 0
+    for j in range(x.shape[1]):
+        ok = np.isfinite(x[:, j])
+        have = np.flatnonzero(ok)
+        if have.size < 2:
+            continue
+        interior = [(a, b) for a, b in _runs(~ok) if a > have[0] and b <= have[-1]]
+        for a, b in interior:
+            if b - a > max_gap:
+                col = f"column {names[j]!r}" if names is not None else f"column {j}"
+                raise InputError(f"{which}, {col} has a gap of {b - a} missing samples between "
+                                 f"t = {t[a - 1]:g} and t = {t[b]:g}, longer than max_gap = {max_gap}; raise max_gap "
+                                 "or drop the gaps (gaps='drop')")
+        if not interior:
+            continue
+        miss = np.concatenate([np.arange(a, b) for a, b in interior])
+        if have.size >= 4:
+            x[miss, j] = CubicSpline(t[ok], x[ok, j])(t[miss])
+        else:
+            x[miss, j] = np.interp(t[miss], t[ok], x[ok, j])
+        filled += miss.size
+    return x, filled
+
+
+def window_length(lengths, min_length: int) -> int:
+    """The window length ``L`` that keeps the most well-differentiated samples when each stretch of
+    ``n_i ≥ min_length`` samples is cut into ``⌊n_i / L⌋`` windows.
+
+    A window's first and last ``(min_length − 1)/2`` samples get one-sided differences, so the score
+    is ``Σ_i ⌊n_i / L⌋ (L − min_length + 1)``, maximised over the stretch lengths (ties: the longer
+    window): short stretches are kept when they add samples, without cutting long ones into many
+    short windows.
+
+    Example:
+        >>> window_length([100, 40, 45], 7)  # 2 × 34 + 34 + 34 = 136 centred samples
+        40
+        >>> window_length([9, 30, 10, 29, 40], 7)  # 30 → 24 + 24 + 24 + 24, better than 5 windows of 9
+        29
+    """
+    usable = sorted({int(n) for n in lengths if n >= min_length})
+    if not usable:
+        return 0
+    score = [(sum((n // cand) * (cand - min_length + 1) for n in lengths if n >= min_length), cand) for cand in usable]
+    return max(score)[1]
+
+
+def repair_gaps(tracks, *, mode: str = "drop", max_gap: int = 5, min_length: int = 7, length: int | None = None,
+                column_names=None, what: str = "trajectory"):
+    """Trajectories with missing samples (NaN) as equal windows of complete samples.
+
+    Recorded tracks lose samples (occlusions, lost frames, a sensor glitch); the finite differences
+    and transition pairs of the routes need complete, evenly indexed samples, and a difference taken
+    across a gap would be wrong. A sample (row) is missing when any of its values is NaN.
+
+    * ``"drop"``: each trajectory is split at its gaps into stretches of complete samples; stretches
+      shorter than ``min_length`` (too short for a smoothed difference; default 7) are dropped.
+    * ``"interpolate"``: interior gaps of at most ``max_gap`` consecutive samples are filled first,
+      each coordinate by a cubic spline through its own present samples (``scipy.interpolate.CubicSpline``;
+      linear with fewer than 4), so gaps are counted per coordinate (per agent's x, y); a longer gap
+      is refused. Samples still incomplete (leading and trailing gaps) are then dropped as above.
+
+    Every kept stretch is cut into windows of one common length ``L`` (a :class:`Dataset` is
+    rectangular): by default the ``L`` that keeps the most samples (:func:`window_length`). A window
+    boundary inside a stretch costs nothing but its finite differences being one-sided there (the
+    routes trim the ends).
+
+    Args:
+        tracks: sequence of ``(t [n_i], x [n_i, k])``, times finite and strictly increasing; the
+            ``n_i`` may differ.
+        mode: ``"drop"`` or ``"interpolate"``.
+        max_gap: longest run of missing samples ``"interpolate"`` fills.
+        min_length: shortest stretch kept.
+        length: force the window length (``≥ min_length``).
+        column_names: names of the ``k`` columns, for messages.
+        what: what one track is called in messages (``"trajectory"``, ``"recording"``).
+
+    Returns:
+        ``(t [W, L], x [W, L, k], GapRepair)``.
+
+    Raises:
+        InputError: unknown mode, a gap longer than ``max_gap`` (interpolate), no stretch of
+            ``min_length`` complete samples.
+
+    Example:
+        >>> x = np.arange(20.0)[:, None]; x[8] = np.nan  # stretches of 8 and 11 samples
+        >>> t, y, rep = repair_gaps([(np.arange(20.0), x)], mode="drop")
+        >>> y.shape, rep.sources, rep.samples_dropped
+        ((1, 11, 1), [[0, 9]], 8)
+        >>> float(repair_gaps([(np.arange(20.0), x)], mode="interpolate")[1][0, 8, 0])
+        8.0
+    """
+    if mode not in GAP_MODES:
+        raise InputError(f"gaps must be one of {', '.join(GAP_MODES)}, got {mode!r}")
+    max_gap, min_length = int(max_gap), int(min_length)
+    if max_gap < 1 or min_length < 2:
+        raise InputError(f"max_gap must be >= 1 and min_length >= 2; got {max_gap} and {min_length}")
+    stretches, missing, gaps, longest, filled = [], 0, 0, 0, 0
+    for i, (t, x) in enumerate(tracks):
+        t = np.asarray(t, dtype=float)
+        x = np.asarray(x, dtype=float)
+        if x.ndim != 2 or t.shape != x.shape[:1]:
+            raise InputError(f"{what} {i}: t must be [n] and x [n, k]; got {t.shape} and {x.shape}")
+        if not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
+            raise InputError(f"{what} {i}: times must be finite and strictly increasing")
+        absent = ~np.all(np.isfinite(x), axis=1)
+        runs = _runs(absent)
+        missing += int(absent.sum())
+        gaps += len(runs)
+        longest = max([longest] + [b - a for a, b in runs])
+        if mode == "interpolate":
+            x, n_filled = _fill(t, x, max_gap, f"{what} {i}", column_names)
+            filled += n_filled
+        for a, b in _runs(np.all(np.isfinite(x), axis=1)):
+            stretches.append((i, a, t[a:b], x[a:b]))
+    lengths = [len(s[2]) for s in stretches]
+    short = sum(n < min_length for n in lengths)
+    if length is None:
+        size = window_length(lengths, min_length)
+    else:
+        size = int(length)
+        if size < min_length:
+            raise InputError(f"the window length must be at least min_length = {min_length}, got {size}")
+    if size == 0 or not any(n >= size for n in lengths):
+        raise InputError(f"no stretch of at least {max(size, min_length)} consecutive complete samples remains after "
+                         f"the gaps (the longest has {max(lengths, default=0)}); "
+                         + ("fill short gaps (gaps='interpolate') or lower min_length" if mode == "drop"
+                            else "lower min_length or give longer records"))
+    ts, xs, sources = [], [], []
+    for i, a, t, x in stretches:
+        if len(t) < min_length:
+            continue
+        for w in range(len(t) // size):
+            ts.append(t[w * size:(w + 1) * size])
+            xs.append(x[w * size:(w + 1) * size])
+            sources.append([i, a + w * size])
+    total = sum(lengths)
+    report = GapRepair(mode=mode, num_missing=missing, num_gaps=gaps, longest_gap=longest, num_filled=filled,
+                       num_segments=len(lengths) - short, num_short_segments=short, window_length=size,
+                       num_windows=len(ts), samples_kept=len(ts) * size, samples_dropped=total - len(ts) * size,
+                       sources=sources)
+    return np.stack(ts), np.stack(xs), report
+
+
+# --------------------------------------------------------------------------------------------
+# Many-agent tracks
+
+
+def agents_dataset(t, position, velocity=None, *, stencil: int = 7, order: int | None = 3,
+                   metadata: dict | None = None) -> Dataset:
+    """Tracks of many agents reduced to the collective frame, one trajectory per agent and record.
+
+    ``q_i = c_i − c̄`` and ``p_i = v_i − v̄`` (:func:`physlaw.dynamics.collective_coordinates`), the
+    frame of Mototake's (2021) swarm result, in which a milling school's per-agent angular momentum
+    ``q_i × p_i`` is nearly conserved. Without recorded velocities, ``v_i`` is estimated from the
+    positions by smoothed finite differences (:func:`finite_differences`: by default the slope of a
+    least-squares cubic over 7 samples, Savitzky–Golay on the recorded, possibly uneven, time grid),
+    the scheme of the library route.
+
+    Args:
+        t: ``[record, time]`` times (records: independent recordings or windows cut at gaps).
+        position: ``[record, time, agent, dim]``, complete (no NaN; see :func:`repair_gaps`).
+        velocity: optional recorded velocities of the same shape.
+        stencil, order: the finite differences for velocities from positions.
+        metadata: extra metadata (source, gap repair, ...).
+
+    Returns:
+        A :class:`Dataset` with ``record × agent`` trajectories (record-major), coordinates
+        ``q1 … qd, p1 … pd`` and metadata naming the frame, the velocity source and the order
+        parameters (polarisation, milling index) of each record.
+
+    Example:
+        >>> phi = np.linspace(0, 2 * np.pi, 8, endpoint=False)
+        >>> tt = np.linspace(0, 1, 9)
+        >>> ang = phi[None, :] + tt[:, None]  # 8 agents circling at unit speed
+        >>> pos = np.stack([np.cos(ang), np.sin(ang)], -1)[None]
+        >>> ds = agents_dataset(tt[None], pos)
+        >>> ds.q.shape, round(float(np.mean(ds.q[..., 0] * ds.p[..., 1] - ds.q[..., 1] * ds.p[..., 0])), 2)
+        ((8, 9, 2), 1.0)
+    """
+    t = np.asarray(t, dtype=float)
+    pos = np.asarray(position, dtype=float)
+    if pos.ndim != 4 or t.shape != pos.shape[:2]:
+        raise InputError(f"agent tracks need t [record, time] and positions [record, time, agent, dim]; got t "
+                         f"{t.shape} and positions {pos.shape}")
+    num_records, num_times, num_agents, dim = pos.shape
+    if num_agents < 2 or dim not in (1, 2, 3):
+        raise InputError(f"agent tracks need at least 2 agents in 1 to 3 dimensions; got {num_agents} agents in "
+                         f"{dim} dimensions")
+    if not np.all(np.isfinite(pos)):
+        raise InputError("agent positions contain missing (NaN) or infinite values; repair gaps first "
+                         "(gaps='drop' or 'interpolate')")
+    if velocity is None:
+        flat = pos.reshape(num_records, num_times, num_agents * dim)
+        vel = finite_differences(flat, t, stencil=stencil, order=order).reshape(pos.shape)
+        o = stencil - 1 if order is None else int(order)
+        source = f"finite differences of the positions ({int(stencil)} samples, degree-{o} polynomial)"
+    else:
+        vel = np.asarray(velocity, dtype=float)
+        if vel.shape != pos.shape or not np.all(np.isfinite(vel)):
+            raise InputError(f"agent velocities must be finite with the positions' shape {pos.shape}; got {vel.shape}")
+        source = "recorded"
+    q, p = collective_coordinates(pos, vel)  # [record, time, agent, dim]
+    q = np.moveaxis(q, 2, 1).reshape(num_records * num_agents, num_times, dim)
+    p = np.moveaxis(p, 2, 1).reshape(num_records * num_agents, num_times, dim)
+    last = (pos[:, -1], vel[:, -1])
+    meta = {
+        "system": None,
+        **(metadata or {}),
+        "frame": "relative to the centroid and the mean velocity",
+        "num_agents": int(num_agents),
+        "num_records": int(num_records),
+        "velocities": source,
+        "dt": float(np.median(np.diff(t[0]))) if num_times > 1 else None,
+    }
+    if dim == 2:
+        meta["polarisation"] = [float(polarisation(v)) for v in last[1]]
+        meta["milling_index"] = [float(milling_index(c, v)) for c, v in zip(*last)]
+    names = tuple(f"q{i + 1}" for i in range(dim)) + tuple(f"p{i + 1}" for i in range(dim))
+    return Dataset(q, p, np.repeat(t, num_agents, axis=0), names, meta)

@@ -539,11 +539,17 @@ def deconvolve(
     components = _choices(components, sp.COMPONENTS, ("peak",), "component")
     backgrounds = _choices(backgrounds, sp.BACKGROUNDS, sp.AUTO_BACKGROUNDS, "background")
     signs = _choices(signs, sp.SIGNS, sp.SIGNS, "sign")
+    settings = dict(num_points=x.size, sigma=sigma, sigma0=0.5 * noise_scale_guess(y) if sigma is None else None,
+                    num_samples=num_samples, num_burnin=num_burnin, num_replicas=num_replicas,
+                    num_chains=num_chains, checkpoints=checkpoints, progress=progress, precision=precision)
+    transforms = {}
+    if len(signs) > 1:
+        signs = _decide_sign(x, y, components[0], shapes[0], likelihood, scale, priors, prior_overrides,
+                             transforms, notes, jax.random.fold_in(key, 999), settings)
     families = [(c, s, b, g) for c in components for s in shapes for b in backgrounds for g in signs
                 if not (g == "negative" and b == "none")]
     if not families:
         raise InputError("absorption dips (sign negative) need a background: choose one other than none")
-    transforms = {}
 
     def make_candidates(k):
         out = []
@@ -558,10 +564,7 @@ def deconvolve(
                                  needs_noise=likelihood == "gaussian"))
         return out
 
-    sel = scan(make_candidates, kmin=kmin, kmax=kmax, limit=limit, num_points=x.size, sigma=sigma,
-               sigma0=0.5 * noise_scale_guess(y) if sigma is None else None, key=key, num_samples=num_samples,
-               num_burnin=num_burnin, num_replicas=num_replicas, num_chains=num_chains,
-               checkpoints=checkpoints, progress=progress, precision=precision, what="peaks")
+    sel = scan(make_candidates, kmin=kmin, kmax=kmax, limit=limit, key=key, what="peaks", **settings)
     res = SpectrumAnalysis(sel.fits, sel.selected, sel.noise_estimated, sel.warnings, x=x, y=y,
                            sigma=None if sigma is None else np.broadcast_to(np.asarray(sigma, float), x.shape),
                            transforms=transforms, likelihood=likelihood, notes=notes)
@@ -572,6 +575,36 @@ def deconvolve(
             res.notes.append(f"{axis}: {top} (p = {p[top]:.3g}; compared " + ", ".join(
                 f"{k} {v:.2g}" for k, v in p.items()) + ")")
     return res
+
+
+#: Peaks or dips: decided before the scan when one sign is this many nat better at K = 1.
+SIGN_MARGIN = 10.0
+
+
+def _decide_sign(x, y, component, shape, likelihood, scale, priors, overrides, transforms, notes, key, settings):
+    """Peaks or dips, from one component on a constant background fitted both ways (two runs).
+
+    A sign whose free energy is worse by more than ``SIGN_MARGIN`` nat is not scanned further (the
+    note says so); otherwise both are kept and compared at every K.
+    """
+    cands = []
+    for sign in sp.SIGNS:
+        name = spectrum_model_name(1, shape, "constant", component, sign)
+        transforms[name] = sp.model_transform(x, y, priors, "constant", sign)
+        info = {"num_peaks": 1, "shape": shape, "background": "constant", "component": component, "sign": sign,
+                "likelihood": likelihood, **({"count_scale": scale} if likelihood == "poisson" else {})}
+        cands.append(Candidate(name, info, _spectrum_maker(x, y, 1, info, transforms[name], overrides),
+                               needs_noise=likelihood == "gaussian"))
+    pre = select(cands, key=key, **settings)
+    f = {c.info["sign"]: c.free_energy for c in pre.fits}
+    d = f["negative"] - f["positive"]
+    if abs(d) < SIGN_MARGIN:
+        notes.append(f"peaks and dips are close at K = 1 (ΔF = {d:.3g} nat): both compared at every K")
+        return sp.SIGNS
+    win = "positive" if d > 0 else "negative"
+    notes.append(f"sign: {'peaks' if win == 'positive' else 'absorption dips'} (one component on a constant "
+                 f"background fits {abs(d):.3g} nat better than {'dips' if win == 'positive' else 'peaks'})")
+    return (win,)
 
 
 def _spectrum_maker(x, y, k, info, tr, overrides):

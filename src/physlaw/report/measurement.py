@@ -61,7 +61,8 @@ def write_netcdfs(sel, stage: Path) -> None:
 
 
 def model_table(sel) -> tuple[list[str], list[list]]:
-    rows = [[f.name, f.free_energy, f.free_energy_err, f.probability, f.noise_sigma] for f in sel.fits]
+    rows = [[f.name, f.free_energy, f.free_energy_err, f.probability,
+             "Poisson" if f.noise_sigma != f.noise_sigma else f.noise_sigma] for f in sel.fits]
     return ["model", "F (nat)", "± err", "p(model | D)", "noise σ"], rows
 
 

@@ -23,6 +23,12 @@ of the truth in the default degree-2 library (constant excluded):
 * planar Kepler with ``inverse_radius`` (15 features): 2, the energy ``|p|²/2 − 1/|q|`` and
   ``L = q1 p2 − q2 p1``. The Runge–Lenz components ``p × L − q/|q|`` are cubic in ``(q, p)`` plus
   ``q_i/|q|``: not in this library.
+* planar Kepler in :func:`kepler_library` (degree 3, ``1/|q|``, ``q_i/|q|``; 37 features): 4, the
+  energy, ``L`` and the two Runge–Lenz components ``A1 = p2 L − q1/|q|``, ``A2 = −p1 L − q2/|q|``
+  (``m = k = 1``) — when the data span several energies. On a single energy shell ``E = E0`` also
+  ``(E − E0) q_i`` is constant along every trajectory and lies in this library: 2 more directions
+  (then count with several shells, or read the Runge–Lenz vector from the span). In 3D (degree 3:
+  119 features) the same holds with ``L``'s three and ``A``'s three components.
 * pendulum with ``angles`` (``ω, ω², cos θ, sin θ``): 1, the energy ``ω² − (2g/l) cos θ``
   (in ``ω = θ̇``). With ``trig`` instead (``θ, ω, θ², θω, ω², cos θ, sin θ``) also 1 in exact
   arithmetic, but ``θ``/``sin θ`` and ``θ²``/``cos θ`` are nearly collinear at moderate amplitude, so
@@ -72,6 +78,9 @@ class FunctionLibrary:
         num_positions: size of the position block (default ``n/2`` for even ``n``, else ``n``).
         extra: further features as SymPy expressions built from symbols named after the coordinates
             (e.g. ``q1, q2, p1, p2 = sympy.symbols("q1 q2 p1 p2")``; text is refused, never parsed).
+        radial: add the unit-vector components ``q_i/|q|`` of the position block (with ``degree=3``
+            and ``inverse_radius`` the library holds the Kepler Runge–Lenz vector
+            ``A = p × L − m k q/|q|``; see :func:`kepler_library`).
 
     Attributes:
         coordinate_names, num_positions, names (feature strings), expressions (SymPy), symbols.
@@ -83,7 +92,7 @@ class FunctionLibrary:
     """
 
     def __init__(self, coordinate_names, *, degree: int = 2, inverse_radius: bool = False, trig: bool = False,
-                 angles: bool = False, num_positions: int | None = None, extra=()):
+                 angles: bool = False, num_positions: int | None = None, extra=(), radial: bool = False):
         names = tuple(coordinate_names)
         if not names:
             raise InputError("a function library needs at least one coordinate name")
@@ -94,15 +103,17 @@ class FunctionLibrary:
             raise InputError(f"num_positions must be between 0 and {n}, got {num_positions}")
         if int(degree) < 0:
             raise InputError(f"degree must be >= 0, got {degree}")
-        if (inverse_radius or trig or angles) and d == 0:
-            raise InputError("inverse_radius, trig and angles act on positions, but the library has none "
+        if (inverse_radius or radial or trig or angles) and d == 0:
+            raise InputError("inverse_radius, radial, trig and angles act on positions, but the library has none "
                              "(num_positions = 0)")
-        if angles and inverse_radius:
-            raise InputError("angles and inverse_radius exclude each other (1/|q| of angles has no meaning)")
+        if angles and (inverse_radius or radial):
+            raise InputError("angles excludes inverse_radius and radial (1/|q| of angles has no meaning)")
         self.coordinate_names = names
         self.num_positions = d
         self.degree = int(degree)
         self.symbols = tuple(sympy.Symbol(c, real=True) for c in names)
+        self.options = {"degree": self.degree, "inverse_radius": bool(inverse_radius), "radial": bool(radial),
+                        "trig": bool(trig), "angles": bool(angles)}
         sym = self.symbols
         self.angles = bool(angles)
         # every feature is built from the symbols; its name is formatted alongside, never parsed
@@ -114,6 +125,10 @@ class FunctionLibrary:
         if inverse_radius:
             feats.append((f"1/sqrt({' + '.join(f'{c}**2' for c in names[:d])})",
                           1 / sympy.sqrt(sympy.Add(*(s**2 for s in sym[:d])))))
+        if radial:
+            norm = f"sqrt({' + '.join(f'{c}**2' for c in names[:d])})"
+            radius = sympy.sqrt(sympy.Add(*(s**2 for s in sym[:d])))
+            feats += [(f"{c}/{norm}", s / radius) for c, s in zip(names[:d], sym[:d])]
         if trig or angles:
             feats += [(f"cos({c})", sympy.cos(s)) for c, s in zip(names[:d], sym[:d])]
             feats += [(f"sin({c})", sympy.sin(s)) for c, s in zip(names[:d], sym[:d])]
@@ -235,3 +250,23 @@ def library_laws(space: NullSpace, library: FunctionLibrary, *, drop_below: floa
         law.notes.extend(notes)
         laws.append(law)
     return laws
+
+
+def kepler_library(coordinate_names, *, num_positions: int | None = None, degree: int = 3) -> FunctionLibrary:
+    """The library that holds every classical Kepler invariant: monomials up to ``degree`` (3),
+    ``1/|q|`` and ``q_i/|q|``.
+
+    Energy ``|p|²/2m − k/|q|``, angular momentum ``q × p`` and the Laplace–Runge–Lenz vector
+    ``A = p × L − m k q/|q|`` (cubic in ``(q, p)`` plus ``q_i/|q|``) are all linear combinations of its
+    features, so the library route finds ``A`` as part of the null space (its hidden SO(4) symmetry
+    for bound orbits). Every feature is built from SymPy symbols.
+
+    Example:
+        >>> lib = kepler_library(["q1", "q2", "p1", "p2"])
+        >>> q1, q2, p1, p2 = lib.symbols
+        >>> L = q1*p2 - q2*p1
+        >>> lib.coefficients(p2*L - q1/sympy.sqrt(q1**2 + q2**2))[1] < 1e-10
+        True
+    """
+    return FunctionLibrary(coordinate_names, degree=degree, inverse_radius=True, radial=True,
+                           num_positions=num_positions)
