@@ -18,6 +18,7 @@ HELP = "how many peaks, where, how sure, and what noise: spectral deconvolution 
 
 
 def register(sub) -> None:
+    from physlaw.cli._batch import add_batch_options
     from physlaw.cli._columns import add_column_options
     from physlaw.measure.spectrum_options import BACKGROUNDS, COMPONENTS, PRIOR_TOML_HELP, SHAPES
 
@@ -41,7 +42,10 @@ def register(sub) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("data", metavar="FILE", nargs="+",
-                   help="table of x, y[, sigma] or a VAMAS .vms file; several files of one sample need --share")
+                   help="table of x, y[, sigma] or a VAMAS .vms file. Several FILEs, a folder, a glob pattern "
+                        "('data/*.csv') or a wide table (one x column, one y column per spectrum) run every "
+                        "dataset: DIR/<name>/ each, DIR/table.csv one row per dataset, DIR/report.html an overview "
+                        "(--workers, --scheduler). With --share the files are one sample, fitted jointly")
     p.add_argument("--share", metavar="NAMES",
                    help="several files: comma-separated parameters they share (e.g. mu, or mu,log_b); the others "
                         "are fitted per file, each file with its own noise. The joint free energy is compared with "
@@ -71,6 +75,7 @@ def register(sub) -> None:
     noise.add_argument("--estimate-noise", action="store_true",
                        help="estimate the noise even if the file has a sigma column (the default without one)")
     add_column_options(p)
+    add_batch_options(p)
     p.add_argument("--prior", metavar="FILE.toml", help="override priors (format below)")
     p.add_argument("--samples", type=samples_type, default=2000, help="sweeps kept per chain, at least 10 (default 2000)")
     p.add_argument("--replicas", type=replicas_type, default=32, help="temperatures in the ladder, 2 to 1024 (default 32)")
@@ -102,6 +107,8 @@ def main(args) -> int:
     files = [args.data] if isinstance(args.data, (str, Path)) else list(args.data)
     args.share = getattr(args, "share", None)  # callers building a Namespace by hand (physlaw demo) may omit it
     check_spectrum_size(args, files)
+    if wants_batch(files, args):
+        return main_batch(args, files, "spectrum", spectrum_one, min_points=5)
     if len(files) > 1 or args.share is not None:
         return main_integration(args, files)
     x, y, sigma, m = read_measurement(files[0], args)
@@ -113,6 +120,56 @@ def main(args) -> int:
     if not args.quiet:
         print_spectrum(res, summary, Path(args.out))
     return 0
+
+
+def wants_batch(files, args) -> bool:
+    """Several datasets to run one by one: several FILEs without --share, a folder, a glob or --wide."""
+    if getattr(args, "share", None) is not None:
+        return False
+    if len(files) > 1 or getattr(args, "wide", False):
+        return True
+    return Path(files[0]).is_dir() or any(c in str(files[0]) for c in "*?[")
+
+
+def main_batch(args, files, command: str, run_one, *, min_points: int) -> int:
+    """Every dataset through ``run_one`` (``physlaw.cli._batch``): one folder each, a table and an overview."""
+    from physlaw.cli._batch import run_batch
+    from physlaw.io.datasets import expand_datasets
+
+    for opt in ("x_column", "y_column", "sigma_column", "region"):
+        if getattr(args, opt, None) is not None:
+            raise InputError(f"--{opt.replace('_column', '').replace('_', '-')} chooses columns of one file; "
+                             "several datasets are read as x, y[, sigma] tables or one wide table")
+    datasets = expand_datasets(files, wide=True if getattr(args, "wide", False) else "auto", min_points=min_points)
+    for d in datasets:
+        check_data_scale(d.x, d.y, d.source, sigma=d.sigma)
+    skip = {"data", "func", "out", "overwrite", "resume", "workers", "scheduler", "wide", "quiet", "seed", "command"}
+    options = {k: v for k, v in sorted(vars(args).items()) if k not in skip and not callable(v)}
+    res = run_batch(datasets, run_one, options=options, out_folder_args=args, command=command, seed=args.seed,
+                    workers=getattr(args, "workers", None), scheduler=getattr(args, "scheduler", None),
+                    quiet=args.quiet)
+    if not args.quiet:
+        print(f"{len(res.rows)} datasets: {args.out}/table.csv, {args.out}/report.html")
+    return 0
+
+
+def spectrum_one(dataset, stage, seed, options) -> dict:
+    """One dataset of a batch (a worker process may run it): the single-file analysis into ``stage``."""
+    import tempfile
+    from types import SimpleNamespace
+
+    from physlaw.io.priors import load_prior_toml
+    from physlaw.report.batch import summary_row
+
+    setup_jax()
+    args = SimpleNamespace(**options, seed=seed, quiet=True)
+    sigma = args.sigma if args.sigma is not None else (None if args.estimate_noise else dataset.sigma)
+    m = SimpleNamespace(x_name=dataset.header[0], y_name=dataset.header[1], notes=[], source=dataset.source,
+                        path=dataset.source)
+    overrides = load_prior_toml(args.prior) if args.prior else None
+    with tempfile.TemporaryDirectory() as ckpt:
+        _, summary = _deconvolve(dataset.x, dataset.y, sigma, overrides, args, m, Path(stage), Path(ckpt))
+    return summary_row(summary)
 
 
 def _components(args) -> tuple[str, ...]:
