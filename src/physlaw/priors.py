@@ -107,6 +107,91 @@ class LogGamma:
     def typical_scale(self) -> float:
         return math.sqrt(float(jax.scipy.special.polygamma(1, self.k)))  # sd of log Gamma
 
+    #: The sampled coordinate is the log of the parameter: a model uses ``value(u) = exp(u)``.
+    log_scale = True
+
+    def value(self, u):
+        """The parameter ``a = exp(u)`` from the sampled coordinate ``u``."""
+        return jnp.exp(u)
+
+
+@dataclass(frozen=True)
+class LogUniform:
+    """``u = log a`` where ``a`` is log-uniform on [low, high] (density ∝ 1/a, 0 < low < high).
+
+    In the sampled coordinate ``u`` this is exactly Uniform(log low, log high), normalised:
+    ``log p(u) = −log(log high − log low)`` inside.
+    """
+
+    low: float
+    high: float
+    shape: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        if not (isinstance(self.low, (int, float)) and isinstance(self.high, (int, float))
+                and math.isfinite(self.low) and math.isfinite(self.high) and 0 < self.low < self.high):
+            raise InputError(f"LogUniform: need finite 0 < low < high, got low={self.low!r}, high={self.high!r}")
+
+    @property
+    def _bounds(self) -> tuple[float, float]:
+        return math.log(self.low), math.log(self.high)
+
+    def log_prob(self, u):
+        lo, hi = self._bounds
+        inside = jnp.all((u >= lo) & (u <= hi))
+        return jnp.where(inside, -math.prod(self.shape) * math.log(hi - lo), -jnp.inf)
+
+    def sample(self, key):
+        lo, hi = self._bounds
+        return jax.random.uniform(key, self.shape, minval=lo, maxval=hi)
+
+    @property
+    def typical_scale(self) -> float:
+        lo, hi = self._bounds
+        return (hi - lo) / math.sqrt(12.0)
+
+    log_scale = True
+
+    def value(self, u):
+        return jnp.exp(u)
+
+
+@dataclass(frozen=True)
+class LogHalfNormal:
+    """``u = log a`` where ``a ~ HalfNormal(scale)`` (density √(2/π)/s · exp(−a²/2s²) on a > 0).
+
+    The density of ``u`` includes the Jacobian ``e^u``:
+    ``log p(u) = ½ log(2/π) − log s − e^{2u}/(2 s²) + u``, normalised on the real line.
+    """
+
+    scale: float
+    shape: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        _check_positive("LogHalfNormal", self.scale, "scale")
+
+    def log_prob(self, u):
+        return jnp.sum(0.5 * math.log(2 / math.pi) - math.log(self.scale) - 0.5 * jnp.exp(2 * u) / self.scale**2 + u)
+
+    def sample(self, key):
+        z = jnp.abs(jax.random.normal(key, self.shape))
+        return jnp.log(self.scale * jnp.maximum(z, jnp.finfo(z.dtype).tiny))
+
+    @property
+    def typical_scale(self) -> float:
+        return math.pi / math.sqrt(8.0)  # sd of log|Z|, Z ~ N(0, 1)
+
+    log_scale = True
+
+    def value(self, u):
+        return jnp.exp(u)
+
+
+def parameter_value(dist, u):
+    """The model parameter from a sampled coordinate: ``exp(u)`` for log-scale priors
+    (``LogGamma``, ``LogUniform``, ``LogHalfNormal``), ``u`` itself otherwise."""
+    return dist.value(u) if getattr(dist, "log_scale", False) else u
+
 
 @dataclass(frozen=True)
 class JointPrior:

@@ -203,7 +203,8 @@ def _deconvolve(x, y, sigma, overrides, args, m, stage: Path, ckpt: Path):
                          num_samples=args.samples, num_replicas=args.replicas, num_chains=args.chains,
                          checkpoints=CheckpointFolder(ckpt),
                          progress=None if args.quiet else ProgressBar(unit="sweep"))
-    res.plot_style = {"xlabel": m.x_name, "ylabel": m.y_name, "component_label": "peak"}
+    res.plot_style = {"xlabel": m.x_name, "ylabel": m.y_name, "component_label": "peak",
+                      "invert_x": bool(x[0] > x[-1])}  # drawn as the file runs (binding energy decreasing)
     res.notes = list(m.notes) + res.notes
     priors = "reference priors rescaled to the data's ranges" + (f", overridden by {args.prior}" if args.prior else "")
     summary = write_spectrum(res, stage, data=m.source or str(m.path), seed=args.seed, priors=priors)

@@ -72,6 +72,15 @@ def _cells(line: str) -> list[str]:
     return [c for c in _SPLIT.split(line.strip()) if c != ""]
 
 
+def _header_cells(line: str) -> list[str]:
+    """The names of a header line: split on its delimiter (comma, semicolon or tab) when it has one, so
+    that a name may hold spaces (``time (s),signal``); on runs of spaces otherwise."""
+    for delim in ",;\t":
+        if delim in line:
+            return [c.strip() for c in line.strip().split(delim)]
+    return _cells(line)
+
+
 def _lines(text: str):
     """The lines of ``text`` with their line ends, lazily (no copy of the whole text)."""
     pos = 0
@@ -112,7 +121,7 @@ def read_table(path: str | Path, *, min_columns: int, max_columns: int, what: st
         stripped = line.strip()
         if stripped and stripped[0] not in "#%":
             if header is None and not all(is_number(c) for c in _cells(stripped)):
-                header = _cells(stripped)
+                header = _header_cells(stripped)
                 offset += len(line)
                 continue
             first = (number, stripped)
@@ -189,6 +198,36 @@ def _scan(path: Path, text: str, header, *, min_columns: int, max_columns: int, 
     if not rows:
         raise InputError(f"{path}: no numeric rows found; expected a {what}")
     return np.array(rows, dtype=np.float64)
+
+
+MAX_COLUMNS = 10_000
+"""Most columns in a table read by :func:`read_columns`."""
+
+
+def read_columns(path: str | Path, *, what: str = "table of measured columns",
+                 max_columns: int = MAX_COLUMNS) -> tuple[np.ndarray, list[str] | None]:
+    """Read a numeric table of 2..``max_columns`` columns, keeping the header's column names.
+
+    As :func:`read_table`; the header (when there is one) is split on the delimiter of its line, so
+    a name may contain spaces. A header whose number of names differs from the number of columns is
+    refused: the names cannot be matched to the columns.
+
+    Returns:
+        ``(table [rows, columns], header names or None)``; rows keep the file's order.
+    """
+    table, header = read_table(path, min_columns=2, max_columns=max_columns, what=what)
+    if header is not None and len(header) != table.shape[1]:
+        raise InputError(f"{path}: the header names {len(header)} column(s) ({_names(header)}) but the rows "
+                         f"have {table.shape[1]}; make the header one name per column (or remove it and "
+                         "choose columns by number)")
+    if header is not None and any(not h for h in header):
+        raise InputError(f"{path}: the header has an empty column name ({_names(header)}); name every column")
+    return table, header
+
+
+def _names(header: list[str]) -> str:
+    shown = ", ".join(h[:30] for h in header[:12])
+    return shown + (f", ... ({len(header)} in all)" if len(header) > 12 else "")
 
 
 def read_xy(path: str | Path, *, min_points: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

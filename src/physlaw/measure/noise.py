@@ -58,3 +58,34 @@ def noise_curve(free_energy, sigma0: float, num_points: int) -> NoiseCurve:
     order = np.argsort(sigma)
     at_edge = i in (0, f.size - 1)
     return NoiseCurve(sigma[order], f[order], np.asarray(free_energy.log_z_err)[keep][order], sigma_hat, at_edge)
+
+
+def count_scale(y) -> float | None:
+    """The step q such that y / q are detector counts, or None: data that are not counts.
+
+    q = 1 for non-negative integers. Counts multiplied by one constant (a transmission function,
+    dwell time or gain correction, e.g. 311 counts written as 324.2826) lie on a lattice of step q:
+    q is estimated from the smallest gap between distinct values and refined by least squares, and
+    accepted when every y / q is within 0.05 of an integer. A step that is a power of ten is the
+    number of printed decimals, not a count scale, and is refused.
+    """
+    y = np.asarray(y, float)
+    if not (y.size >= 3 and np.all(np.isfinite(y)) and np.all(y >= 0) and np.max(y) > 0):
+        return None
+    if np.all(y == np.round(y)):
+        return 1.0
+    u = np.unique(y)
+    gaps = np.diff(u)
+    if gaps.size == 0 or gaps.min() <= 0:
+        return None
+    q = float(gaps.min())
+    for _ in range(3):
+        n = np.round(y / q)
+        if not np.any(n > 0):
+            return None
+        q = float(np.sum(y * n) / np.sum(n * n))
+    if np.max(np.abs(y / q - np.round(y / q))) > 0.05 or q < 1e-3 * np.max(y) / 1e6:
+        return None
+    if abs(np.log10(q) - round(np.log10(q))) < 1e-3:
+        return None
+    return q

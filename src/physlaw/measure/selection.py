@@ -29,7 +29,7 @@ import numpy as np
 
 from physlaw.errors import InputError
 from physlaw.measure import spectrum as sp
-from physlaw.measure.noise import noise_curve
+from physlaw.measure.noise import count_scale, noise_curve
 from physlaw.measure.regression import ModelFit, fit_by_name, model_probabilities, parameter_summary
 from physlaw.sampling import CheckpointFactory, Progress, Target, run
 
@@ -300,37 +300,6 @@ def spectrum_model_name(num_peaks: int, shape: str, background: str, component: 
     return f"K{num_peaks}-{kind}{shape}-{background}" + ("-dips" if sign == "negative" else "")
 
 
-def count_scale(y) -> float | None:
-    """The step q such that y / q are detector counts, or None: data that are not counts.
-
-    q = 1 for non-negative integers. Counts multiplied by one constant (a transmission function,
-    dwell time or gain correction, e.g. 311 counts written as 324.2826) lie on a lattice of step q:
-    q is estimated from the smallest gap between distinct values and refined by least squares, and
-    accepted when every y / q is within 0.05 of an integer. A step that is a power of ten is the
-    number of printed decimals, not a count scale, and is refused.
-    """
-    y = np.asarray(y, float)
-    if not (y.size >= 3 and np.all(np.isfinite(y)) and np.all(y >= 0) and np.max(y) > 0):
-        return None
-    if np.all(y == np.round(y)):
-        return 1.0
-    u = np.unique(y)
-    gaps = np.diff(u)
-    if gaps.size == 0 or gaps.min() <= 0:
-        return None
-    q = float(gaps.min())
-    for _ in range(3):
-        n = np.round(y / q)
-        if not np.any(n > 0):
-            return None
-        q = float(np.sum(y * n) / np.sum(n * n))
-    if np.max(np.abs(y / q - np.round(y / q))) > 0.05 or q < 1e-3 * np.max(y) / 1e6:
-        return None
-    if abs(np.log10(q) - round(np.log10(q))) < 1e-3:
-        return None
-    return q
-
-
 def is_counts(y) -> bool:
     """True for counts (possibly multiplied by one constant): a Poisson likelihood applies."""
     return count_scale(y) is not None
@@ -481,7 +450,7 @@ def deconvolve(
     backgrounds="auto",
     components="peak",
     likelihood: str = "auto",
-    signs="positive",
+    signs="auto",
     priors="auto",
     prior_overrides: dict | None = None,
     key: jax.Array,

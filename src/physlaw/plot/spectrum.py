@@ -12,8 +12,9 @@ import numpy as np  # noqa: E402
 
 
 def fit_figure(x, y, sigma, pred: dict, path: Path, *, title: str, xlabel: str = "x", ylabel: str = "y",
-               xscale: str = "linear", component_label: str = "peak") -> None:
-    """Data, the posterior median, 95 % bands of the mean and of new data, and each component."""
+               xscale: str = "linear", component_label: str = "peak", invert_x: bool = False) -> None:
+    """Data, the posterior median, 95 % bands of the mean and of new data, and each component
+    (``invert_x``: x increasing to the left, as binding energies are drawn)."""
     fig, ax = plt.subplots(figsize=(7.0, 4.6), constrained_layout=True)
     g = pred["x"]
     ax.fill_between(g, *pred["predictive_95"], color="C0", alpha=0.15, lw=0, label="95 % posterior predictive")
@@ -29,6 +30,8 @@ def fit_figure(x, y, sigma, pred: dict, path: Path, *, title: str, xlabel: str =
     if np.any(base != 0):
         ax.plot(g, base, color="0.4", lw=1.0, ls=":", label="background")
     ax.set_xscale(xscale)
+    if invert_x:
+        ax.invert_xaxis()
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
