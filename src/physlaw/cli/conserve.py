@@ -32,13 +32,21 @@ def register(sub) -> None:
             "'hnn' trains a Hamiltonian network and finds the functions G of a library with {G, H} = 0 "
             "(nonlinear laws such as the energy) plus the family's linear symmetries; "
             "'library' uses no network: dG/dt = 0 along the trajectories with finite-difference velocities "
-            "(the baseline). Writes DIR/summary.json (\"laws\": expression, coefficients with errors, "
+            "(the baseline); 'all' runs lie, hnn and library and reports their agreement. Every law is checked "
+            "on held-out trajectories: its drift (dG/dt)/<|G|> with a 95%% interval and a verdict (conserved, "
+            "approximately conserved with its decay rate, not conserved: dropped), and against a time-shuffled "
+            "surrogate (a law constant there too is a property of the state distribution: dropped). "
+            "Writes DIR/summary.json (\"laws\": expression, coefficients with errors, "
             "generator, residual), figures and DIR/report.html."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("data", metavar="DATA", help=".npz from physlaw simulate, or a trajectory CSV")
-    p.add_argument("--method", choices=["group", "lie", "hnn", "library"], default="lie", help="route")
+    p.add_argument("--method", choices=["group", "lie", "hnn", "library", "all"], default="lie",
+                   help="route; 'all' runs lie, hnn and library side by side and compares their laws")
+    p.add_argument("--no-check", dest="check", action="store_false",
+                   help="skip the checks of each law on held-out trajectories (drift with a 95%% interval, "
+                        "time-shuffled surrogate)")
     p.add_argument("--family", default="rotation", metavar="PRESET|MASK",
                    help="transformation family: rotation (one block acting alike on q and p), gl (all linear maps "
                         "on (q, p)), affine (rotation + translations of q), translation, or a mask such as "
@@ -50,6 +58,18 @@ def register(sub) -> None:
     p.add_argument("--p", nargs="+", metavar="COLUMN", help="CSV columns to use as momenta")
     p.add_argument("--names", nargs="+", metavar="NAME",
                    help="rename the coordinates (positions then momenta) for the laws, e.g. --names theta omega")
+    p.add_argument("--gaps", choices=["drop", "interpolate"],
+                   help="accept missing samples (NaN, empty or NA cells): drop splits the trajectories at gaps, "
+                        "interpolate fills gaps of at most --max-gap samples (cubic spline); stretches shorter than "
+                        "--min-length are dropped, the rest cut into equal windows [default: refuse the file]")
+    p.add_argument("--max-gap", type=int_between(1, 10**6), default=5, help="--gaps interpolate: longest gap filled")
+    p.add_argument("--min-length", type=int_between(3, 10**6), default=7,
+                   help="--gaps: shortest stretch of complete samples kept")
+    p.add_argument("--agents", nargs="?", const="auto", choices=["auto", "wide", "long"],
+                   help="DATA holds many-agent tracks: a wide table (t, x_1, y_1, x_2, y_2, ...) or a long table "
+                        "(agent, t, x, y); reduced to each agent's position and velocity relative to the centroid "
+                        "and mean velocity (velocities from positions by smoothed differences over --stencil samples, "
+                        "a cubic least-squares fit unless --order says otherwise); one trajectory per agent")
     p.add_argument("--lag", type=positive_int, default=1, help="autoencoder pairs (x_t, x_{t+lag})")
     p.add_argument("--steps", type=positive_int, help="network training steps [dae 30000, hnn 5000]")
     p.add_argument("--width", type=int_between(1, 65536), help="network hidden units [dae 128, hnn 200]")
@@ -57,6 +77,8 @@ def register(sub) -> None:
     p.add_argument("--degree", type=int_between(0, 6), default=2,
                    help=f"library: highest monomial degree, 0 to 6 (at most {MAX_LIBRARY_FEATURES} features in all)")
     p.add_argument("--inverse-radius", action="store_true", help="library: add 1/|q|")
+    p.add_argument("--radial", action="store_true",
+                   help="library: add q_i/|q| (with --degree 3 --inverse-radius: Kepler's Runge-Lenz vector)")
     p.add_argument("--trig", action="store_true", help="library: add cos and sin of each position")
     p.add_argument("--angles", action="store_true",
                    help="library: positions are angles and enter only through cos and sin (pendulums)")
@@ -91,12 +113,13 @@ def check_sizes(args) -> None:
 
 def check_library_size(args, dataset) -> None:
     """Refuse a library of more than ``MAX_LIBRARY_FEATURES`` features (counted, not built)."""
-    if args.method not in ("hnn", "library"):
+    if args.method not in ("hnn", "library", "all"):
         return
     n, d = dataset.x.shape[-1], dataset.q.shape[-1]
     variables = n - d if args.angles else n
     count = math.comb(variables + args.degree, args.degree) - 1 + (2 * d if args.trig or args.angles else 0)
     count += 1 if args.inverse_radius else 0
+    count += d if getattr(args, "radial", False) else 0
     if count > MAX_LIBRARY_FEATURES:
         raise InputError(f"--degree {args.degree} on {variables} coordinates gives a library of {count} features, "
                          f"more than the {MAX_LIBRARY_FEATURES} the {args.method} route handles; lower --degree")
@@ -114,12 +137,44 @@ def load(args):
         except InputError as err:
             raise InputError(f"--names: {err}") from None
     try:
-        return load_dataset(args.data, q=args.q, p=args.p, names=names)
+        if getattr(args, "agents", None):
+            return _load_agents(args, names)
+        return load_dataset(args.data, q=args.q, p=args.p, names=names, gaps=args.gaps, max_gap=args.max_gap,
+                            min_length=args.min_length)
     except InputError as err:
         if names is not None and " names given for " in str(err):
             raise InputError(f"--names gives {len(names)} names for {str(err).split(' names given for ', 1)[1]}") \
                 from None
-        raise
+        raise InputError(_flags(str(err))) from None
+
+
+def _flags(message: str) -> str:
+    """A reader's message with its argument names as the command line's flags."""
+    for arg, flag in (("gaps='drop'", "--gaps drop"), ("gaps='interpolate'", "--gaps interpolate"),
+                      ("max_gap = ", "--max-gap "), ("max_gap", "--max-gap"), ("min_length = ", "--min-length "),
+                      ("min_length", "--min-length")):
+        message = message.replace(arg, flag)
+    return message
+
+
+def _load_agents(args, names):
+    """``--agents``: many-agent tracks in the collective frame (``physlaw.io.trajectories.load_agents``)."""
+    import dataclasses
+
+    from physlaw.io.trajectories import load_agents
+
+    if args.q or args.p:
+        raise InputError("--q/--p choose columns of a trajectory file; with --agents the columns are found by name "
+                         "(t, x_1, y_1, ... or agent, t, x, y)")
+    order = args.order if args.order is not None else min(3, args.stencil - 1)
+    ds = load_agents(args.data, layout=args.agents, gaps=args.gaps, max_gap=args.max_gap, min_length=args.min_length,
+                     stencil=args.stencil, order=order)
+    if names is not None:
+        if len(names) != len(ds.coordinate_names):
+            raise InputError(f"--names gives {len(names)} names for {len(ds.coordinate_names)} coordinates "
+                             f"({', '.join(ds.coordinate_names)}) of the agents' collective frame")
+        ds = dataclasses.replace(ds, coordinate_names=names)
+    return ds
 
 
 def main(args) -> int:
@@ -152,29 +207,45 @@ def _run(args) -> int:
 
         model, cfg = load_model(args.model)
         want = "dae" if args.method in ("group", "lie") else "hnn"
-        if args.method == "library" or cfg["model"]["model"] != want:
+        if args.method in ("library", "all") or cfg["model"]["model"] != want:
             raise InputError(f"--model {args.model} holds a {cfg['model']['model']!r} network; the {args.method} "
                              f"route needs {'no network' if args.method == 'library' else repr(want)}")
     folder = output_folder(args, "conserve")
     progress = None if args.quiet else ProgressBar()
+    options = dict(family=args.family, key=key_from_seed(args.seed), lag=args.lag,
+                   train_steps=args.steps, width=args.width, degree=args.degree,
+                   inverse_radius=args.inverse_radius, trig=args.trig, angles=args.angles, min_gap=args.min_gap,
+                   stencil=args.stencil, order=args.order, progress=progress, check=args.check)
     with folder as stage:
         try:
-            res = conserve(
-                dataset, method=args.method, family=args.family, key=key_from_seed(args.seed), lag=args.lag,
-                train_steps=args.steps, width=args.width, model=model, degree=args.degree,
-                inverse_radius=args.inverse_radius, trig=args.trig, angles=args.angles, num_samples=args.samples,
-                num_burnin=args.burnin, sigma_max=args.sigma_range[0], sigma_min=args.sigma_range[1],
-                num_levels=args.levels, min_gap=args.min_gap, stencil=args.stencil, order=args.order, progress=progress,
-            )
+            if args.method == "all":
+                from physlaw.report.conserve import write_comparison
+                from physlaw.symmetry import conserve_all
+
+                comp = conserve_all(dataset, **options)
+                summ = write_comparison(comp, stage, data=str(args.data), seed=args.seed, dataset=dataset)
+            else:
+                res = conserve(dataset, method=args.method, model=model, num_samples=args.samples,
+                               num_burnin=args.burnin, sigma_max=args.sigma_range[0], sigma_min=args.sigma_range[1],
+                               num_levels=args.levels, **options)
         except InputError as err:  # the library names its arguments; the command line names its flags
             raise InputError(str(err).replace("method='lie'", "--method lie")
                              .replace("load_dataset(..., q=..., p=...)", "--q/--p")) from None
-        summ = write_conservation(res, stage, data=str(args.data), seed=args.seed, dataset=dataset)
+        if args.method != "all":
+            summ = write_conservation(res, stage, data=str(args.data), seed=args.seed, dataset=dataset)
     out = Path(args.out)
     if not args.quiet:
         print(summ["message"])
         for law in summ["laws"]:
-            print(f"  G = {law['expression']}   (residual {law['residual']:.3g})")
+            print(f"  G = {law['expression']}   (residual {law['residual']:.3g})"
+                  + (f"\n      {law['drift']['sentence']}" if law.get("drift") else ""))
+        for item in summ.get("details", {}).get("dropped_laws", []):
+            print(f"  dropped: {item['expression'][:70]}: {item['note']}")
+        for item in summ.get("details", {}).get("directions", []):
+            if item["kind"] != "canonical":
+                print(f"  direction without a law ({item['charge_share']:.0%} canonical): {item['description']}")
+        for route, r in summ.get("routes", {}).items():
+            print(f"  {route}: {r['count']} law(s): " + "; ".join(law["expression"][:50] for law in r["laws"]))
         if summ.get("singular_value_gap") is not None:
             print(f"  singular-value gap ×{summ['singular_value_gap']:.3g}")
         print(f"wrote {out}/summary.json, figures and {out}/report.html")

@@ -81,6 +81,19 @@ def check_size(args, params: dict, *, fix: str = "lower --num-trajectories or --
                  fix + (" or --param num_agents" if pairwise else ""))
 
 
+def _check_drive_period(system, dt) -> None:
+    """A driven flow's stored derivatives are evaluated at t = 0: its records must be whole drive periods apart."""
+    from physlaw.errors import InputError
+
+    period = getattr(system, "drive_period", None)
+    if period is None or dt is None:
+        return
+    cycles = dt / period
+    if not (round(cycles) >= 1 and math.isclose(cycles, round(cycles), rel_tol=1e-9)):
+        raise InputError(f"--dt for {system.name!r} must be a whole number of drive periods 2 pi/Omega = {period:.12g} "
+                         f"(records are stroboscopic); got {dt}; leave --dt out for one period")
+
+
 def _median(values):
     values = sorted(values)
     return 0.5 * (values[(len(values) - 1) // 2] + values[len(values) // 2])
@@ -111,13 +124,16 @@ def run(args: argparse.Namespace) -> int:
     import jax
 
     setup_jax(float64=True)
-    from physlaw.dynamics import list_systems, simulate
+    from physlaw.dynamics import FLOW_SYSTEMS, get_system, list_systems, simulate
     from physlaw.io.trajectories import save_csv, save_dataset
 
-    if args.system not in list_systems():
-        raise InputError(f"unknown system {args.system!r}; choose one of {', '.join(list_systems())}")
+    known = list(list_systems())
+    if args.system not in known:
+        raise InputError(f"unknown system {args.system!r}; choose one of {', '.join(known)}")
     params = _parse_params(args.param)
     check_size(args, params)
+    if args.system in FLOW_SYSTEMS:
+        _check_drive_period(get_system(args.system, **params), args.dt)
     options = dict(num_trajectories=args.num_trajectories, num_times=args.num_times, dt=args.dt,
                    energy=args.energy, noise=args.noise, seed=args.seed, **params)
     options.update({k: v for k, v in (("method", args.method), ("substeps", args.substeps)) if v is not None})

@@ -8,9 +8,17 @@ Hamiltonian systems
     ``HamiltonianSystem``, ``get_system``, ``HAMILTONIAN_SYSTEMS`` and the factories
     ``free_particle``, ``harmonic_oscillator``, ``pendulum``, ``double_pendulum``, ``kepler``,
     ``two_body``; ``integrate_system``, ``sample_energy_shell``, ``conserved_drift``.
+Non-Hamiltonian test flows (``_flows``)
+    ``FlowSystem``, ``FLOW_SYSTEMS``, ``damped_oscillator``, ``duffing_driven``, ``lotka_volterra``
+    (and the Hamiltonian ``henon_heiles``): systems without the usual invariants, for false-discovery
+    checks; ``get_system`` and ``simulate`` take their names.
 Collective motion
     ``CouzinParams``, ``BoidsParams``, ``SwarmState``, ``couzin_step``, ``boids_step``,
-    ``init_swarm``, ``run_swarm``, ``polarisation``, ``milling_index``.
+    ``init_swarm``, ``run_swarm``, ``polarisation``, ``milling_index``, ``collective_coordinates``.
+Recorded trajectories
+    ``repair_gaps`` (``GapRepair``, ``GAP_MODES``, ``window_length``: NaN rows dropped or filled),
+    ``finite_differences`` (smoothed velocities), ``agents_dataset`` (many-agent tracks in the
+    collective frame).
 Datasets
     ``Dataset``, ``simulate``, ``swarm_dataset``, ``sphere_dataset``, ``list_systems``,
     (files: ``physlaw.io.load_dataset``, ``save_dataset``, ``save_csv``).
@@ -28,6 +36,7 @@ from physlaw.dynamics._collective import (
     CouzinParams,
     SwarmState,
     boids_step,
+    collective_coordinates,
     couzin_step,
     init_swarm,
     milling_index,
@@ -35,8 +44,14 @@ from physlaw.dynamics._collective import (
     run_swarm,
 )
 from physlaw.dynamics._datasets import (
+    GAP_MODES,
     Dataset,
+    GapRepair,
+    agents_dataset,
     check_coordinate_names,
+    finite_differences,
+    repair_gaps,
+    window_length,
     conserved_drift,
     integrate_system,
     list_systems,
@@ -44,6 +59,13 @@ from physlaw.dynamics._datasets import (
     simulate,
     sphere_dataset,
     swarm_dataset,
+)
+from physlaw.dynamics._flows import (
+    FLOW_SYSTEMS,
+    FlowSystem,
+    damped_oscillator,
+    duffing_driven,
+    lotka_volterra,
 )
 from physlaw.dynamics._integrators import (
     integrate_ode,
@@ -59,12 +81,16 @@ from physlaw.dynamics._systems import (
     free_particle,
     get_system,
     harmonic_oscillator,
+    henon_heiles,
     kepler,
     pendulum,
     two_body,
 )
 
 __all__ = [
+    "GAP_MODES", "GapRepair", "agents_dataset", "collective_coordinates", "finite_differences", "repair_gaps",
+    "window_length",
+    "FLOW_SYSTEMS", "FlowSystem", "damped_oscillator", "duffing_driven", "henon_heiles", "lotka_volterra",
     "BoidsParams", "CouzinParams", "Dataset", "HAMILTONIAN_SYSTEMS", "HamiltonianSystem", "SwarmState",
     "boids_step", "check_coordinate_names", "conserved_drift", "couzin_step", "double_pendulum", "free_particle", "get_system",
     "harmonic_oscillator", "init_swarm", "integrate_ode", "integrate_separable", "integrate_system",

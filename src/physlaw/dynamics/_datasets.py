@@ -510,6 +510,9 @@ def list_systems() -> dict[str, str]:
     out["couzin"] = "Couzin et al. 2002 zone model in 2D (milling at the default zones); agents relative to the centroid"
     out["boids"] = "Reynolds boids in 2D (separation, alignment, cohesion); agents relative to the centroid"
     out["sphere"] = "points on the upper hemisphere x1^2 + x2^2 + x3^2 = r^2 (static manifold)"
+    from physlaw.dynamics._flows import FLOW_SYSTEMS
+
+    out.update({name: factory().description for name, factory in FLOW_SYSTEMS.items()})
     return out
 
 

@@ -13,6 +13,7 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 
+from physlaw.dynamics._flows import FLOW_SYSTEMS
 from physlaw.errors import InputError
 
 
@@ -51,6 +52,12 @@ class HamiltonianSystem:
     def coordinate_names(self) -> tuple[str, ...]:
         """``("q1", …, "qd", "p1", …, "pd")``."""
         return tuple(f"q{i + 1}" for i in range(self.dim)) + tuple(f"p{i + 1}" for i in range(self.dim))
+
+    @property
+    def invariants(self) -> tuple[str, ...]:
+        """The names of the exactly conserved quantities: all of ``conserved`` (compare
+        :class:`physlaw.dynamics._flows.FlowSystem`, where some entries are not conserved)."""
+        return tuple(self.conserved)
 
     def hamiltonian(self, q, p):
         """``H(q, p) = T(q, p) + V(q)``."""
@@ -324,6 +331,46 @@ def double_pendulum(
     )
 
 
+def henon_heiles(lam: float = 1.0) -> HamiltonianSystem:
+    """Hénon–Heiles system ``H = |p|²/2 + (q1² + q2²)/2 + λ (q1² q2 − q2³/3)`` (Hénon & Heiles 1964).
+
+    Conserves the energy only: the cubic term breaks the rotation symmetry of the oscillator
+    down to the discrete rotations by 120°, and for energies ``1/8 ≲ E < 1/6`` (λ = 1) most of the
+    bounded energy surface is chaotic, so no second integral exists there. Default initial
+    conditions: ``E`` uniform in [0.125, 0.16]/λ², positions uniform in the disc ``|q| < 0.3/λ``,
+    momenta at a uniform angle with ``|p| = sqrt(2 (E − V(q)))``.
+    """
+    if not lam > 0:
+        raise InputError(f"henon-heiles needs lam > 0, got {lam}")
+    kin = lambda q, p: 0.5 * jnp.sum(p**2)  # noqa: E731
+    pot = lambda q: 0.5 * jnp.sum(q**2) + lam * (q[0] ** 2 * q[1] - q[1] ** 3 / 3.0)  # noqa: E731
+
+    def sample(key):
+        k1, k2, k3, k4 = jax.random.split(key, 4)
+        energy = _uniform(k1, 0.125, 0.16) / lam**2
+        r = 0.3 / lam * jnp.sqrt(_uniform(k2, 0.0, 1.0))
+        phi = _uniform(k3, 0.0, 2 * jnp.pi)
+        q = r * jnp.array([jnp.cos(phi), jnp.sin(phi)])
+        speed = jnp.sqrt(2.0 * jnp.maximum(energy - pot(q), 0.0))
+        psi = _uniform(k4, 0.0, 2 * jnp.pi)
+        return q, speed * jnp.array([jnp.cos(psi), jnp.sin(psi)])
+
+    return HamiltonianSystem(
+        name="henon-heiles",
+        description="Henon-Heiles H = |p|^2/2 + |q|^2/2 + lam (q1^2 q2 - q2^3/3), chaotic at E in [1/8, 1/6]; "
+                    "energy only",
+        dim=2,
+        kinetic_fn=kin,
+        potential_fn=pot,
+        sample_fn=sample,
+        parameters={"lam": lam},
+        conserved={"energy": lambda q, p: kin(q, p) + pot(q)},
+        dt=0.2,
+        num_times=100,
+        substeps=10,
+    )
+
+
 # name -> factory; the factories take the physical constants as keyword arguments.
 HAMILTONIAN_SYSTEMS: dict[str, Callable[..., HamiltonianSystem]] = {
     "free-particle-1d": lambda **kw: free_particle(1, **kw),
@@ -338,16 +385,20 @@ HAMILTONIAN_SYSTEMS: dict[str, Callable[..., HamiltonianSystem]] = {
     "kepler-2d": lambda **kw: kepler(2, **kw),
     "kepler-3d": lambda **kw: kepler(3, **kw),
     "two-body": two_body,
+    "henon-heiles": henon_heiles,
 }
 
 
 def get_system(name: str, **parameters) -> HamiltonianSystem:
-    """Build a registered Hamiltonian system by name, e.g. ``get_system("pendulum", g=9.81)``."""
-    if name not in HAMILTONIAN_SYSTEMS:
+    """Build a registered system by name, e.g. ``get_system("pendulum", g=9.81)``: a Hamiltonian
+    system (``HAMILTONIAN_SYSTEMS``) or a non-Hamiltonian test flow (``FLOW_SYSTEMS``, module
+    ``_flows``: damped oscillator, driven Duffing, Lotka–Volterra), which has the same interface."""
+    factories = {**HAMILTONIAN_SYSTEMS, **FLOW_SYSTEMS}
+    if name not in factories:
         raise InputError(
-            f"unknown Hamiltonian system {name!r}; choose one of {', '.join(HAMILTONIAN_SYSTEMS)}"
+            f"unknown system {name!r}; choose one of {', '.join(factories)}"
         )
     try:
-        return HAMILTONIAN_SYSTEMS[name](**parameters)
+        return factories[name](**parameters)
     except TypeError as err:
         raise InputError(f"bad parameters {parameters} for system {name!r}: {err}") from None

@@ -131,7 +131,12 @@ def laws_along_trajectories_figure(laws, dataset, path: Path, *, max_laws: int =
         except (TypeError, ValueError, NameError):
             ax.text(0.5, 0.5, "cannot evaluate", transform=ax.transAxes, ha="center")
         ax.set_ylabel("G", fontsize=8)
-        ax.set_title(law.expression if len(law.expression) < 90 else law.expression[:87] + "…", fontsize=8)
+        title = law.expression if len(law.expression) < 90 else law.expression[:87] + "…"
+        drift = getattr(law, "drift", None)
+        if drift is not None:  # the check on held-out trajectories: verdict and relative rate with its interval
+            title += (f"\n{drift.verdict}: (dG/dt)/<|G|> = {drift.rate:.3g} [{drift.low:.3g}, {drift.high:.3g}] "
+                      "(95 %, held-out)")
+        ax.set_title(title, fontsize=8)
     axes[-1, 0].set_xlabel("t")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

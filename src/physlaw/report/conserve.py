@@ -34,6 +34,14 @@ def summary(res, *, data: str, seed: int, dataset) -> dict:
     return out
 
 
+class _DriftView:
+    """The fields of a drift dict under the attribute names the figure reads."""
+
+    def __init__(self, d: dict):
+        self.verdict, self.rate = d["verdict"], d["rate"]
+        self.low, self.high = d["interval"]
+
+
 def write_conservation(res, out: Path, *, data: str, seed: int, dataset) -> dict:
     """Write every result file of ``res`` into the folder ``out`` (the CLI gives a staging folder: see ``io.results``)."""
     from physlaw.plot import symmetry as plots
@@ -68,10 +76,19 @@ def write_conservation(res, out: Path, *, data: str, seed: int, dataset) -> dict
             plots.group_pairs_figure(res, stage / "group_pairs.png")
             figures.append(("group_pairs.png", "Sampled invariant maps at the chosen σ' (pairwise) and the fitted "
                             "implicit relations h = 0 (red); + marks the identity."))
-    if disc.laws and dataset.num_times > 1 and dataset.p.shape[-1] > 0:  # laws in the data's coordinates
-        plots.laws_along_trajectories_figure(disc.laws, dataset, stage / "laws_along_trajectories.png")
-        figures.append(("laws_along_trajectories.png", "Each law along a few trajectories of the data: "
-                        "flat lines mean conserved."))
+    shown = list(disc.laws)
+    approx = disc.details.get("approximate_law")
+    if not shown and approx and disc.arrays.get("approximate_expr") is not None:
+        from physlaw.symmetry import Law
+
+        law = Law(expr=disc.arrays["approximate_expr"], coefficients={}, residual=float("nan"))
+        law.drift = _DriftView(approx["drift"])
+        shown = [law]
+    if shown and dataset.num_times > 1 and dataset.p.shape[-1] > 0:  # laws in the data's coordinates
+        plots.laws_along_trajectories_figure(shown, dataset, stage / "laws_along_trajectories.png")
+        figures.append(("laws_along_trajectories.png", "Each law (or, when none is left, the best approximate "
+                        "one) along a few trajectories of the data: flat lines mean conserved; the title gives "
+                        "the check on held-out trajectories."))
     if res.model is not None and res.model_config is not None:
         from physlaw.io.networks import save_model
 
@@ -90,12 +107,24 @@ def _report(path: Path, summ: dict, figures, stage: Path) -> None:
             coefs = ", ".join(f"{t}: {c['value']:.4g}" + (f" ± {c['error']:.2g}" if c["error"] is not None else "")
                               for t, c in law["coefficients"].items())
             rows.append([law["expression"], coefs, law["residual"],
-                         "" if law["symplectic_defect"] is None else law["symplectic_defect"]])
-        head.table(["law", "coefficients (normalised)", "residual", "symplectic defect"], rows)
+                         "" if law["symplectic_defect"] is None else law["symplectic_defect"],
+                         "" if not law.get("drift") else law["drift"]["sentence"]])
+        head.table(["law", "coefficients (normalised)", "residual", "symplectic defect",
+                    "check on held-out trajectories"], rows)
     else:
         head.text("No law was found. Try another family, more data, a longer Δt between the pair's slices "
                   "(--lag) or another route.")
     d = summ.get("details", {})
+    if d.get("approximate_law"):
+        a = d["approximate_law"]
+        head.text(f"Best approximate law {a['expression']}: {a['drift']['sentence']}.")
+    if d.get("dropped_laws"):
+        head.table(["dropped law", "why"], [[x["expression"], x["note"]] for x in d["dropped_laws"]],
+                   caption="laws the route proposed that failed the checks")
+    if d.get("directions"):
+        head.table(["symmetry direction", "canonical share", "meaning"],
+                   [[str(x["generator"]), x["charge_share"], x["description"]] for x in d["directions"]],
+                   caption="every direction of the symmetry null space")
     if "relations" in d:
         head.table(["relation", "rms distance", "regularity at I"],
                    [[r["expression"], r["rms_distance"], r["regularity_at_identity"]] for r in d["relations"]],
@@ -110,3 +139,45 @@ def _report(path: Path, summ: dict, figures, stage: Path) -> None:
                                [["data", summ["data"]], ["seed", summ["seed"]],
                                 ["seconds", str(summ["timings_seconds"])]])
     write_report(path, f"physlaw conserve — {summ['method']}", [head, figs, run])
+
+
+def write_comparison(comp, out: Path, *, data: str, seed: int, dataset) -> dict:
+    """``--method all``: each route's files in ``out/ROUTE/``, and ``out/summary.json`` and ``out/report.html``
+    with the routes' laws side by side, their agreement (principal angles) and the one verdict."""
+    from physlaw.report.html import Section, write_report
+
+    stage = Path(out)
+    stage.mkdir(parents=True, exist_ok=True)
+    routes = {}
+    for route, res in comp.results.items():
+        routes[route] = write_conservation(res, stage / route, data=data, seed=seed, dataset=dataset)
+    summ = {
+        "message": comp.message,
+        "method": "all",
+        "laws": [],
+        "count": int(comp.shared_count),
+        "shared_count": int(comp.shared_count),
+        "routes": {r: {"count": s["count"], "message": s["message"], "laws": s["laws"],
+                       "timings_seconds": s["timings_seconds"]} for r, s in routes.items()},
+        "agreement": comp.agreement,
+        "errors": comp.errors,
+        "data": data,
+        "seed": seed,
+        "coordinate_names": list(dataset.coordinate_names),
+        "timings_seconds": comp.timings,
+    }
+    write_json(stage / "summary.json", summ)
+    head = Section("Verdict").text(comp.message, cls="verdict")
+    head.table(["route", "laws", "message"],
+               [[r, "; ".join(law["expression"] for law in s["laws"]) or "none", s["message"]]
+                for r, s in routes.items()])
+    if comp.agreement:
+        head.table(["routes", "laws", "principal angles (degrees)", "agreeing"],
+                   [[" / ".join(a["routes"]), " / ".join(map(str, a["counts"])),
+                     ", ".join(f"{x:.3g}" for x in a["angles_degrees"]), a["shared"]] for a in comp.agreement],
+                   caption="agreement between the routes' law subspaces (values of the laws on common states)")
+    for route, err in comp.errors.items():
+        head.text(f"{route}: not run ({err})")
+    links = Section("Routes").text("Each route's own report: " + ", ".join(f"{r}/report.html" for r in routes))
+    write_report(stage / "report.html", "physlaw conserve — all routes", [head, links])
+    return summ

@@ -28,55 +28,12 @@ import time
 
 import numpy as np
 
+from physlaw.dynamics import finite_differences  # noqa: F401  (re-exported: the library route's differences)
+
 from physlaw.errors import InputError
 from physlaw.symmetry._laws import Discovery, verdict
 from physlaw.symmetry._library import FunctionLibrary, library_laws
 from physlaw.symmetry._nullspace import null_space
-
-
-def finite_differences(x, t, *, stencil: int = 5, order: int | None = None) -> np.ndarray:
-    """Time derivatives of trajectories by finite differences on each trajectory's own time grid.
-
-    At every time the derivative of the polynomial of degree ``order`` fitted (least squares) to
-    ``stencil`` neighbouring samples (centred where possible, shifted inwards at the ends). With the
-    default ``order = stencil − 1`` the polynomial interpolates: error ``O(Δt^{stencil−1})`` in the
-    interior, weights solving ``Σ_k w_k (t_k − t_i)^r = δ_{r1}`` (Fornberg); ``stencil = 3`` is
-    NumPy's ``gradient`` in the interior. A lower ``order`` smooths (Savitzky–Golay, on uneven grids
-    too): for noisy trajectories, e.g. ``stencil=7, order=3``. Uneven grids (dropped frames) are handled.
-
-    Args:
-        x: ``[trajectory, time, n]``.
-        t: ``[trajectory, time]``, strictly increasing along each trajectory.
-        stencil: odd number of samples per derivative, at most the number of times.
-        order: polynomial degree, 1 ≤ order ≤ stencil − 1 (default stencil − 1).
-
-    Returns:
-        ``ẋ`` of the shape of ``x``.
-    """
-    x = np.asarray(x, dtype=float)
-    t = np.asarray(t, dtype=float)
-    num = x.shape[1]
-    stencil = int(stencil)
-    if stencil < 3 or stencil % 2 == 0:
-        raise InputError(f"the finite-difference stencil must be an odd number >= 3, got {stencil}")
-    order = stencil - 1 if order is None else int(order)
-    if not 1 <= order <= stencil - 1:
-        raise InputError(f"the finite-difference polynomial order must be between 1 and stencil − 1 = {stencil - 1}, "
-                         f"got {order}")
-    if num < stencil:
-        raise InputError(f"a {stencil}-point finite difference needs at least {stencil} times per trajectory; "
-                         f"got {num}")
-    if np.any(np.diff(t, axis=1) <= 0):
-        raise InputError("times must increase strictly along each trajectory for finite differences")
-    half = stencil // 2
-    start = np.clip(np.arange(num) - half, 0, num - stencil)  # [time]
-    idx = start[:, None] + np.arange(stencil)  # [time, stencil]
-    h = t[:, idx] - t[:, :, None]  # [traj, time, stencil]
-    s = np.max(np.abs(h), axis=-1, keepdims=True)
-    v = (h / s)[..., :, None] ** np.arange(order + 1)  # [traj, time, k, r]
-    # the fitted polynomial's slope at t_i: row r = 1 of the least-squares solution operator
-    w = np.linalg.pinv(v)[..., 1, :] / s  # [traj, time, k]
-    return np.einsum("btk,btkn->btn", w, x[:, idx])
 
 
 def resolve_rtol(rtol: float | None) -> float:
@@ -122,9 +79,31 @@ def library_discovery(route: str, rows: np.ndarray, library: FunctionLibrary, *,
         "smallest_singular_value": smallest,
         "seconds": round(time.perf_counter() - started, 3),
     }
+    arrays = {"basis": space.basis, "errors": space.errors, "pivots": np.asarray(space.pivots)}
+    if space.count == 0:
+        arrays["approximate_expr"] = best_approximate(rows, library, column_scale)
     return Discovery(route=route, laws=laws, spectrum=space.singular_values, count=space.count, gap=space.gap,
-                     weak=space.weak, message=message, details=details,
-                     arrays={"basis": space.basis, "errors": space.errors, "pivots": np.asarray(space.pivots)})
+                     weak=space.weak, message=message, details=details, arrays=arrays)
+
+
+def best_approximate(rows: np.ndarray, library: FunctionLibrary, column_scale=None):
+    """The library combination closest to conserved: the right singular vector of the column-scaled rows
+    with the smallest singular value (a SymPy expression, coefficients to 4 significant digits, the
+    largest 1). Where no law is exact (friction) it is the energy-like quantity whose breaking rate
+    :mod:`physlaw.symmetry._checks` then measures."""
+    import sympy
+
+    scale = np.sqrt(np.mean(rows**2, axis=0)) if column_scale is None else np.asarray(column_scale, float)
+    big = float(scale.max()) if scale.size else 1.0
+    scale = np.where(scale > 1e-10 * big, scale, big if big > 0 else 1.0)
+    _, _, vt = np.linalg.svd(rows / scale, full_matrices=False)
+    c = vt[-1] / scale
+    c = c / c[np.argmax(np.abs(c))]
+    expr = sympy.Integer(0)
+    for cj, ej in zip(c, library.expressions):
+        if abs(cj) > 1e-3:
+            expr += sympy.Float(float(f"{cj:.4g}"), 15) * ej
+    return expr.xreplace({s: sympy.Symbol(s.name) for s in expr.free_symbols})
 
 
 def trajectory_laws(

@@ -34,6 +34,8 @@ class Law:
         generator: ``[n, n + 1]`` ``[K | c]`` of the symmetry behind the law, or None.
         symplectic_defect: of ``K`` (None without a generator or on a static manifold).
         notes: anything a physicist should know about this law, in words.
+        drift: its check along held-out trajectories (``physlaw.symmetry._checks.Drift``: the relative
+            rate ``(dG/dt)/<|G|>`` with a 95 % interval and the verdict), or None when not checked.
     """
 
     expr: sympy.Expr
@@ -42,6 +44,7 @@ class Law:
     generator: np.ndarray | None = None
     symplectic_defect: float | None = None
     notes: list = dataclasses.field(default_factory=list)
+    drift: object = None
 
     def __post_init__(self):
         if isinstance(self.expr, (int, float, np.integer, np.floating)) and not isinstance(self.expr, bool):
@@ -64,6 +67,7 @@ class Law:
             "generator": None if self.generator is None else np.round(np.asarray(self.generator), 6).tolist(),
             "symplectic_defect": None if self.symplectic_defect is None else float(self.symplectic_defect),
             "notes": list(self.notes),
+            "drift": None if self.drift is None else self.drift.to_dict(),
         }
         return out
 
@@ -323,3 +327,70 @@ def verdict(count: int, gap: float, weak: bool, what: str = "conserved quantity"
     g = "an exact null space" if not np.isfinite(gap) else f"a singular-value gap of ×{gap:.3g}"
     return f"Found {count} {what if count == 1 else whats} with {g}" + (
         " — weak evidence: treat the count with care." if weak else ".")
+
+
+def describe_directions(generators, residuals=None, *, min_charge: float = 0.1) -> list[dict]:
+    """Every direction of a symmetry null space, canonical or not, in words (nothing is thrown away).
+
+    The span of ``generators`` (each ``[n, n]`` or ``[n, n + 1]`` on ``x = (q, p)``) is split as in
+    :func:`canonical_generators`: the singular value decomposition of the unit generators' charge
+    vectors (symmetric part of ``J K``, and ``J c``) gives combinations with a Noether charge (singular
+    value ≥ ``min_charge``: "canonical") and combinations without one ("non-canonical": ``J K``
+    antisymmetric). Each non-canonical combination is named: ``"a scaling"`` when ``K`` is a multiple of
+    the identity (``q, p → λ q, λ p``: maps orbits to orbits of a homogeneous system but conserves
+    nothing), else ``"a non-canonical linear map"``.
+
+    Returns:
+        One dict per direction: ``kind`` (``"canonical"`` / ``"non-canonical"``), ``charge_share`` (the
+        singular value: the fraction of the direction that carries a charge, 0 to 1), ``description``,
+        ``generator`` (rounded ``[K | c]``) and ``residual`` (the largest null-space residual of the
+        directions combined, when given).
+    """
+    gens = [np.asarray(g, float) for g in generators]
+    if not gens:
+        return []
+    n = gens[0].shape[0]
+    gens = [g if g.shape[1] > n else np.hstack([g, np.zeros((n, 1))]) for g in gens]
+    j = symplectic_form(n // 2)
+    norms = np.array([max(np.linalg.norm(g), 1e-300) for g in gens])
+    iu = np.triu_indices(n)
+    rows = []
+    for g, norm in zip(gens, norms):
+        jk = j @ g[:, :n]
+        rows.append(np.concatenate([(0.5 * (jk + jk.T))[iu], j @ g[:, n]]) / norm)
+    u, sv, _ = np.linalg.svd(np.array(rows), full_matrices=True)
+    sv = np.concatenate([sv, np.zeros(len(gens) - sv.size)]) if sv.size < len(gens) else sv[: len(gens)]
+    res = None if residuals is None or len(residuals) == 0 else float(np.max(residuals))
+    combos = []
+    for col in range(len(gens)):
+        w = u[:, col] / norms
+        gen = sum(wi * g for wi, g in zip(w, gens))
+        combos.append(gen / max(np.linalg.norm(gen), 1e-300))
+    # within the directions without a charge, show a common scaling on its own when the span holds one
+    free = [i for i in range(len(gens)) if sv[i] < min_charge]
+    if free:
+        basis = np.array([combos[i].ravel() for i in free])
+        ident = np.hstack([np.eye(n), np.zeros((n, 1))]).ravel() / np.sqrt(n)
+        coef, *_ = np.linalg.lstsq(basis.T, ident, rcond=None)
+        if np.linalg.norm(basis.T @ coef) > 0.9:
+            qmat, _ = np.linalg.qr(np.column_stack([basis.T @ coef, basis.T]))
+            for slot, i in enumerate(free):
+                combos[i] = qmat[:, slot].reshape(combos[i].shape)
+    out = []
+    for col in range(len(gens)):
+        gen = combos[col]
+        gen = gen * np.sign(gen.ravel()[np.argmax(np.abs(gen.ravel()))])
+        share = float(min(sv[col], 1.0))
+        if share >= min_charge:
+            kind, text = "canonical", "a canonical symmetry: its Noether charge is a conserved quantity"
+        else:
+            k = gen[:, :n]
+            scale = np.trace(k) / n
+            if abs(scale) > 0 and np.linalg.norm(k - scale * np.eye(n)) < 0.1 * np.linalg.norm(k) \
+                    and np.linalg.norm(gen[:, n]) < 0.1:
+                kind, text = "non-canonical", "a scaling (q, p -> λq, λp): no conserved quantity"
+            else:
+                kind, text = "non-canonical", "a non-canonical linear map (J K antisymmetric): no conserved quantity"
+        out.append({"kind": kind, "charge_share": round(share, 4), "description": text,
+                    "generator": np.round(gen, 4).tolist(), "residual": res})
+    return out

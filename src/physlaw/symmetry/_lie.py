@@ -27,7 +27,9 @@ import sympy
 from physlaw.symmetry._families import Family
 from physlaw.symmetry._invariance import check_rows
 from physlaw.errors import InputError
-from physlaw.symmetry._laws import Discovery, canonical_generators, noether_charge, polynomial_law, verdict
+from physlaw.symmetry._laws import (
+    Discovery, canonical_generators, describe_directions, noether_charge, polynomial_law, verdict,
+)
 from physlaw.symmetry._nullspace import null_space
 
 
@@ -88,7 +90,11 @@ def lie_algebra(
     laws = []
     gens = [family.generator(vec) for vec in ns.basis]
     gen_errs = [np.sqrt(np.tensordot(err**2, family.basis**2, axes=1)) for err in ns.errors]
+    directions = describe_directions(gens, ns.residuals) if phase_space else []
+    non_canonical = [d for d in directions if d["kind"] == "non-canonical"]
     try:
+        if non_canonical:  # a direction with (almost) no Noether charge, e.g. a common scaling of q and p
+            raise InputError("non-canonical direction")
         for vec, err, res, gen, gen_err in zip(ns.basis, ns.errors, ns.residuals, gens, gen_errs):
             law = (noether_charge(gen, family.coordinate_names, errors=gen_err) if phase_space
                    else _vector_field_law(gen, gen_err, family))
@@ -96,14 +102,14 @@ def lie_algebra(
             law.notes.append("generator coefficients: " + ", ".join(
                 f"{nm}={v:.4g}±{e:.2g}" for nm, v, e in zip(family.names, vec, err) if abs(v) > 1e-9))
             laws.append(law)
-    except InputError:  # a direction with no Noether charge (e.g. a common scaling of q and p): keep the others
+    except InputError:  # keep the canonical combinations: every direction is reported in details["directions"]
         laws = _canonical_laws(gens, gen_errs, ns.residuals, family)
-    non_canonical = ns.count - len(laws)
     message = verdict(len(laws), ns.gap, ns.weak, what="conserved quantity" if phase_space else "symmetry generator")
     if non_canonical:
-        message += (f" {non_canonical} further symmetry direction{'s are' if non_canonical > 1 else ' is'} not "
-                    "canonical (J K antisymmetric, e.g. a common scaling of q and p): no conserved quantity from "
-                    f"{'them' if non_canonical > 1 else 'it'}.")
+        names = sorted({d["description"].split(":")[0] for d in non_canonical})
+        message += (f" {len(non_canonical)} further symmetry direction{'s are' if len(non_canonical) > 1 else ' is'} "
+                    f"not canonical ({'; '.join(names)}): no conserved quantity from "
+                    f"{'them' if len(non_canonical) > 1 else 'it'}.")
     return Discovery(
         route="lie",
         laws=laws,
@@ -117,7 +123,8 @@ def lie_algebra(
             "num_points": int(rows.shape[0]), "rtol": rtol, "min_gap": min_gap,
             "seconds": round(time.perf_counter() - start, 3),
             "generators": [g.tolist() for g in gens],
-            "symmetry_directions": int(ns.count), "non_canonical_directions": int(non_canonical),
+            "symmetry_directions": int(ns.count), "non_canonical_directions": len(non_canonical),
+            "directions": directions,
         },
     )
 

@@ -20,7 +20,9 @@ import numpy as np
 from physlaw.dynamics import Dataset
 from physlaw.errors import InputError
 from physlaw.sampling import Checkpoint, Progress
+from physlaw.symmetry._algebra import algebra_details
 from physlaw.symmetry._baseline import trajectory_laws
+from physlaw.symmetry._checks import check_discovery, split_trajectories
 from physlaw.symmetry._families import Family, make_family
 from physlaw.symmetry._group import GroupSamples, sample_group
 from physlaw.symmetry._hnn import hnn_laws, hnn_symmetries
@@ -116,6 +118,7 @@ def conserve(
     model=None,
     degree: int = 2,
     inverse_radius: bool = False,
+    radial: bool = False,
     trig: bool = False,
     angles: bool = False,
     num_samples: int = 2000,
@@ -128,6 +131,8 @@ def conserve(
     order: int | None = None,
     progress: Progress | None = None,
     checkpoint: Checkpoint | None = None,
+    check: bool = True,
+    holdout: float = 0.25,
 ) -> Conservation:
     """Find the conserved quantities (or group relations) of a dataset by one route.
 
@@ -141,12 +146,19 @@ def conserve(
             HNN 5000 steps, width 200).
         model: an already trained network (DAE for group/lie, HNN for hnn) to skip training.
         degree, inverse_radius, trig, angles: the function library (hnn and library routes).
+        radial: add ``q_i/|q|`` to the library (with ``degree=3, inverse_radius=True``: Kepler's Runge–Lenz vector).
         num_samples, num_burnin, sigma_max, sigma_min, num_levels: method 1 (group route).
         min_gap: the singular-value gap below which a count is called weak evidence.
         stencil, order: the library route's finite-difference velocities (``trajectory_laws``; a lower
             ``order`` than ``stencil − 1`` smooths noisy data).
         progress: receives the progress of training and sampling (``physlaw.sampling.Progress``), or None.
         checkpoint: where method 1's exchange run keeps its state (``physlaw.sampling.Checkpoint``), or None.
+        check: check every law on held-out trajectories (:mod:`physlaw.symmetry._checks`): its drift
+            ``(dG/dt)/<|G|>`` with a 95 % interval and verdict, and a time-shuffled surrogate; laws not
+            conserved there, or constant on the surrogate too, are dropped with a note
+            (``details["dropped_laws"]``). Applies to phase-space trajectories (not static manifolds).
+        holdout: the fraction of trajectories held out for the checks (every ``1/holdout``-th; none
+            when there are fewer than 8 trajectories: the checks then use the fitted ones and say so).
     """
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
@@ -156,6 +168,11 @@ def conserve(
     settings = {"method": method, "lag": lag}
     out = Conservation(discovery=None, settings=settings)  # type: ignore[arg-type]
     k_train, k_run = jax.random.split(key)
+    held = None
+    if check and phase and dataset.num_times >= 3:
+        dataset, held = split_trajectories(dataset, fraction=holdout)
+        settings.update(holdout=holdout, held_out_trajectories=0 if held is None else int(held.num_trajectories))
+    full = dataset if held is None else None
     if method in ("group", "lie"):
         fam = dataset_family(dataset, family)
         out.family = fam
@@ -176,6 +193,8 @@ def conserve(
         if method == "lie":
             out.discovery = lie_algebra(model, fam, rows, min_gap=min_gap, phase_space=phase,
                                         seed=int(jax.random.randint(k_run, (), 0, 2**30)))
+            out.discovery.details["algebra"] = algebra_details(out.discovery.details.get("generators"),
+                                                               out.discovery.details.get("generator_errors"))
             timings["lie"] = time.perf_counter() - t0
         else:
             out.group = sample_group(model, fam, rows, key=k_run, num_samples=num_samples, num_burnin=num_burnin,
@@ -190,7 +209,8 @@ def conserve(
             raise InputError(f"the {method} route needs positions and momenta of equal dimension; the data have "
                              f"{dataset.q.shape[-1]} position and {dataset.p.shape[-1]} momentum columns "
                              "(choose them when loading the data: load_dataset(..., q=..., p=...))")
-        lib = FunctionLibrary(dataset.coordinate_names, degree=degree, inverse_radius=inverse_radius, trig=trig,
+        lib = FunctionLibrary(dataset.coordinate_names, degree=degree, inverse_radius=inverse_radius, radial=radial,
+                              trig=trig,
                               angles=angles, num_positions=dataset.q.shape[-1])
         out.library = lib
         settings.update(library=list(lib.names))
@@ -215,6 +235,12 @@ def conserve(
             out.symmetries = hnn_symmetries(model, points, fam, min_gap=min_gap)
             out.discovery.details["linear_symmetries"] = out.symmetries.to_dict()
             timings["hnn"] = time.perf_counter() - t0
+    if check and phase and out.discovery is not None and (held is not None or dataset.num_times >= 3):
+        t0 = time.perf_counter()
+        check_discovery(out.discovery, held if held is not None else full, held_out=held is not None,
+                        seed=int(jax.random.randint(k_run, (), 0, 2**30)),
+                        approximate=out.discovery.arrays.get("approximate_expr"))
+        timings["checks"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - start
     out.timings = {k: round(v, 3) for k, v in timings.items()}
     return out
@@ -268,6 +294,7 @@ def _group_discovery(out: Conservation, fam: Family, phase: bool) -> Discovery:
         bic_by_dimension=fit.bic_by_dimension, samples_used=fit.num_used, samples_dropped=fit.num_dropped,
         generators=[np.round(gen, 6).tolist() for gen in fit.generators],
         generator_errors=[np.round(e, 6).tolist() for e in fit.generator_errors], notes=notes,
+        algebra=algebra_details(list(fit.generators), list(fit.generator_errors)),
     )
     weak = g.dimension == 0 or bool(tried)
     msg = f"The invariant maps form a {fit.dimension}-dimensional group (BIC; σ' = {g.sigmas[idx]:.3g}); "
@@ -279,3 +306,151 @@ def _group_discovery(out: Conservation, fam: Family, phase: bool) -> Discovery:
     elif tried:
         msg += " Weak evidence: the set at the chosen σ' was too thick for the relations; a thinner level was used."
     return Discovery("group", laws, None, len(laws), float("nan"), weak, msg, details)
+
+
+ALL_ROUTES = ("lie", "hnn", "library")
+"""The routes ``method="all"`` runs on phase-space trajectories (the group route's exchange Monte Carlo
+takes minutes: run it alone); on a static manifold or positions-only data only ``lie`` applies."""
+AGREE_DEGREES = 5.0
+"""Two laws agree when the principal angle between them is below this (in the space of their values)."""
+
+
+@dataclasses.dataclass
+class Comparison:
+    """Several routes on one dataset, their laws side by side, and their agreement.
+
+    Attributes:
+        results: route -> :class:`Conservation`.
+        agreement: one dict per pair of routes with laws: ``routes``, ``counts``, ``angles_degrees`` (the
+            principal angles between the two law subspaces, ascending) and ``shared`` (how many are below
+            ``AGREE_DEGREES``).
+        shared_count: the dimension of the law subspace all routes with laws share (principal angles
+            below ``AGREE_DEGREES``), or 0.
+        message: the one verdict, in words.
+        timings: seconds per route.
+        errors: route -> the one-line reason a route could not run (the others are still reported).
+    """
+
+    results: dict
+    agreement: list
+    shared_count: int
+    message: str
+    timings: dict = dataclasses.field(default_factory=dict)
+    errors: dict = dataclasses.field(default_factory=dict)
+
+
+def law_values(laws, dataset: Dataset, *, max_points: int = 2000, seed: int = 0) -> np.ndarray:
+    """``[N, k]`` values of ``k`` laws at up to ``max_points`` states of the data, each column centred
+    (a law's additive constant does not matter) — the common space in which routes' laws are compared."""
+    from physlaw.symmetry._checks import law_function
+
+    x = dataset.x.reshape(-1, dataset.x.shape[-1])
+    if x.shape[0] > max_points:
+        x = x[np.random.default_rng(seed).choice(x.shape[0], max_points, replace=False)]
+    cols = []
+    for law in laws:
+        v, _ = law_function(law.expr, dataset.coordinate_names)
+        col = v(x)
+        col = np.where(np.isfinite(col), col, 0.0)
+        cols.append(col - col.mean())
+    return np.stack(cols, axis=1) if cols else np.zeros((x.shape[0], 0))
+
+
+def principal_angles(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Principal angles (degrees, ascending) between the column spaces of ``a`` and ``b`` (scipy)."""
+    import scipy.linalg
+
+    if a.shape[1] == 0 or b.shape[1] == 0:
+        return np.zeros(0)
+    return np.sort(np.degrees(scipy.linalg.subspace_angles(a, b)))
+
+
+def conserve_all(dataset: Dataset, *, key, routes=None, **options) -> Comparison:
+    """Run every route that applies (``ALL_ROUTES``) on one dataset and compare their laws.
+
+    Each route is :func:`conserve` with the same ``options`` (family, library, training steps, checks);
+    a route that cannot run on these data (``InputError``) is reported in ``errors``, the others still
+    are. Agreement: the laws' values on common states (:func:`law_values`) span a subspace per route;
+    the principal angles between two routes' subspaces measure how far they agree (0°: the same
+    laws, up to linear combination). The verdict names the shared laws' number.
+    """
+    phase = is_phase_space(dataset)
+    routes = tuple(routes or (ALL_ROUTES if phase else ("lie",)))
+    results, errors, timings = {}, {}, {}
+    for i, route in enumerate(routes):
+        t0 = time.perf_counter()
+        try:
+            results[route] = conserve(dataset, method=route, key=jax.random.fold_in(key, i), **options)
+        except InputError as err:
+            errors[route] = str(err)
+        timings[route] = round(time.perf_counter() - t0, 3)
+    with_laws = {r: _compared_laws(res) for r, res in results.items()}
+    with_laws = {r: laws for r, laws in with_laws.items() if laws}
+    values = {}
+    for r, laws in with_laws.items():
+        try:
+            values[r] = law_values(laws, dataset)
+        except InputError:
+            pass
+    agreement = []
+    names = list(values)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            ang = principal_angles(values[a], values[b])
+            agreement.append({"routes": [a, b], "counts": [values[a].shape[1], values[b].shape[1]],
+                              "angles_degrees": [round(float(x), 4) for x in ang],
+                              "shared": int(np.sum(ang < AGREE_DEGREES))})
+    shared = 0
+    if names:
+        base = values[names[0]]
+        basis = np.linalg.svd(base, full_matrices=False)[0][:, :base.shape[1]] if base.shape[1] else base
+        for other in names[1:]:  # the subspace of the first route's laws that every other route also spans
+            import scipy.linalg
+
+            ob = scipy.linalg.orth(values[other])
+            u, s, _ = np.linalg.svd(basis.T @ ob, full_matrices=False)
+            keep = s > np.cos(np.radians(AGREE_DEGREES))
+            basis = basis @ u[:, keep]
+        shared = int(basis.shape[1]) if len(names) == len(results) else 0
+    counts = {r: sum(_exact(law) for law in res.discovery.laws) for r, res in results.items()}
+    approx = {r: len(with_laws.get(r, [])) - counts[r] for r in results}
+    message = _all_verdict(counts, shared, agreement, errors, approx)
+    return Comparison(results, agreement, shared, message, timings, errors)
+
+
+def _exact(law) -> bool:
+    return law.drift is None or law.drift.verdict == "conserved"
+
+
+def _compared_laws(res: Conservation) -> list:
+    """A route's laws for the comparison: the checked ones, else its best approximate law (if it is one)."""
+    from physlaw.symmetry._laws import Law
+
+    laws = list(res.discovery.laws)
+    approx = res.discovery.details.get("approximate_law")
+    expr = res.discovery.arrays.get("approximate_expr")
+    if not laws and approx and expr is not None and approx["drift"]["verdict"] == "approximately conserved":
+        laws = [Law(expr=expr, coefficients={}, residual=float("nan"))]
+    return laws
+
+
+def _all_verdict(counts: dict, shared: int, agreement: list, errors: dict, approx: dict | None = None) -> str:
+    approx = approx or {}
+    ran = ", ".join(f"{r} {c}" + (f" (+{approx[r]} approximate)" if approx.get(r) else "") for r, c in counts.items())
+    skipped = f" Not run: {'; '.join(f'{r} ({e[:80]})' for r, e in errors.items())}." if errors else ""
+    if not counts:
+        return "No route could run on these data." + skipped
+    values = set(counts.values())
+    worst = max((a["angles_degrees"][-1] for a in agreement if a["angles_degrees"]), default=0.0)
+    if values == {0} and not any(approx.values()):
+        return f"No route finds a conserved law (laws per route: {ran}): the routes agree." + skipped
+    if values == {0}:
+        return (f"No route finds an exactly conserved law; approximate laws (a steady drift, e.g. friction): {ran}; "
+                f"the approximate laws of all routes share {shared} dimension{'s' if shared != 1 else ''} "
+                f"(principal angles < {AGREE_DEGREES:g}°)." + skipped)
+    if len(values) == 1 and shared == next(iter(values)) and not any(approx.values()):
+        return (f"All {len(counts)} routes agree on {shared} law{'s' if shared > 1 else ''} (largest principal angle "
+                f"between their law subspaces {worst:.2g}°): high confidence." + skipped)
+    return (f"The routes differ (laws per route: {ran}); the laws every route finds span {shared} "
+            f"dimension{'s' if shared != 1 else ''} (principal angles < {AGREE_DEGREES:g}°). Trust those first; "
+            "a law found by one route only needs a closer look (its drift check and residual)." + skipped)
