@@ -1,4 +1,4 @@
-"""``physlaw train``: train a baseline, HNN, port-HNN or autoencoder on a dataset."""
+"""``physlaw train``: train a network of the physics-informed family (or the autoencoder) on a dataset."""
 
 from __future__ import annotations
 
@@ -11,21 +11,27 @@ from physlaw.cli._common import (
 )
 from physlaw.cli._output import add_output_folder, output_folder
 
+MODEL_CHOICES = ["hnn", "baseline", "port-hnn", "dae", "node2", "lnn", "dhnn", "hnn-separable"]
+"""``physlaw.nets.DYNAMICS_MODELS`` plus the DAE (listed here so that ``--help`` does not import JAX)."""
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "train",
-        help="train a network (baseline, hnn, port-hnn, dae) on trajectory data",
+        help="train a network (baseline, node2, hnn, hnn-separable, dhnn, port-hnn, lnn, dae) on trajectory data",
         description=(
             "Train a network on a dataset (.npz from 'physlaw simulate', or a trajectory CSV with columns "
             "trajectory, t, coordinates). Dynamics models regress the vector field on the stored derivatives, "
-            "or on finite differences; the DAE reconstructs transition pairs. Writes DIR/model.eqx and "
+            "or on finite differences; the DAE reconstructs transition pairs. lnn (Lagrangian) and node2 (second-order "
+            "neural ODE) train on positions and velocities: simulated Hamiltonian data are converted, in other files "
+            "the --p columns are taken as velocities. Trajectories of unequal length are cut into windows of "
+            "--window rows (default: the shortest trajectory). Writes DIR/model.eqx and "
             "DIR/config.json and the last chunk's DIR/checkpoint.eqx with DIR/checkpoint.json when "
             "training ends; while it runs, the latest chunk is checkpointed in .DIR.checkpoints beside DIR. "
             "--resume continues from either (an interrupted run, or a finished one given more --steps)."
         ),
     )
-    parser.add_argument("model", choices=["hnn", "baseline", "port-hnn", "dae"], help="network to train")
+    parser.add_argument("model", choices=MODEL_CHOICES, help="network to train")
     parser.add_argument("data", help=".npz or trajectory CSV file")
     add_output_folder(parser, resume=False)
     parser.add_argument("--steps", type=positive_int, default=2000, help="optimiser steps [2000]")
@@ -48,6 +54,12 @@ def register(subparsers) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="continue from the latest checkpoint (.DIR.checkpoints/ of an interrupted run, else "
                              "DIR/checkpoint.eqx) for the remaining steps up to --steps (fresh optimiser state)")
+    parser.add_argument("--angles", metavar="I,J|all",
+                        help="lnn/node2: 0-based position indices that are angles (embedded as cos, sin) "
+                             "[all for the simulated pendulums, else none]")
+    parser.add_argument("--window", type=int_between(3, 10**8),
+                        help="cut trajectories into windows of this many rows [only when their lengths differ: "
+                             "the shortest length]")
     parser.add_argument("--q", nargs="+", metavar="COLUMN", help="CSV columns to use as positions")
     parser.add_argument("--p", nargs="+", metavar="COLUMN", help="CSV columns to use as momenta")
     parser.set_defaults(func=run)
@@ -63,14 +75,13 @@ def run(args: argparse.Namespace) -> int:
 
     import jax
 
-    from physlaw.io.trajectories import load_dataset
-    from physlaw.io.networks import load_model, save_model
+    from physlaw.io.networks import load_model, load_training_data, save_model
     from physlaw.nets import TrainConfig, train
     from physlaw.report.progress import ProgressBar
 
     setup_jax(float64=None)
 
-    dataset = load_dataset(args.data, q=args.q, p=args.p)
+    dataset = load_training_data(args.data, q=args.q, p=args.p, window=args.window)
     rows = dataset.num_trajectories * dataset.num_times
     batch = max(min(rows, args.batch_size or rows), int(rows * args.validation_fraction))  # validation: one batch
     check_network_size(width=width, depth=depth, rows=batch, dim=dataset.x.shape[-1])
@@ -80,6 +91,13 @@ def run(args: argparse.Namespace) -> int:
     settings = {k: getattr(args, k) for k in ("width", "depth", "activation") if getattr(args, k) is not None}
     if args.model == "dae" and args.latent_dim is not None:
         settings["latent_dim"] = args.latent_dim
+    if args.angles is not None:
+        if args.model not in ("lnn", "node2"):
+            raise InputError(f"--angles applies to lnn and node2, not {args.model}")
+        from physlaw.nets import parse_angles
+
+        parse_angles(args.angles, dataset.q.shape[-1])
+        settings["angles"] = args.angles
     if args.resume:
         # an interrupted run left .DIR.checkpoints; a finished one keeps its last checkpoint in DIR
         source = next((d for d in (ckpt_dir, Path(args.out)) if (d / "checkpoint.eqx").is_file()), None)
@@ -113,6 +131,10 @@ def run(args: argparse.Namespace) -> int:
         )
         record.update(model=model_config, history=info.history, best_step=info.best_step,
                       num_steps_run=info.num_steps_run, stopped_early=info.stopped_early, wall_time=info.wall_time)
+        if args.model == "lnn":
+            from physlaw.nets import hessian_report, velocity_dataset
+
+            record["hessian"] = hessian_report(model, velocity_dataset(dataset).x)
         save_model(stage, model, record)
         for name in ("checkpoint.eqx", "checkpoint.json"):  # the last chunk, for a later --resume with more --steps
             if (ckpt_dir / name).is_file():
@@ -122,5 +144,12 @@ def run(args: argparse.Namespace) -> int:
     val = f", validation loss {last[2]:.3g}" if last[2] is not None else ""
     print(f"trained {args.model} for {info.num_steps_run} steps in {info.wall_time:.1f} s: "
           f"training loss {last[1]:.3g}{val}; wrote {out}/model.eqx and {out}/config.json")
+    hess = record.get("hessian")
+    if hess and hess["num_near_singular"]:
+        import sys
+
+        print(f"physlaw train: warning: the learned d2L/dv2 is near-singular (condition > {hess['threshold']:.0e}) at "
+              f"{hess['num_near_singular']} of {hess['num_rows']} training states (first: row {hess['first_near_singular']}); "
+              "accelerations there are unreliable (see hessian in config.json)", file=sys.stderr)
     return 0
 

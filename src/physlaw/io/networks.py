@@ -108,3 +108,62 @@ def _check_config(config, cfg_path: Path) -> None:
             check_coordinate_names(names)
         except InputError as err:
             raise InputError(f"{where}: {label}: {err}") from None
+
+
+def load_training_data(path: str | os.PathLike, *, q=None, p=None, window: int | None = None):
+    """A dataset for the networks: :func:`physlaw.io.load_dataset`, and trajectories of unequal length cut
+    into windows of one length (``Dataset`` arrays are rectangular ``[trajectory, time, d]``).
+
+    A CSV whose trajectories have different numbers of rows (the filmed double pendulum
+    ``Real_dp.txt``: trials of 701 and 819 rows) is refused by ``load_dataset``; here each trajectory,
+    sorted by ``t``, is cut into consecutive windows of ``window`` rows (default: the shortest
+    trajectory's length), the rows left over at the end of a trajectory are dropped, and every window
+    becomes a trajectory. ``metadata["windows"]`` records the source trajectory and first row of each
+    window and the number of rows dropped. With ``window`` given, equal-length files are cut too.
+
+    Raises:
+        InputError: as ``load_dataset``; or a window longer than every trajectory, or shorter than 3 rows.
+    """
+    import dataclasses
+    import tempfile
+
+    from physlaw.io.tables import read_table
+    from physlaw.io.trajectories import load_dataset
+
+    path = Path(path)
+    if window is None:
+        try:
+            return load_dataset(path, q=q, p=p)
+        except InputError as err:
+            if "different numbers of rows" not in str(err):
+                raise
+    if path.suffix == ".npz":
+        raise InputError(f"{str(path)!r}: --window applies to trajectory CSV files, not .npz")
+    table, header = read_table(path, min_columns=3, max_columns=10_000, what="trajectory CSV (trajectory, t, coordinates)")
+    if header is None:
+        raise InputError(f"{str(path)!r} has no header line; add one such as 'trajectory,t,q1,p1'")
+    header = [h.lstrip("%#") for h in header if h.lstrip("%#")]
+    ids, first = np.unique(table[:, 0], return_index=True)
+    groups = [table[table[:, 0] == i] for i in ids[np.argsort(first)]]
+    groups = [g[np.argsort(g[:, 1], kind="stable")] for g in groups]
+    lengths = [len(g) for g in groups]
+    window = int(window or min(lengths))
+    if window < 3 or window > max(lengths):
+        raise InputError(f"{str(path)!r}: window of {window} rows, but the trajectories have {sorted(set(lengths))} rows; "
+                         "choose --window from 3 to the longest trajectory")
+    rows, where, dropped = [], [], 0
+    for k, g in enumerate(groups):
+        n = len(g) // window
+        dropped += len(g) - n * window
+        for j in range(n):
+            w = g[j * window:(j + 1) * window].copy()
+            w[:, 0] = len(where)
+            rows.append(w)
+            where.append({"trajectory": k, "id": float(g[0, 0]), "first_row": j * window})
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "windows.csv"
+        np.savetxt(csv, np.concatenate(rows), delimiter=",", header=",".join(header), comments="")
+        data = load_dataset(csv, q=q, p=p)
+    meta = {**data.metadata, "source": str(path),
+            "windows": {"length": window, "num_windows": len(where), "rows_dropped": int(dropped), "from": where}}
+    return dataclasses.replace(data, metadata=meta)

@@ -1,15 +1,24 @@
-"""Networks trained on dynamics: baseline MLP, Hamiltonian and port-Hamiltonian networks, autoencoders.
+"""Networks trained on dynamics: the physics-informed family (baseline, NODE2, HNN, DHNN, port-HNN, LNN), autoencoders.
 
 Table of contents
 -----------------
 Models (Equinox modules, built from JSON-able configs)
-    ``Baseline``, ``HNN``, ``PortHNN``, ``DAE``, ``AbstractDynamicsModel``, ``make_model``.
+    ``_models.py``: ``Baseline``, ``HNN``, ``PortHNN``, ``DAE``, ``AbstractDynamicsModel``, ``make_model``.
+    ``_mechanics.py``: ``LNN`` (Lagrangian), ``NODE2`` (second-order neural ODE), ``DHNN`` (dissipative
+    HNN), ``SeparableHNN``; ``hessian_report`` (near-singular LNN Hessians), ``parse_angles``.
+    ``_state.py``: ``(q, p) ↔ (q, q̇)``: ``velocity_dataset``, ``velocities``, ``momenta``.
+Integrators
+    ``_integrate.py``: ``rollout`` (one function for every model: Yoshida for separable H, implicit
+    midpoint for a learned H, RK4 otherwise), ``implicit_midpoint_step``, ``integrate_implicit_midpoint``.
+Evidence (which physics prior the data support)
+    ``_evidence.py``: ``laplace_evidence``; ``_compare.py``: ``compare_models``, ``MODEL_CLASSES``.
 Training (Optax)
     ``TrainConfig``, ``TrainInfo``, ``fit``, ``train``, ``derivative_loss``,
     ``reconstruction_loss``, ``dynamics_arrays``, ``autoencoder_arrays``.
 Rollouts and metrics
-    ``rollout``, ``derivative_mse``, ``rollout_mse``, ``energy_mse``, ``quantity_drift``,
-    ``evaluate_rollouts``, ``evaluate_on_system``.
+    ``_metrics.py``: ``derivative_mse``, ``rollout_mse``, ``energy_mse``, ``quantity_drift``,
+    ``relative_error``, ``geometric_mean_relative_error``, ``valid_prediction_time``,
+    ``evaluate_rollouts``, ``evaluate_on_system``, ``evaluate_panel``.
 Files
     ``physlaw.io.save_model``, ``physlaw.io.load_model`` (``eqx.tree_serialise_leaves`` + ``config.json``).
 
@@ -24,22 +33,31 @@ Example:
     ['derivative_mse', 'energy_mse', 'rollout_mse']
 """
 
+from physlaw.nets._integrate import INTEGRATORS, implicit_midpoint_step, integrate_implicit_midpoint, rollout
 from physlaw.nets._metrics import (
     derivative_mse,
     energy_mse,
     evaluate_on_system,
+    evaluate_panel,
     evaluate_rollouts,
+    geometric_mean_relative_error,
     quantity_drift,
-    rollout,
+    relative_error,
     rollout_mse,
+    valid_prediction_time,
 )
 from physlaw.nets._models import DAE, HNN, MODELS, AbstractDynamicsModel, Baseline, PortHNN, make_model
-from physlaw.nets._tasks import DYNAMICS_MODELS, autoencoder_arrays, dynamics_arrays, train
+from physlaw.nets._mechanics import DHNN, LNN, NODE2, SeparableHNN, hessian_report, parse_angles
+from physlaw.nets._state import momenta, velocities, velocity_dataset
+from physlaw.nets._tasks import DYNAMICS_MODELS, VELOCITY_MODELS, autoencoder_arrays, dynamics_arrays, train
 from physlaw.nets._train import TrainConfig, TrainInfo, derivative_loss, fit, reconstruction_loss, split_rows
 
 __all__ = [
-    "AbstractDynamicsModel", "Baseline", "DAE", "DYNAMICS_MODELS", "HNN", "MODELS", "PortHNN", "TrainConfig",
-    "TrainInfo", "autoencoder_arrays", "derivative_loss", "derivative_mse", "dynamics_arrays", "energy_mse",
-    "evaluate_on_system", "evaluate_rollouts", "fit", "make_model", "quantity_drift",
-    "reconstruction_loss", "rollout", "rollout_mse", "split_rows", "train",
+    "AbstractDynamicsModel", "Baseline", "DAE", "DHNN", "DYNAMICS_MODELS", "HNN", "INTEGRATORS", "LNN", "MODELS",
+    "NODE2", "PortHNN", "SeparableHNN", "TrainConfig", "TrainInfo", "VELOCITY_MODELS", "autoencoder_arrays",
+    "derivative_loss", "derivative_mse", "dynamics_arrays", "energy_mse", "evaluate_on_system", "evaluate_panel",
+    "evaluate_rollouts", "fit", "geometric_mean_relative_error", "hessian_report", "implicit_midpoint_step",
+    "integrate_implicit_midpoint", "make_model", "momenta", "parse_angles", "quantity_drift",
+    "reconstruction_loss", "relative_error", "rollout", "rollout_mse", "split_rows", "train",
+    "valid_prediction_time", "velocities", "velocity_dataset",
 ]

@@ -9,22 +9,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physlaw.dynamics import HamiltonianSystem, integrate_ode, integrate_system
+from physlaw.dynamics import HamiltonianSystem, integrate_system
 from physlaw.errors import InputError
+from physlaw.nets._integrate import rollout
+
+VPT_THRESHOLD = 0.1
+"""Relative error ``‖x̂ − x‖ / (‖x̂‖ + ‖x‖)`` above which a rollout no longer counts as a valid prediction."""
+FLOOR_PERTURBATION = 1e-4
+"""Relative size of the initial-condition perturbation that defines the chaos floor."""
 
 MAX_ROLLOUT_TIMES = 10**5
 """Largest number of compared times ``t_max / dt + 1`` :func:`evaluate_on_system` integrates."""
-
-
-def rollout(model, x0, dt: float, num_times: int, *, substeps: int = 10, t0: float = 0.0):
-    """Integrate a learned vector field from a batch of states ``x0`` ``[B, 2d]`` with RK4.
-
-    Returns ``[B, num_times, 2d]`` with states ``dt`` apart (``x0`` first). Learned Hamiltonians
-    are not separable, so the symplectic integrators do not apply; RK4 with ``substeps`` small
-    steps keeps the integration error far below the model error.
-    """
-    run = lambda x: integrate_ode(model.vector_field, x, dt, num_times, substeps=substeps, t0=t0)  # noqa: E731
-    return jax.jit(jax.vmap(run))(jnp.asarray(x0))
 
 
 def derivative_mse(model, x, dx, t=None) -> float:
@@ -57,8 +52,38 @@ def quantity_drift(fn: Callable, x) -> float:
     return float(jnp.mean(jnp.max(jnp.abs(g - g[:, :1]), axis=1)))
 
 
+def relative_error(pred, true):
+    """``‖x̂(t) − x(t)‖ / (‖x̂(t)‖ + ‖x(t)‖)`` per trajectory and time ``[B, T]`` (Finzi et al. 2020), in [0, 1]."""
+    pred, true = np.asarray(pred, np.float64), np.asarray(true, np.float64)
+    num = np.linalg.norm(pred - true, axis=-1)
+    den = np.linalg.norm(pred, axis=-1) + np.linalg.norm(true, axis=-1)
+    return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+
+
+def geometric_mean_relative_error(pred, true) -> float:
+    """Finzi, Wang & Wilson (NeurIPS 2020)'s rollout score: per trajectory the geometric mean over the
+    times after the first of :func:`relative_error`, then the mean over trajectories.
+
+    Non-finite rollouts count as the maximal error 1; exact zeros are floored at 1e-12 before the log.
+    """
+    rel = relative_error(pred, true)[:, 1:]
+    rel = np.where(np.isfinite(rel), rel, 1.0)
+    return float(np.mean(np.exp(np.mean(np.log(np.maximum(rel, 1e-12)), axis=1))))
+
+
+def valid_prediction_time(pred, true, t, *, threshold: float = VPT_THRESHOLD) -> float:
+    """Mean over trajectories of the first time (from ``t[0]``) at which :func:`relative_error` exceeds
+    ``threshold`` (the whole span when it never does): how long the rollout stays useful."""
+    rel = relative_error(pred, true)
+    rel = np.where(np.isfinite(rel), rel, 1.0)
+    t = np.asarray(t, np.float64)
+    bad = rel > threshold
+    first = np.where(bad.any(axis=1), np.argmax(bad, axis=1), len(t) - 1)
+    return float(np.mean(t[first] - t[0]))
+
+
 def evaluate_rollouts(model, true, t, *, energy_fn: Callable, true_dx=None, conserved=None,
-                      substeps: int = 10) -> dict:
+                      substeps: int = 10, floor=None, to_phase=None, model_true=None) -> dict:
     """Roll the model out from the first state of each true trajectory and compare.
 
     Args:
@@ -68,21 +93,34 @@ def evaluate_rollouts(model, true, t, *, energy_fn: Callable, true_dx=None, cons
         energy_fn: the system's true energy ``E(x)``.
         true_dx: true derivatives ``[B, T, 2d]`` for the derivative MSE (omitted if ``None``).
         conserved: name -> ``G(x)``; the drift of each along the model's rollouts is reported.
-        substeps: RK4 steps per time step.
+        substeps: integrator steps per time step (the integrator is the model's, :func:`rollout`).
+        floor: optional true trajectories from slightly perturbed initial states; their
+            :func:`geometric_mean_relative_error` against ``true`` is the chaos floor (how much a
+            tiny initial error alone grows), reported as ``"gm_relative_error_floor"``.
+        to_phase: for a ``"qv"`` model, ``y -> x`` mapping its ``(q, q̇)`` states to the phase space of
+            ``true`` (then ``model_true``/``true_dx`` are given in the model's coordinates).
+        model_true: ``true`` in the model's coordinates (start states and derivative MSE).
 
     Returns:
-        ``{"derivative_mse", "rollout_mse", "energy_mse", "energy_drift", "conserved_drift": {…}}``
-        plus the rolled-out trajectories under ``"rollout"`` (an array).
+        ``{"derivative_mse", "rollout_mse", "energy_mse", "energy_drift", "gm_relative_error",
+        "gm_relative_error_floor", "valid_prediction_time", "conserved_drift": {…}}`` plus the
+        rolled-out trajectories (phase space) under ``"rollout"`` (an array).
     """
     t = np.asarray(t)
     dt = float(t[1] - t[0])
-    pred = rollout(model, jnp.asarray(true)[:, 0], dt, len(t), substeps=substeps, t0=float(t[0]))
+    own = true if model_true is None else model_true
+    pred = rollout(model, jnp.asarray(own)[:, 0], dt, len(t), substeps=substeps, t0=float(t[0]))
+    if to_phase is not None:
+        pred = jax.jit(jax.vmap(jax.vmap(to_phase)))(pred)
     out = {
         "derivative_mse": None if true_dx is None else derivative_mse(
-            model, true, true_dx, np.broadcast_to(t, np.shape(true)[:2])),
+            model, own, true_dx, np.broadcast_to(t, np.shape(true)[:2])),
         "rollout_mse": rollout_mse(pred, true),
         "energy_mse": energy_mse(energy_fn, pred, true),
         "energy_drift": quantity_drift(energy_fn, pred),
+        "gm_relative_error": geometric_mean_relative_error(pred, true),
+        "gm_relative_error_floor": None if floor is None else geometric_mean_relative_error(floor, true),
+        "valid_prediction_time": valid_prediction_time(pred, true, t),
         "conserved_drift": {name: quantity_drift(fn, pred) for name, fn in (conserved or {}).items()},
         "rollout": np.asarray(pred),
     }
@@ -130,12 +168,43 @@ def evaluate_on_system(model, system: HamiltonianSystem, key, *, num_trajectorie
         q0, p0 = jax.vmap(system.sample_fn)(jax.random.split(key, num_trajectories))
     else:
         q0, p0 = sample_energy_shell(system, key, num_trajectories, energy)
-    q, p = integrate_system(system, q0, p0, dt, num_times, substeps=max(20, system.substeps))
+    sub = max(20, system.substeps)
+    q, p = integrate_system(system, q0, p0, dt, num_times, substeps=sub)
     x = jnp.concatenate([q, p], axis=-1)
     if not bool(jnp.all(jnp.isfinite(x))):
         raise InputError(f"the true {system.name!r} trajectories diverged at dt = {dt:g}; lower dt")
+    scale = jnp.sqrt(jnp.mean(x[:, 0] ** 2))
+    x0p = x[:, 0] + FLOOR_PERTURBATION * scale * jax.random.normal(jax.random.fold_in(key, 1), x[:, 0].shape, x.dtype)
+    fq, fp = integrate_system(system, x0p[:, :system.dim], x0p[:, system.dim:], dt, num_times, substeps=sub)
+    floor = np.concatenate([fq, fp], axis=-1)
     dx = jax.vmap(jax.vmap(lambda y: system.vector_field(0.0, y)))(x)
     d = system.dim
     conserved = {name: (lambda y, fn=fn: fn(y[:d], y[d:])) for name, fn in system.conserved.items()}
+    extra = {}
+    if getattr(model, "state", "qp") == "qv":
+        from physlaw.nets._state import accelerations, momenta, velocities
+
+        y = jax.vmap(jax.vmap(lambda s: velocities(system, s)))(x)
+        acc = jax.vmap(jax.vmap(lambda s, ds: accelerations(system, s, ds)))(x, dx)
+        dx = jnp.concatenate([y[..., d:], acc], axis=-1)
+        extra = {"model_true": y, "to_phase": lambda s: momenta(system, s)}
     return evaluate_rollouts(model, x, dt * np.arange(num_times), energy_fn=system.energy, true_dx=dx,
-                             conserved=conserved, substeps=substeps)
+                             conserved=conserved, substeps=substeps, floor=floor, **extra)
+
+
+def evaluate_panel(model, system: HamiltonianSystem, seeds, **kwargs) -> dict:
+    """:func:`evaluate_on_system` over several seeds (fresh initial conditions each): per-seed metrics
+    and their medians (``"median"``), so one lucky draw of initial conditions cannot decide a comparison."""
+    import jax.random as jr
+
+    runs = []
+    for s in seeds:
+        m = evaluate_on_system(model, system, jr.key(int(s)), **kwargs)
+        m.pop("rollout")
+        runs.append({"seed": int(s), **m})
+    keys = [k for k, v in runs[0].items() if k != "seed" and (isinstance(v, float) or v is None)]
+    median = {}
+    for k in keys:
+        vals = [r[k] for r in runs if r[k] is not None]
+        median[k] = float(np.median(vals)) if vals else None
+    return {"median": median, "runs": runs}

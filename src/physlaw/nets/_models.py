@@ -8,6 +8,7 @@ config by :func:`make_model`, which is also how :func:`physlaw.io.load_model` re
 from __future__ import annotations
 
 import abc
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -30,7 +31,16 @@ def _symplectic(grad_h, d):
 
 
 class AbstractDynamicsModel(eqx.Module):
-    """A learned vector field ``ẋ = f(t, x)`` on phase space ``x = (q, p) ∈ R^{2d}``."""
+    """A learned vector field ``ẋ = f(t, x)`` on a state ``x ∈ R^{2d}``.
+
+    ``state`` is ``"qp"`` (canonical momenta) or ``"qv"`` (velocities, :mod:`physlaw.nets._mechanics`);
+    ``integrator`` is the rollout method :func:`physlaw.nets.rollout` uses by default
+    (``"rk4"``, ``"implicit-midpoint"`` for a non-separable learned Hamiltonian, ``"yoshida4"`` for a
+    separable one).
+    """
+
+    state: ClassVar[str] = "qp"
+    integrator: ClassVar[str] = "rk4"
 
     @abc.abstractmethod
     def vector_field(self, t, x):
@@ -57,9 +67,11 @@ class HNN(AbstractDynamicsModel):
 
     An MLP outputs a scalar ``H_θ(q, p)``; the vector field is Hamilton's
     ``q̇ = ∂H_θ/∂p, ṗ = −∂H_θ/∂q``, so the learned flow conserves ``H_θ`` exactly and is
-    symplectic. Trained by regressing ``J ∇H_θ`` on the observed ``ẋ``.
+    symplectic. Trained by regressing ``J ∇H_θ`` on the observed ``ẋ``. A learned ``H_θ`` is not
+    separable, so rollouts use the implicit midpoint rule (symplectic, bounded energy error).
     """
 
+    integrator: ClassVar[str] = "implicit-midpoint"
     mlp: eqx.nn.MLP
 
     def __init__(self, dim: int, *, width: int = 200, depth: int = 2, activation: str = "tanh", key):
@@ -145,6 +157,15 @@ class DAE(eqx.Module):
 
 
 MODELS = {"baseline": Baseline, "hnn": HNN, "port-hnn": PortHNN, "dae": DAE}
+
+
+def _register_family():
+    from physlaw.nets._mechanics import DHNN, LNN, NODE2, SeparableHNN
+
+    MODELS.update({"node2": NODE2, "lnn": LNN, "dhnn": DHNN, "hnn-separable": SeparableHNN})
+
+
+_register_family()
 
 
 def make_model(config: dict, *, key):

@@ -11,7 +11,11 @@ from physlaw.errors import InputError
 from physlaw.nets._models import make_model
 from physlaw.nets._train import TrainConfig, derivative_loss, fit, reconstruction_loss
 
-DYNAMICS_MODELS = ("baseline", "hnn", "port-hnn")
+DYNAMICS_MODELS = ("baseline", "hnn", "port-hnn", "node2", "lnn", "dhnn", "hnn-separable")
+VELOCITY_MODELS = ("node2", "lnn")
+"""Models whose state is ``(q, q̇)``: the dataset is converted by :func:`physlaw.nets._state.velocity_dataset`."""
+ANGLE_SYSTEMS = ("pendulum", "double-pendulum")
+"""Simulated systems whose positions are angles (the LNN/NODE2 embed them as cos/sin by default)."""
 
 
 def _first_bad(ok: np.ndarray):
@@ -117,7 +121,12 @@ def train(
     checkpoint_fn=None,
     init_model=None,
 ):
-    """Train a ``"baseline"``, ``"hnn"``, ``"port-hnn"`` or ``"dae"`` model on a dataset.
+    """Train a dynamics model (``DYNAMICS_MODELS``) or the ``"dae"`` on a dataset.
+
+    The ``"qv"`` models (``VELOCITY_MODELS``: ``"lnn"``, ``"node2"``) train on ``(q, q̇)``: simulated
+    Hamiltonian data are converted (:func:`physlaw.nets._state.velocity_dataset`), other data are taken
+    to hold velocities in their ``p`` columns; positions of the pendulum systems are embedded as angles
+    unless ``model_settings["angles"]`` says otherwise.
 
     Dynamics models regress their vector field on ``ẋ`` (:func:`derivative_loss`); the DAE
     reconstructs transition pairs (:func:`reconstruction_loss`) with a bottleneck
@@ -142,6 +151,12 @@ def train(
     """
     settings = dict(model_settings or {})
     k_model, k_fit = jax.random.split(key)
+    if kind in VELOCITY_MODELS:
+        from physlaw.nets._state import velocity_dataset
+
+        dataset = velocity_dataset(dataset)
+        if "angles" not in settings and (dataset.metadata or {}).get("system") in ANGLE_SYSTEMS:
+            settings["angles"] = "all"
     if kind in DYNAMICS_MODELS:
         data = dynamics_arrays(dataset)
         loss = derivative_loss
