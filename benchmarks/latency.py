@@ -73,6 +73,38 @@ def regress_run(cache: Path, data: Path, extra: list[str]) -> dict:
         return result
 
 
+CENSUS = """
+import atexit, collections, json, sys
+import jax.monitoring as m
+counts, secs = collections.Counter(), collections.Counter()
+m.register_event_listener(lambda event, **kw: counts.update([event]))
+m.register_event_duration_secs_listener(lambda event, d, **kw: (counts.update([event]), secs.update({event: d})))
+atexit.register(lambda: open(sys.argv[1], "w").write(json.dumps({"counts": counts, "seconds": secs})))
+from physlaw.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def compile_census(cache: Path, data: Path) -> dict:
+    """One ``physlaw regress`` process with JAX's monitoring events counted (``jax.monitoring``): programs
+    traced, lowered and compiled, persistent-cache requests, hits and misses, and the seconds of each stage."""
+    with tempfile.TemporaryDirectory(prefix="physlaw-latency-census-") as tmp:
+        out = Path(tmp) / "census.json"
+        argv = [sys.executable, "-c", CENSUS, str(out), "regress", str(data), "--estimate-noise", "--out",
+                str(Path(tmp) / "out"), "--quiet"]
+        result = timed(argv, dict(os.environ, PHYSLAW_JAX_CACHE=str(cache)))
+        raw = json.loads(out.read_text()) if out.exists() else {"counts": {}, "seconds": {}}
+    c, t = raw["counts"], raw["seconds"]
+    short = {"/jax/core/compile/jaxpr_trace_duration": "traced", "/jax/core/compile/jaxpr_to_mlir_module_duration":
+             "lowered", "/jax/core/compile/backend_compile_duration": "compiled (XLA, or loaded from the cache)",
+             "/jax/compilation_cache/compile_requests_use_cache": "persistent-cache requests",
+             "/jax/compilation_cache/cache_hits": "persistent-cache hits",
+             "/jax/compilation_cache/cache_misses": "persistent-cache misses"}
+    return {"wall_s": result["wall_s"], "cpu_s": result["cpu_s"], "returncode": result["returncode"],
+            "events": {name: c.get(ev, 0) for ev, name in short.items()},
+            "seconds": {name: round(t.get(ev, 0.0), 3) for ev, name in short.items() if ev in t}}
+
+
 def summary(runs: list[dict]) -> dict:
     ok = [r for r in runs if r["returncode"] == 0]
     if not ok:
@@ -160,6 +192,15 @@ def write_markdown(path: Path, res: dict) -> None:
         row("`physlaw --help`", res["help"]["--help"]),
         row("`python -c 'import jax'` (scale)", res["import_jax"]),
         "",
+        "JAX's compilation events in one `regress` process (`jax.monitoring`; a persistent-cache hit still",
+        "traces and lowers the program, and counts under 'compiled' with the time to load it):",
+        "",
+        "| event | cold: count | cold: s | warm: count | warm: s |",
+        "|---|---|---|---|---|",
+        *[f"| {name} | {res['census']['cold']['events'][name]} | {res['census']['cold']['seconds'].get(name, '')} | "
+          f"{res['census']['warm']['events'][name]} | {res['census']['warm']['seconds'].get(name, '')} |"
+          for name in res["census"]["cold"]["events"]],
+        "",
         f"Free-energy estimators alone (`physlaw.sampling.free_energy`, traces {est['shape']}, median of "
         f"{est['repeats']}): {est['cpu_median_s'] * 1e3:.0f} ms CPU, {est['wall_median_s'] * 1e3:.0f} ms wall.",
         "",
@@ -206,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"run {i + 1}/{repeats}: warm...", file=sys.stderr)
             warm.append(regress_run(warm_cache, args.data, []))
         res["regress"] = {"cold": summary(cold), "warm": summary(warm), "cold_runs": cold, "warm_runs": warm}
+        print("compile census (cold, then warm)...", file=sys.stderr)
+        census_cache = tmp_root / "census-cache"
+        res["census"] = {"cold": compile_census(census_cache, args.data), "warm": compile_census(census_cache, args.data)}
         res["free_energy_estimators"] = estimator_timing()
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)

@@ -16,6 +16,36 @@ def setup_jax(*, float64: bool | None = True) -> None:
     if float64 is not None:
         jax.config.update("jax_enable_x64", float64)
     physlaw.enable_persistent_cache()
+    host_devices()
+
+
+def host_devices(count: int | None = None) -> int | None:
+    """One XLA host device per usable CPU core (at most 8), so ``physlaw.sampling.run`` spreads its chains
+    over the cores (``run(devices=None)``, the default: the draws do not depend on the count).
+
+    ``count`` if given, else the environment variable ``PHYSLAW_CPU_DEVICES`` (``1`` switches it off),
+    else the cores this process may use. It only works before JAX first runs anything (JAX fixes its
+    devices then) and is skipped when ``XLA_FLAGS`` already sets ``--xla_force_host_platform_device_count``.
+    Library users do the same with ``jax.config.update("jax_num_cpu_devices", N)`` right after importing JAX.
+
+    Returns:
+        The device count set, or None when nothing was changed.
+    """
+    import os
+
+    import jax
+    from jax._src import xla_bridge
+
+    if xla_bridge.backends_are_initialized() or "xla_force_host_platform_device_count" in os.environ.get(
+            "XLA_FLAGS", ""):
+        return None
+    if count is None:
+        setting = os.environ.get("PHYSLAW_CPU_DEVICES", "").strip()
+        count = int(setting) if setting.isdigit() and int(setting) > 0 else min(len(os.sched_getaffinity(0)), 8)
+    if count < 2:
+        return None
+    jax.config.update("jax_num_cpu_devices", int(count))
+    return int(count)
 
 
 MAX_INT = 2**31 - 1  # every count option: JAX indexes with 32-bit integers

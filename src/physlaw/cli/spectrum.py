@@ -77,7 +77,11 @@ def register(sub) -> None:
     add_column_options(p)
     add_batch_options(p)
     p.add_argument("--prior", metavar="FILE.toml", help="override priors (format below)")
-    p.add_argument("--samples", type=samples_type, default=2000, help="sweeps kept per chain, at least 10 (default 2000)")
+    p.add_argument("--samples", type=samples_type, default=2000,
+                   help="sweeps kept per chain, at least 10 (default 2000); with --precision the minimum")
+    p.add_argument("--precision", type=float_between(1e-3, 100.0), metavar="NAT",
+                   help="sample each model until its free energy is known to NAT (e.g. 0.1), at most 10 x --samples "
+                        "sweeps; models many errors worse than the best stop at --samples (default: fixed --samples)")
     p.add_argument("--replicas", type=replicas_type, default=32, help="temperatures in the ladder, 2 to 1024 (default 32)")
     p.add_argument("--chains", type=chains_type, default=4, help="independent chains (default 4)")
     add_output_folder(p)
@@ -201,7 +205,7 @@ def _deconvolve(x, y, sigma, overrides, args, m, stage: Path, ckpt: Path):
                          likelihood=getattr(args, "likelihood", "auto"), signs=getattr(args, "sign", "auto"),
                          prior_overrides=overrides, key=key_from_seed(args.seed),
                          num_samples=args.samples, num_replicas=args.replicas, num_chains=args.chains,
-                         checkpoints=CheckpointFolder(ckpt),
+                         checkpoints=CheckpointFolder(ckpt), precision=getattr(args, "precision", None),
                          progress=None if args.quiet else ProgressBar(unit="sweep"))
     res.plot_style = {"xlabel": m.x_name, "ylabel": m.y_name, "component_label": "peak",
                       "invert_x": bool(x[0] > x[-1])}  # drawn as the file runs (binding energy decreasing)

@@ -31,7 +31,7 @@ from physlaw.errors import InputError
 from physlaw.measure import spectrum as sp
 from physlaw.measure.noise import count_scale, noise_curve
 from physlaw.measure.regression import ModelFit, fit_by_name, model_probabilities, parameter_summary
-from physlaw.sampling import CheckpointFactory, Progress, Target, run
+from physlaw.sampling import CheckpointFactory, Progress, Target, out_of_the_race, run
 
 
 @dataclass(frozen=True)
@@ -244,6 +244,13 @@ class _Runner:
             raise InputError(f"the noise sigma must be positive, got {np.min(sigma)}")
         self.num_points, self.sigma, self.sigma0 = num_points, sigma, sigma0
         self.checkpoints, self.settings = checkpoints, settings
+        self.best: tuple[float, float] | None = None   # (F, err) of the best final run so far
+
+    def _race(self) -> dict:
+        """With a precision: a candidate many errors worse than the best so far stops at the minimum length."""
+        if "precision" not in self.settings or self.best is None:
+            return {}
+        return {"stop_early": out_of_the_race(*self.best)}
 
     def noise_estimated(self, candidates) -> bool:
         return self.sigma is None and any(c.needs_noise for c in candidates)
@@ -272,7 +279,10 @@ class _Runner:
         else:
             noise = self.sigma
         res = run(k_final, cand.make_target(noise), checkpoint=self._ckpt(cand.name), progress_desc=cand.name,
-                  **self.settings)
+                  **self.settings, **self._race())
+        fe = res.free_energy
+        if np.isfinite(fe.free_energy) and (self.best is None or fe.free_energy < self.best[0]):
+            self.best = (float(fe.free_energy), float(fe.free_energy_err))
         sigma_mean = float("nan") if noise is None else float(np.mean(noise))
         return CandidateFit(cand.name, res, sigma_mean, curve, info=dict(cand.info))
 

@@ -2,7 +2,11 @@
 
 Table of contents:
     Target, Incremental      the model: log-prior, log-likelihood, prior sampler (+ O(n) updates)
-    run, ExchangeResult      the driver: burn-in with adaptation, chunks, checkpoints, progress
+    run, ExchangeResult      the driver: burn-in with adaptation, chunks, checkpoints, progress; optional
+                             target precision of F (``precision=``), chains over devices, float32
+    _driver                  its phases: RunConfig, RunState (= the checkpoint), tune → sample → estimate;
+                             out_of_the_race: a ``stop_early`` for model comparison
+    _programs                the compiled programs (one chunk program per model structure), chains over devices
     Checkpoint, Progress     the driver's hooks (protocols): where state is kept, who hears of progress
     Diagnostics              the typed record of a run's mixing (swap rates, round trips, R-hat, ESS)
     init, step               one chain's pure kernel (ExchangeState, ExchangeParams, ExchangeInfo)
@@ -11,6 +15,7 @@ Table of contents:
 """
 
 from physlaw.sampling._diagnostics import Diagnostics
+from physlaw.sampling._driver import RunConfig, RunState, out_of_the_race
 from physlaw.sampling._free_energy import FreeEnergy, free_energy
 from physlaw.sampling._hooks import Checkpoint, CheckpointFactory, Progress, as_progress
 from physlaw.sampling._kernel import (
@@ -30,6 +35,6 @@ __all__ = [
     "Checkpoint", "CheckpointFactory", "Diagnostics", "ExchangeInfo", "ExchangeParams", "ExchangeResult",
     "ExchangeState", "FreeEnergy", "Incremental",
     "PhyslawWarning", "Progress", "Target", "check_prior", "communication_barrier", "exchange_log_ratio",
-    "first_beta", "flatten_target", "free_energy", "init", "initial_ladder", "respace_ladder", "run",
-    "step",
+    "first_beta", "flatten_target", "free_energy", "init", "initial_ladder", "out_of_the_race", "respace_ladder",
+    "run", "RunConfig", "RunState", "step",
 ]

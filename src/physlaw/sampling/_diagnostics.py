@@ -30,6 +30,12 @@ class Diagnostics:
         prior_check: the prior normalisation check (``{"skipped": True}`` for normalised priors).
         labelling: how R-hat and ESS were computed when the model relabels (``relabel_fn``), else None.
         free_energy_estimators: F by each estimator; ``free_energy_estimator_errs``: their errors.
+        precision: the requested standard error of F in nat (``run(precision=...)``), or None.
+        precision_reached: the standard error of F the run reached (nat).
+        precision_met: whether ``precision_reached <= precision`` (None without a request).
+        stop_reason: why sampling ended: "fixed length", "precision reached", "maximum length" or
+            "stopped early" (``run(stop_early=...)``).
+        num_sweeps_kept: sweeps per chain the free energy and the samples come from.
     """
 
     num_sweeps: int
@@ -48,6 +54,11 @@ class Diagnostics:
     labelling: str | None = None
     free_energy_estimators: dict[str, float] = field(default_factory=dict)
     free_energy_estimator_errs: dict[str, float] = field(default_factory=dict)
+    precision: float | None = None
+    precision_reached: float | None = None
+    precision_met: bool | None = None
+    stop_reason: str | None = None
+    num_sweeps_kept: int | None = None
 
     def to_dict(self) -> dict:
         """A JSON-ready dict (lists for tuples; absent optional entries left out), for summary files."""

@@ -1,17 +1,20 @@
-"""The run driver: burn-in with step-size and ladder adaptation, sampling in chunks, checkpoints.
+"""``run``: exchange Monte Carlo from a key and a model to samples, free energies and diagnostics.
 
-The chain runs as compiled chunks of ``chunk_size`` sweeps (``lax.scan``); between chunks the driver
-reports progress, adapts the ladder (during burn-in) and saves a checkpoint, both through objects the
-caller passes (``Progress``, ``Checkpoint``; the driver itself never touches disk or the terminal).
-Each chunk's PRNG key is ``fold_in(key, chunk_index)``, so a run resumed from its checkpoint ends
-bit-for-bit where the uninterrupted run with the same seed ends.
+``run`` validates its arguments into a ``RunConfig``, builds the initial ``RunState`` (prior draws,
+the ladder, step sizes) or restores it from a checkpoint, and runs the phases of
+``physlaw.sampling._driver``: *tune* (burn-in), *sample* (chunks, optionally until a target
+precision of the free energy) and *estimate* (here: free energies and diagnostics into an
+``ExchangeResult``). The compiled programs live in ``_programs``. The driver never touches disk or
+the terminal: checkpoints and progress go through the objects the caller passes (``Checkpoint``,
+``Progress``). Each chunk's PRNG key is ``fold_in(key, chunk_index)``, so a run resumed from its
+checkpoint ends bit-for-bit where the uninterrupted run with the same seed ends.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
+import math
 import warnings
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -24,9 +27,12 @@ import numpy as np
 from physlaw.errors import InputError
 from physlaw.sampling import _kernel as kernel
 from physlaw.sampling._diagnostics import Diagnostics, summarise
+from physlaw.sampling._driver import Context, Hooks, RunConfig, RunState, Saver, sample, traces, tune
 from physlaw.sampling._free_energy import FreeEnergy, free_energy
 from physlaw.sampling._hooks import Checkpoint, Progress, as_progress
-from physlaw.sampling._ladder import initial_ladder, respace_ladder
+from physlaw.sampling._ladder import initial_ladder
+from physlaw.sampling._programs import (  # noqa: F401  (_CHUNK_CACHE, _chunk_fn: benchmarks use them)
+    _CHUNK_CACHE, _chunk_fn, _init_fn, _relabel_fn, default_chain_loop, usable_devices)
 from physlaw.sampling._target import PhyslawWarning, Target, batched, check_prior, flatten_target
 
 
@@ -96,111 +102,8 @@ def _unflatten(unravel: Callable, flat: np.ndarray):
     return jax.tree_util.tree_unflatten(treedef, out)
 
 
-def _adapt_gain(sweep):
-    return jnp.maximum(0.5 / jnp.sqrt(1.0 + sweep / 50.0), 0.01)
-
-
-_CHUNK_CACHE: dict = {}
-
 _LOG_RATIO_FN: Callable = kernel.exchange_log_ratio
 """The exchange acceptance log-ratio ``run`` uses; tests swap in a broken one (negative controls)."""
-
-
-def _init_fn(flat):
-    key = (flat.signature, "init")
-    if key not in _CHUNK_CACHE:
-        _CHUNK_CACHE[key] = jax.jit(jax.vmap(lambda x, data: kernel.init(flat, x, data), in_axes=(0, None)))
-    return _CHUNK_CACHE[key]
-
-
-def _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, log_ratio_fn, all_rungs=False):
-    """The compiled chunk of sweeps for all chains, cached across runs of the same model structure.
-
-    ``adapt`` (a traced flag) switches on Robbins–Monro step-size adaptation for burn-in, so one
-    program serves burn-in and sampling.
-    """
-    cache_key = (flat.signature, moves, chunk_size, target_accept, target_accept_block, log_ratio_fn, all_rungs)
-    if cache_key in _CHUNK_CACHE:
-        return _CHUNK_CACHE[cache_key]
-    use_comp = moves in ("componentwise", "both")
-    use_block = moves in ("block", "both")
-
-    def one_chain(key, state, data, betas, step, block, sweep0, adapt):
-        if flat.incremental is not None:
-            state = kernel.refresh(flat, state, data)
-
-        def body(carry, k):
-            state, step, block, sums, i = carry
-            state, info = kernel.step(flat, k, state, kernel.ExchangeParams(betas, step, block), data,
-                                      moves=moves, log_ratio_fn=log_ratio_fn)
-            gain = jnp.where(adapt, _adapt_gain((sweep0 + i).astype(step.dtype)), 0.0)
-            if use_comp:
-                step = step * jnp.exp(gain * (info.accept - target_accept))
-            if use_block:
-                block = block * jnp.exp(gain * (info.accept_block - target_accept_block))
-            sums = jax.tree_util.tree_map(
-                jnp.add, sums, (info.accept, info.accept_block, info.swap_tried, info.swap_accepted, info.swap_prob)
-            )
-            kept = kernel.rung_view(state, state.position) if all_rungs else state.position[state.slot_of_rung[-1]]
-            return (state, step, block, sums, i + 1), (kernel.rung_view(state, state.log_likelihood), kept)
-
-        L, d = state.position.shape
-        z = lambda *s: jnp.zeros(s, state.position.dtype)  # noqa: E731
-        sums0 = (z(L, d), z(L), z(L - 1), z(L - 1), z(L - 1))
-        keys = jax.random.split(key, chunk_size)
-        (state, step, block, sums, _), (ll, pos) = jax.lax.scan(body, (state, step, block, sums0, 0), keys)
-        return state, step, block, sums, ll, pos
-
-    @jax.jit
-    def chunk(key, states, data, betas, step, block, sweep0, adapt):
-        keys = jax.random.split(key, step.shape[0])
-        return jax.vmap(one_chain, in_axes=(0, 0, None, None, 0, 0, None, None))(
-            keys, states, data, betas, step, block, sweep0, adapt)
-
-    _CHUNK_CACHE[cache_key] = chunk
-    return chunk
-
-
-def _ladder_rounds(num_burn_chunks: int) -> set[int]:
-    """Chunk indices (1-based count of chunks done) after which the ladder is re-spaced."""
-    ends, n = set(), 1
-    while n <= max(1, int(0.75 * num_burn_chunks)):
-        ends.add(n)
-        n *= 2
-    return ends
-
-
-def _interp_steps(step: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """Carry tuned step sizes [C, L, d] over to a re-spaced ladder (linear in log β, rung 0 kept)."""
-    out = step.copy()
-    lo, ln = np.log(old[1:]), np.log(new[1:])
-    for c in range(step.shape[0]):
-        for j in range(step.shape[2]):
-            out[c, 1:, j] = np.exp(np.interp(ln, lo, np.log(step[c, 1:, j])))
-    return out
-
-
-class _Saver:
-    """The driver's side of a ``Checkpoint``: the run's fingerprint and the "every N seconds" throttle."""
-
-    def __init__(self, store: Checkpoint | None, fingerprint: str, every: float):
-        if store is not None and not all(callable(getattr(store, m, None)) for m in ("load", "save")):
-            raise InputError(
-                f"checkpoint must be an object with load(fingerprint) and save(fingerprint, meta, arrays) "
-                f"(e.g. physlaw.io.checkpoints.CheckpointFile(path)), got {type(store).__name__}")
-        self.store = store
-        self.fingerprint = fingerprint
-        self.every = every
-        self.last = time.monotonic()
-
-    def load(self):
-        return None if self.store is None else self.store.load(self.fingerprint)
-
-    def save(self, meta, arrays, force=False):
-        if self.store is None or (not force and time.monotonic() - self.last < self.every):
-            return
-        self.store.save(self.fingerprint, meta, arrays)
-        self.last = time.monotonic()
 
 
 def run(
@@ -223,13 +126,23 @@ def run(
     progress: Progress | None = None,
     progress_desc: str = "exchange MC",
     keep_all_rungs: bool = False,
+    precision: float | None = None,
+    max_samples: int | None = None,
+    stop_early: Callable[[float, float], bool] | None = None,
+    devices: int | None = None,
+    dtype=None,
 ) -> ExchangeResult:
     """Run exchange Monte Carlo and return posterior samples, free energies and diagnostics.
+
+    The run is three phases (``physlaw.sampling._driver``): *tune* (burn-in: step sizes and ladder
+    adapt), *sample* (chunks at the tuned ladder; with ``precision``, until the free energy is known
+    to that many nat) and *estimate* (free energies and diagnostics).
 
     Args:
         key: a ``jax.random`` key.
         target: the model (``Target``).
-        num_samples: sweeps kept after burn-in (per chain).
+        num_samples: sweeps kept after burn-in (per chain); with ``precision`` or ``stop_early``, the
+            minimum.
         num_burnin: sweeps of burn-in (step sizes and ladder adapt); default ``max(1000, num_samples // 2)``.
         num_replicas: L, the number of rungs (ignored when ``betas`` is given).
         num_chains: independent chains (vmapped), for error bars and R-hat.
@@ -244,13 +157,32 @@ def run(
             every ``checkpoint_every`` seconds, and at the end of burn-in); a state saved by the same
             run (same fingerprint) is resumed.
         progress: receives the sweeps done (a ``Progress``, e.g.
-            ``physlaw.report.progress.ProgressBar()``), or None to run silently.
+            ``physlaw.report.progress.ProgressBar()``), or None to run silently. Its total is burn-in +
+            ``num_samples``; a run that samples longer for ``precision`` reports the extra chunks too.
         progress_desc: the name the run reports to ``progress``.
         keep_all_rungs: also keep the (thinned) samples of every rung in ``rung_samples`` (a scan over
             temperatures, e.g. the noise levels σ' of the symmetry search).
+        precision: target standard error of the free energy F in nat (e.g. 0.1), or None for a run of
+            fixed length. With it, sampling goes on in chunks after ``num_samples`` sweeps until the
+            error is at most ``precision`` or ``max_samples`` sweeps are done. The check costs one
+            free-energy estimate; checks are spaced by the predicted length (error ∝ 1/√sweeps).
+        max_samples: the most sampling sweeps with ``precision`` / ``stop_early``
+            (default ``10 × num_samples``).
+        stop_early: ``(F, F_err) -> bool``, asked at every check after the minimum length: True ends
+            sampling (model comparison: a model whose F is many errors above the best one's is out of
+            the race). Without ``precision`` it makes the run's length adaptive as well.
+        devices: spread the chains over this many JAX devices (None: all devices of the default
+            backend; on a CPU, XLA host devices: ``physlaw.cli._common.setup_jax`` or
+            ``jax.config.update("jax_num_cpu_devices", N)`` before JAX first runs anything). The
+            largest divisor of ``num_chains`` not above it is used. The draws do not depend on it.
+        dtype: the sampler's working precision, e.g. ``jnp.float32`` (about 2–3× the updates per second
+            of float64 on a CPU): parameters, prior draws, the data's floating arrays and the
+            log densities in it. None: the dtype the model's prior sampler returns. The free energies,
+            their errors and all sums over sweeps are computed in float64 whatever this is.
 
     Returns:
-        An ``ExchangeResult``.
+        An ``ExchangeResult``; ``diagnostics.precision_reached`` (F's error), ``precision_met`` and
+        ``stop_reason`` say how sampling ended.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -258,9 +190,9 @@ def run(
         >>> from physlaw.sampling import Target, run
         >>> prior = JointPrior({"a": Normal(0.0, 1.0)})
         >>> target = Target.from_prior(prior, lambda p: -0.5 * (p["a"] - 1.0) ** 2 / 0.1 - 0.5 * jnp.log(2 * jnp.pi * 0.1))
-        >>> res = run(jax.random.key(0), target, num_samples=500, num_replicas=8)
-        >>> round(res.free_energy.free_energy, 1)  # doctest: +SKIP
-        1.4
+        >>> res = run(jax.random.key(0), target, num_samples=500, num_replicas=8, precision=0.05)
+        >>> res.diagnostics.precision_met  # doctest: +SKIP
+        True
     """
     if moves not in kernel.MOVES:
         raise InputError(f"moves must be one of {kernel.MOVES}, got {moves!r}")
@@ -268,9 +200,18 @@ def run(
                           ("chunk_size", chunk_size, 1), ("thin", thin, 1)):
         if int(val) != val or val < lo:
             raise InputError(f"{name} must be an integer ≥ {lo}, got {val!r}")
+    if precision is not None and not (isinstance(precision, (int, float)) and math.isfinite(precision)
+                                      and precision > 0):
+        raise InputError(f"precision must be a positive number of nats (e.g. 0.1), got {precision!r}")
+    if stop_early is not None and not callable(stop_early):
+        raise InputError(f"stop_early must be a function (F, F_err) -> bool, got {stop_early!r}")
+    adaptive = precision is not None or stop_early is not None
+    if max_samples is not None and (int(max_samples) != max_samples or max_samples < num_samples):
+        raise InputError(f"max_samples must be an integer ≥ num_samples ({num_samples}), got {max_samples!r}")
+    max_samples = (10 * num_samples if max_samples is None else int(max_samples)) if adaptive else num_samples
     num_burnin = max(1000, num_samples // 2) if num_burnin is None else int(num_burnin)
     k_flat, k_check, k_ladder, k_init, k_run = jax.random.split(key, 5)
-    flat = flatten_target(target, k_flat)
+    flat = flatten_target(target, k_flat, dtype)
     prior_check = {"skipped": True} if target.prior_normalised else check_prior(flat, k_check)
 
     if betas is not None:
@@ -282,135 +223,102 @@ def run(
         if num_replicas < 2:
             raise InputError(f"num_replicas must be at least 2, got {num_replicas}")
         betas = initial_ladder(flat, k_ladder, num_replicas)
-    L, d, C = betas.size, flat.dim, num_chains
+    cfg = RunConfig(num_samples=int(num_samples), num_burnin=num_burnin, num_chains=int(num_chains),
+                    chunk_size=int(chunk_size), thin=int(thin), moves=moves, target_accept=target_accept,
+                    target_accept_block=target_accept_block, adapt_ladder=bool(adapt_ladder),
+                    keep_all_rungs=bool(keep_all_rungs), precision=precision, max_samples=max_samples,
+                    stop_early=stop_early, progress_desc=progress_desc)
+    state, x0 = _initial_state(flat, k_init, betas, cfg)
+    num_devices = usable_devices(cfg.num_chains, devices)
+    ctx = Context(chunk=_chunk_fn(flat, moves, cfg.chunk_size, target_accept, target_accept_block, _LOG_RATIO_FN,
+                                  cfg.keep_all_rungs, num_devices, default_chain_loop()),
+                  data=flat.data, dtype=x0.dtype, key=k_run)
+    hooks = Hooks(Saver(checkpoint, _fingerprint(key, target, flat, cfg, betas, x0), checkpoint_every),
+                  as_progress(progress))
+    restored = hooks.saver.load()
+    if restored is not None:
+        state = state.restored(*restored)
 
-    # Initial states: independent prior draws at every rung of every chain.
-    x0 = batched(flat).sample_prior(k_init, C * L).reshape(C, L, d)
-    dtype = x0.dtype
-    states = _init_fn(flat)(x0, flat.data)
+    hooks.progress.start((cfg.burn_chunks + cfg.min_sample_chunks) * cfg.chunk_size, progress_desc)
+    try:
+        if state.chunk_index:
+            hooks.progress.update(state.chunk_index * cfg.chunk_size, f"{progress_desc} (resumed)")
+        state = tune(state, cfg, ctx, hooks)
+        state = sample(state, cfg, ctx, hooks)
+    finally:
+        hooks.progress.close()
+    return estimate(state, cfg, target, flat, prior_check)
+
+
+def _initial_state(flat, key, betas: np.ndarray, cfg: RunConfig):
+    """Independent prior draws at every rung of every chain; step sizes from the prior's spread."""
+    L, d, C = betas.size, flat.dim, cfg.num_chains
+    x0 = batched(flat).sample_prior(key, C * L).reshape(C, L, d)
+    chains = _init_fn(flat)(x0, flat.data)
     prior_sd = np.maximum(np.asarray(jnp.std(x0.reshape(-1, d), axis=0), dtype=np.float64), 1e-8)
     scale = np.minimum(1.0, np.sqrt(betas[1] / np.maximum(betas, betas[1])))
     step = np.broadcast_to(prior_sd[None, None, :] * scale[None, :, None], (C, L, d)).copy()
     block = np.full((C, L), 1.0 / np.sqrt(d))
+    return RunState(0, chains, betas, step, block), x0
 
-    num_burn_chunks = -(-num_burnin // chunk_size)
-    num_sample_chunks = -(-num_samples // chunk_size)
-    rounds = _ladder_rounds(num_burn_chunks) if adapt_ladder else set()
-    chunk_fn = _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, _LOG_RATIO_FN,
-                         bool(keep_all_rungs))
-    data = flat.data
 
-    fingerprint = hashlib.sha256(json.dumps({
-        "key": np.asarray(jax.random.key_data(key)).tolist(), "d": d, "names": flat.names, "L": L, "C": C,
-        "samples": num_samples, "burn": num_burnin, "chunk": chunk_size, "thin": thin, "moves": moves,
-        "adapt": adapt_ladder, "betas0": np.round(betas, 12).tolist(), "dtype": str(dtype),
-        "targets": [target_accept, target_accept_block], "all_rungs": bool(keep_all_rungs),
+def _fingerprint(key, target: Target, flat, cfg: RunConfig, betas: np.ndarray, x0) -> str:
+    """What identifies a run for its checkpoint: key, model structure, data, settings."""
+    settings = {
+        "key": np.asarray(jax.random.key_data(key)).tolist(), "d": flat.dim, "names": flat.names,
+        "L": int(betas.size), "C": cfg.num_chains, "samples": cfg.num_samples, "burn": cfg.num_burnin,
+        "chunk": cfg.chunk_size, "thin": cfg.thin, "moves": cfg.moves, "adapt": cfg.adapt_ladder,
+        "betas0": np.round(betas, 12).tolist(), "dtype": str(x0.dtype),
+        "targets": [cfg.target_accept, cfg.target_accept_block], "all_rungs": cfg.keep_all_rungs,
         "x0": float(np.asarray(jnp.sum(x0), dtype=np.float64)),
         "data": hashlib.sha256(b"".join(np.ascontiguousarray(np.asarray(v)).tobytes()
                                         for v in jax.tree_util.tree_leaves(flat.data))).hexdigest(),
-    }).encode()).hexdigest()[:16]
-    ckpt = _Saver(checkpoint, fingerprint, checkpoint_every)
-    bar = as_progress(progress)
+    }
+    if cfg.adaptive_length:  # only then: fixed-length runs keep the fingerprints of earlier versions
+        settings.update(precision=cfg.precision, max_samples=cfg.max_samples,
+                        stop_early=cfg.stop_early is not None)
+    return hashlib.sha256(json.dumps(settings).encode()).hexdigest()[:16]
 
-    chunk_index = 0
-    round_probs: list[np.ndarray] = []
-    ll_chunks: list[np.ndarray] = []
-    pos_chunks: list[np.ndarray] = []
-    sums = None
-    restored = ckpt.load()
-    if restored is not None:
-        meta, saved = restored
-        chunk_index = int(meta["chunk_index"])
-        leaves, treedef = jax.tree_util.tree_flatten(states)
-        states = jax.tree_util.tree_unflatten(
-            treedef, [jnp.asarray(saved[f"state_{i}"], dtype=leaf.dtype) for i, leaf in enumerate(leaves)])
-        betas, step, block = saved["betas"], saved["step"], saved["block"]
-        round_probs = list(saved["round_probs"]) if saved["round_probs"].size else []
-        if "ll" in saved:
-            ll_chunks, pos_chunks = [saved["ll"]], [saved["pos"]]
-            sums = tuple(saved[f"sum_{i}"] for i in range(5))
 
-    def save(force=False):
-        arrays = {f"state_{i}": np.asarray(leaf) for i, leaf in enumerate(jax.tree_util.tree_leaves(states))}
-        arrays.update(betas=betas, step=step, block=block,
-                      round_probs=np.array(round_probs) if round_probs else np.zeros((0, C, L - 1)))
-        if ll_chunks:
-            arrays.update(ll=np.concatenate(ll_chunks, axis=1), pos=np.concatenate(pos_chunks, axis=1))
-            arrays.update({f"sum_{i}": s for i, s in enumerate(sums)})
-        ckpt.save({"chunk_index": chunk_index}, arrays, force=force)
-
-    total_chunks = num_burn_chunks + num_sample_chunks
-    bar.start(total_chunks * chunk_size, progress_desc)
-    try:
-        if chunk_index:
-            bar.update(chunk_index * chunk_size, f"{progress_desc} (resumed)")
-        while chunk_index < total_chunks:
-            k = jax.random.fold_in(k_run, chunk_index)
-            jb = jnp.asarray(betas, dtype=dtype)
-            burning = chunk_index < num_burn_chunks
-            states, step_j, block_j, s, ll, pos = chunk_fn(
-                k, states, data, jb, jnp.asarray(step, dtype), jnp.asarray(block, dtype),
-                chunk_index * chunk_size, burning)
-            if burning:
-                step, block = np.asarray(step_j, np.float64), np.asarray(block_j, np.float64)
-                round_probs.append(np.asarray(s[4], np.float64) / chunk_size)
-                chunk_index += 1
-                if chunk_index in rounds:
-                    rejection = 1.0 - np.mean(round_probs, axis=(0, 1))
-                    new = respace_ladder(betas, rejection)
-                    step = _interp_steps(step, betas, new)
-                    betas = new
-                    round_probs = []
-                stage = "burn-in"
-                if chunk_index == num_burn_chunks:
-                    round_probs = []
-            else:
-                s = tuple(np.asarray(a, np.float64) for a in s)
-                sums = s if sums is None else tuple(a + b for a, b in zip(sums, s))
-                ll_chunks.append(np.asarray(ll))
-                pos_chunks.append(np.asarray(pos))
-                chunk_index += 1
-                stage = "sampling"
-            if chunk_index < total_chunks:
-                save(force=chunk_index == num_burn_chunks)  # always at the end of burn-in
-            bar.update(chunk_size, f"{progress_desc} ({stage})")
-    finally:
-        bar.close()
-
-    ll = np.concatenate(ll_chunks, axis=1)[:, :num_samples]
-    samples = np.concatenate(pos_chunks, axis=1)[:, :num_samples:thin]
+def estimate(state: RunState, cfg: RunConfig, target: Target, flat, prior_check: dict) -> ExchangeResult:
+    """The estimate phase: free energies and diagnostics from the sampling phase's traces."""
+    ll, samples, kept = traces(state, cfg)
     rung_samples = None
-    if keep_all_rungs:
+    if cfg.keep_all_rungs:
         rung_samples, samples = samples, samples[:, :, -1]
-    n_sweeps = num_sample_chunks * chunk_size
-    fe = free_energy(ll, betas)
-    acc, accb, tried, accepted, prob = sums
+    n_sweeps = state.sample_chunks(cfg) * cfg.chunk_size
+    fe = state.checked if state.checked is not None else free_energy(ll, state.betas)
+    acc, accb, tried, accepted, prob = state.sums
     diag_samples = samples
     if target.relabel_fn is not None:
-        canonical = jax.jit(jax.vmap(jax.vmap(
-            lambda v: jax.flatten_util.ravel_pytree(target.relabel_fn(flat.unravel(v)))[0])))
-        diag_samples = np.asarray(canonical(jnp.asarray(samples)))
+        diag_samples = np.asarray(_relabel_fn(flat, target.relabel_fn)(jnp.asarray(samples)))
     diag, warn = summarise(
-        betas=betas,
+        betas=state.betas,
         accept=acc / n_sweeps,
-        accept_block=accb / n_sweeps if moves != "componentwise" else None,
+        accept_block=accb / n_sweeps if cfg.moves != "componentwise" else None,
         swap_tried=tried,
         swap_accepted=accepted,
         swap_prob=prob / n_sweeps,
-        round_trips=np.asarray(states.round_trips),
+        round_trips=np.asarray(state.chains.round_trips),
         num_sweeps=n_sweeps,
         samples=diag_samples,
         names=flat.names,
     )
+    met = None if cfg.precision is None else bool(fe.free_energy_err <= cfg.precision)
     diag = replace(
         diag, prior_check=prior_check, free_energy_estimators=fe.estimators,
         free_energy_estimator_errs=fe.estimator_errs,
         labelling=None if target.relabel_fn is None
-        else "R-hat and ESS computed on the model's canonical labelling (relabel_fn)")
+        else "R-hat and ESS computed on the model's canonical labelling (relabel_fn)",
+        precision=cfg.precision, precision_reached=float(fe.free_energy_err), precision_met=met,
+        stop_reason=state.stop_reason, num_sweeps_kept=int(kept))
     warn = warn + fe.warnings
+    if met is False:
+        warn.append(f"free energy error {fe.free_energy_err:.3g} nat is above the requested precision "
+                    f"{cfg.precision:g} nat after the maximum {kept} sweeps; raise max_samples or use more chains")
     for w in warn:
-        warnings.warn(w, PhyslawWarning, stacklevel=2)
+        warnings.warn(w, PhyslawWarning, stacklevel=3)
     return ExchangeResult(
-        betas=betas, samples=samples, log_likelihood=ll, names=flat.names, free_energy=fe,
-        diagnostics=diag, warnings=warn, step_size=step, unravel=flat.unravel, rung_samples=rung_samples,
+        betas=state.betas, samples=samples, log_likelihood=ll, names=flat.names, free_energy=fe,
+        diagnostics=diag, warnings=warn, step_size=state.step, unravel=flat.unravel, rung_samples=rung_samples,
     )

@@ -102,9 +102,24 @@ class FlatTarget(NamedTuple):
     signature: tuple
 
 
-def flatten_target(target: Target, key: jax.Array) -> FlatTarget:
-    """Ravel the target's parameter pytree into a flat vector and wrap its functions."""
+def _cast(tree, dtype):
+    """Floating leaves of ``tree`` cast to ``dtype`` (integers, booleans and None untouched)."""
+    def one(v):
+        return jnp.asarray(v, dtype) if v is not None and jnp.issubdtype(jnp.result_type(v), jnp.floating) else v
+    return jax.tree_util.tree_map(one, tree)
+
+
+def flatten_target(target: Target, key: jax.Array, dtype=None) -> FlatTarget:
+    """Ravel the target's parameter pytree into a flat vector and wrap its functions.
+
+    ``dtype`` (e.g. ``jnp.float32``), if given, is the sampler's working precision: the parameters,
+    the prior draws and the floating arrays of ``target.data`` are cast to it, and the log densities
+    are returned in it (a model's internal constants may still promote its arithmetic).
+    """
     example = target.sample_prior_fn(key)
+    data = target.data
+    if dtype is not None:
+        example, data = _cast(example, dtype), _cast(data, dtype)
     flat, unravel = ravel_pytree(example)
     if flat.ndim != 1 or flat.size == 0:
         raise InputError("sample_prior_fn returned no parameters; it must return a pytree of arrays")
@@ -120,14 +135,15 @@ def flatten_target(target: Target, key: jax.Array) -> FlatTarget:
         return jnp.asarray(target.log_likelihood_fn(p, data) if with_data else target.log_likelihood_fn(p), dtype=x.dtype)
 
     def sample_prior(k):
-        return ravel_pytree(target.sample_prior_fn(k))[0]
+        draw = target.sample_prior_fn(k)
+        return ravel_pytree(draw if dtype is None else _cast(draw, dtype))[0]
 
     signature = (
         target.log_prior_fn, target.log_likelihood_fn, target.sample_prior_fn, target.incremental, with_data,
         jax.tree_util.tree_structure(example), tuple((np.shape(v), str(jnp.result_type(v))) for v in jax.tree_util.tree_leaves(example)),
     )
     return FlatTarget(flat.size, unravel, log_prior, log_likelihood, sample_prior, target.incremental, names,
-                      target.data, signature)
+                      data, signature)
 
 
 class Batched(NamedTuple):

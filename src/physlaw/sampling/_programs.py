@@ -1,0 +1,127 @@
+"""The compiled programs of a run, cached by model structure: initial states, and the chunk of sweeps.
+
+One chunk program serves burn-in and sampling (a traced ``adapt`` flag switches the Robbins–Monro
+step-size adaptation on), every ladder (β is an argument) and every dataset of the same shapes
+(data is an argument). It is cached in ``_CHUNK_CACHE`` by the model's structure, so the runs of a
+pipeline (pilot, final run, every noise level) trace it once per process.
+
+Chains over devices: with ``devices > 1`` the chains are split across that many JAX devices
+(``jax.shard_map`` over a one-axis mesh ``"chains"``; on a CPU, XLA host devices, see
+``physlaw.cli._common.setup_jax``). Every chain's PRNG key is split from the chunk's key *before*
+the chains are distributed. On a CPU each device runs its chains one after the other
+(``chain_loop="map"``: every chain is the same compiled one-chain program whatever the number of
+chains per device, so the draws do not depend on the number of devices, bit for bit — a test checks
+it; a ``vmap`` over C/D chains may round differently from one over C). On a GPU the chains of a
+device are vmapped (``"vmap"``), which a GPU needs to be full.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from physlaw.sampling import _kernel as kernel
+
+_CHUNK_CACHE: dict = {}
+
+
+def default_chain_loop() -> str:
+    """``"map"`` on a CPU (device-count-independent draws), ``"vmap"`` on accelerators."""
+    return "map" if jax.default_backend() == "cpu" else "vmap"
+
+
+def _adapt_gain(sweep):
+    return jnp.maximum(0.5 / jnp.sqrt(1.0 + sweep / 50.0), 0.01)
+
+
+def _init_fn(flat):
+    """``states = init(x0 [C, L, d], data)``: every chain's initial state, compiled once per model structure."""
+    key = (flat.signature, "init")
+    if key not in _CHUNK_CACHE:
+        _CHUNK_CACHE[key] = jax.jit(jax.vmap(lambda x, data: kernel.init(flat, x, data), in_axes=(0, None)))
+    return _CHUNK_CACHE[key]
+
+
+def _relabel_fn(flat, relabel: Callable):
+    """``relabel`` ([C, S, d] flat samples → canonical labelling), compiled once per model structure."""
+    key = (flat.signature, "relabel", relabel)
+    if key not in _CHUNK_CACHE:
+        _CHUNK_CACHE[key] = jax.jit(jax.vmap(jax.vmap(
+            lambda v: jax.flatten_util.ravel_pytree(relabel(flat.unravel(v)))[0])))
+    return _CHUNK_CACHE[key]
+
+
+def usable_devices(num_chains: int, devices: int | None) -> int:
+    """How many devices the chains are spread over: the largest divisor of ``num_chains`` not above
+    ``devices`` (None: every device of JAX's default backend)."""
+    available = jax.local_device_count()
+    want = available if devices is None else max(1, min(int(devices), available))
+    return max(d for d in range(1, want + 1) if num_chains % d == 0)
+
+
+def _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, log_ratio_fn, all_rungs=False,
+              devices: int = 1, chain_loop: str = "vmap"):
+    """The compiled chunk of ``chunk_size`` sweeps for all chains, cached across runs of the same structure.
+
+    ``chunk(key, states, data, betas, step, block, sweep0, adapt)`` returns the new states, the step
+    sizes and block scales (adapted when ``adapt``), the per-chunk sums of the acceptance indicators
+    and exchange statistics, and the traces: log-likelihood [C, chunk, L] in rung order and the kept
+    positions [C, chunk, d] (β = 1) or [C, chunk, L, d] (``all_rungs``).
+    """
+    cache_key = (flat.signature, moves, chunk_size, target_accept, target_accept_block, log_ratio_fn, all_rungs,
+                 devices, chain_loop)
+    if cache_key in _CHUNK_CACHE:
+        return _CHUNK_CACHE[cache_key]
+    use_comp = moves in ("componentwise", "both")
+    use_block = moves in ("block", "both")
+
+    def one_chain(key, state, data, betas, step, block, sweep0, adapt):
+        if flat.incremental is not None:
+            state = kernel.refresh(flat, state, data)
+
+        def body(carry, k):
+            state, step, block, sums, i = carry
+            state, info = kernel.step(flat, k, state, kernel.ExchangeParams(betas, step, block), data,
+                                      moves=moves, log_ratio_fn=log_ratio_fn)
+            gain = jnp.where(adapt, _adapt_gain((sweep0 + i).astype(step.dtype)), 0.0)
+            if use_comp:
+                step = step * jnp.exp(gain * (info.accept - target_accept))
+            if use_block:
+                block = block * jnp.exp(gain * (info.accept_block - target_accept_block))
+            sums = jax.tree_util.tree_map(
+                jnp.add, sums, (info.accept, info.accept_block, info.swap_tried, info.swap_accepted, info.swap_prob)
+            )
+            kept = kernel.rung_view(state, state.position) if all_rungs else state.position[state.slot_of_rung[-1]]
+            return (state, step, block, sums, i + 1), (kernel.rung_view(state, state.log_likelihood), kept)
+
+        L, d = state.position.shape
+        z = lambda *s: jnp.zeros(s, state.position.dtype)  # noqa: E731
+        sums0 = (z(L, d), z(L), z(L - 1), z(L - 1), z(L - 1))
+        keys = jax.random.split(key, chunk_size)
+        (state, step, block, sums, _), (ll, pos) = jax.lax.scan(body, (state, step, block, sums0, 0), keys)
+        return state, step, block, sums, ll, pos
+
+    def chains(keys, states, data, betas, step, block, sweep0, adapt):
+        if chain_loop == "map":  # one chain at a time: the same program whatever the chains per device
+            return jax.lax.map(lambda a: one_chain(a[0], a[1], data, betas, a[2], a[3], sweep0, adapt),
+                               (keys, states, step, block))
+        return jax.vmap(one_chain, in_axes=(0, 0, None, None, 0, 0, None, None))(
+            keys, states, data, betas, step, block, sweep0, adapt)
+
+    if devices > 1:
+        from jax.sharding import Mesh, PartitionSpec
+
+        mesh = Mesh(np.array(jax.local_devices()[:devices]), ("chains",))
+        c, r = PartitionSpec("chains"), PartitionSpec()
+        chains = jax.shard_map(chains, mesh=mesh, in_specs=(c, c, r, r, c, c, r, r), out_specs=c, check_vma=False)
+
+    @jax.jit
+    def chunk(key, states, data, betas, step, block, sweep0, adapt):
+        keys = jax.random.split(key, step.shape[0])
+        return chains(keys, states, data, betas, step, block, sweep0, adapt)
+
+    _CHUNK_CACHE[cache_key] = chunk
+    return chunk

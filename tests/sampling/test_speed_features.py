@@ -1,0 +1,166 @@
+"""Issue 12 at the sampling layer: stop at a target precision, chains over devices, float32.
+
+* ``precision``: sampling goes on until F's error is below it; the draws are those of a fixed-length
+  run of the same length (same keys chunk by chunk), the result says whether it was met, and an
+  interrupted run resumes to the same answer.
+* ``devices``: the draws do not depend on the number of devices the chains are spread over.
+* ``dtype=float32``: the free energy agrees with float64 within its error; a precision that is not
+  safe (bfloat16, 8-bit mantissa) fails the same check (negative control).
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from physlaw.io.checkpoints import CheckpointFile
+from physlaw.measure.linear import linear_target
+from physlaw.sampling import PhyslawWarning, run
+from tests.sampling.test_run_driver import KilledAfter
+
+X = np.linspace(0.0, 1.0, 20)
+Y = 1.5 * X + 0.3 + np.random.default_rng(0).normal(0, 0.2, X.size)
+KW = dict(num_burnin=400, num_replicas=8, num_chains=4, chunk_size=100)
+
+
+def quiet_run(*args, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PhyslawWarning)
+        return run(*args, **kw)
+
+
+def test_precision_is_reached_and_equals_a_fixed_run_of_that_length():
+    target = linear_target(X, Y, 0.2, "ax+b")
+    res = quiet_run(jax.random.key(3), target, num_samples=200, precision=0.1, **KW)
+    d = res.diagnostics
+    assert d.stop_reason == "precision reached" and d.precision_met is True and d.precision == 0.1
+    assert d.precision_reached == res.free_energy.free_energy_err <= 0.1
+    assert d.num_sweeps_kept > 200  # 200 sweeps give ≈ 0.25 nat here: it had to go on
+    assert res.log_likelihood.shape[1] == d.num_sweeps_kept == d.num_sweeps
+    for k in ("precision", "precision_reached", "precision_met", "stop_reason"):
+        assert k in d.to_dict()
+    fixed = quiet_run(jax.random.key(3), target, num_samples=d.num_sweeps_kept, **KW)
+    assert fixed.diagnostics.stop_reason == "fixed length" and fixed.diagnostics.precision_met is None
+    np.testing.assert_array_equal(fixed.samples, res.samples)
+    assert fixed.free_energy.free_energy == res.free_energy.free_energy
+
+
+def test_unreachable_precision_stops_at_the_maximum_and_says_so():
+    target = linear_target(X, Y, 0.2, "ax+b")
+    with pytest.warns(PhyslawWarning, match="above the requested precision"):
+        res = run(jax.random.key(3), target, num_samples=200, precision=1e-4, max_samples=400, **KW)
+    d = res.diagnostics
+    assert d.stop_reason == "maximum length" and d.precision_met is False and d.num_sweeps_kept == 400
+    assert d.to_dict()["precision_met"] is False
+
+
+def test_stop_early_ends_at_the_minimum_and_sees_f():
+    seen = []
+
+    def out_of_the_race(f, err):
+        seen.append((f, err))
+        return True
+
+    res = quiet_run(jax.random.key(3), linear_target(X, Y, 0.2, "ax+b"), num_samples=200, stop_early=out_of_the_race,
+                    **KW)
+    assert res.diagnostics.stop_reason == "stopped early" and res.diagnostics.num_sweeps_kept == 200
+    assert seen == [(res.free_energy.free_energy, res.free_energy.free_energy_err)]
+
+
+def test_precision_run_resumes_from_its_checkpoint(tmp_path):
+    target = linear_target(X, Y, 0.2, "ax+b")
+    kw = dict(num_samples=200, precision=0.1, checkpoint_every=0, **KW)
+    whole = quiet_run(jax.random.key(4), target, **kw)
+    ckpt = tmp_path / "run.ckpt.npz"
+    n_chunks = whole.diagnostics.num_sweeps_kept // 100 + 4
+    with pytest.raises(KeyboardInterrupt):  # killed in the adaptive part of sampling
+        quiet_run(jax.random.key(4), target, checkpoint=KilledAfter(ckpt, n_chunks - 2), **kw)
+    resumed = quiet_run(jax.random.key(4), target, checkpoint=CheckpointFile(ckpt), **kw)
+    np.testing.assert_array_equal(resumed.samples, whole.samples)
+    assert resumed.diagnostics.num_sweeps_kept == whole.diagnostics.num_sweeps_kept
+    # a fixed-length checkpoint is not resumed by a precision run (different fingerprint)
+    with pytest.raises(Exception, match="different run"):
+        quiet_run(jax.random.key(4), target, checkpoint=CheckpointFile(ckpt), num_samples=200, **KW)
+
+
+def test_bad_precision_arguments_are_refused():
+    from physlaw.errors import InputError
+
+    target = linear_target(X, Y, 0.2, "ax")
+    with pytest.raises(InputError, match="precision"):
+        run(jax.random.key(0), target, num_samples=200, precision=-1.0, **KW)
+    with pytest.raises(InputError, match="max_samples"):
+        run(jax.random.key(0), target, num_samples=200, precision=0.1, max_samples=100, **KW)
+
+
+DEVICES_SCRIPT = textwrap.dedent("""
+    import warnings
+    import jax
+    jax.config.update("jax_num_cpu_devices", 2)
+    jax.config.update("jax_enable_x64", True)
+    import numpy as np
+    from physlaw.measure.spectrum import nagata_data, spectrum_target
+    from physlaw.sampling import run
+    warnings.simplefilter("ignore")
+    assert jax.local_device_count() == 2
+    x, y, s = nagata_data(0)
+    target = spectrum_target(x[::3], y[::3], s, 2, incremental=True)
+    kw = dict(num_samples=100, num_burnin=200, num_replicas=6, num_chains=4, moves="both")
+    one = run(jax.random.key(7), target, devices=1, **kw)
+    two = run(jax.random.key(7), target, devices=2, **kw)
+    assert np.array_equal(one.samples, two.samples), "samples differ"
+    assert np.array_equal(one.log_likelihood, two.log_likelihood), "traces differ"
+    assert np.array_equal(one.step_size, two.step_size), "step sizes differ"
+    print("same draws on 1 and 2 devices")
+""")
+
+
+def test_draws_do_not_depend_on_the_number_of_devices():
+    """Two XLA host devices (a fresh process: the device count is fixed when JAX starts)."""
+    out = subprocess.run([sys.executable, "-c", DEVICES_SCRIPT], capture_output=True, text=True, timeout=600,
+                         env=dict(os.environ, PHYSLAW_JAX_CACHE="0"))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "same draws" in out.stdout
+
+
+@pytest.fixture(scope="module")
+def sharp_linear():
+    """ax + b with σ = 0.01 on 101 points: ℓ ≈ +300, where 8-bit mantissas round by ~1 nat."""
+    rng = np.random.default_rng(1)
+    x = np.linspace(0.0, 1.0, 101)
+    y = 1.5 * x + 0.3 + rng.normal(0.0, 0.01, x.size)
+    target = linear_target(x, y, 0.01, "ax+b")
+    kw = dict(num_samples=1500, num_burnin=500, num_replicas=12, num_chains=4)
+    return {name: quiet_run(jax.random.key(3), target, dtype=dt, **kw).free_energy
+            for name, dt in (("float64", jnp.float64), ("float32", jnp.float32), ("bfloat16", jnp.bfloat16))}
+
+
+def _same_f(a, b, k=4.0):
+    return abs(a.free_energy - b.free_energy) <= k * np.hypot(a.free_energy_err, b.free_energy_err)
+
+
+def test_float32_free_energy_agrees_with_float64(sharp_linear):
+    f64, f32 = sharp_linear["float64"], sharp_linear["float32"]
+    assert f32.free_energy_err < 0.2
+    assert _same_f(f32, f64), (f32.free_energy, f32.free_energy_err, f64.free_energy, f64.free_energy_err)
+
+
+def test_negative_control_bfloat16_fails_the_same_check(sharp_linear):
+    f64, bf16 = sharp_linear["float64"], sharp_linear["bfloat16"]
+    assert not (np.isfinite(bf16.free_energy) and _same_f(bf16, f64)), (bf16.free_energy, f64.free_energy)
+
+
+def test_out_of_the_race():
+    from physlaw.sampling import out_of_the_race
+
+    stop = out_of_the_race(-100.0, 0.1)
+    assert stop(-80.0, 0.5)          # 20 nat behind, errors small: out
+    assert not stop(-95.0, 0.5)      # 5 nat behind: still in (odds e^-5 are not negligible)
+    assert not stop(-80.0, 5.0)      # far behind but its F is too uncertain to tell
+    assert not stop(float("nan"), 0.1)
