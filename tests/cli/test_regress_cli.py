@@ -31,7 +31,8 @@ def data_file(tmp_path):
 def test_regress_writes_summary_samples_and_figures(data_file, tmp_path):
     path, x, y = data_file
     out = tmp_path / "out"
-    assert main(["regress", str(path), "--sigma", "0.2", "--out", str(out), "--seed", "1", *FAST]) == 0
+    assert main(["regress", str(path), "--sigma", "0.2", "--model", "ax,ax+b", "--out", str(out), "--seed", "1",
+                 *FAST]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["selected"] == "ax+b"
     assert summary["noise_sigma"] == 0.2
@@ -40,13 +41,14 @@ def test_regress_writes_summary_samples_and_figures(data_file, tmp_path):
     probs = [m["probability"] for m in summary["models"]]
     assert math.isclose(sum(probs), 1.0, rel_tol=1e-9)
     for m in summary["models"]:
-        exact = exact_linear(x, y, 0.2, m["name"]).free_energy
+        exact = exact_linear(x, y, 0.2, m["name"], prior_scale=np.array(m["prior_scales"])).free_energy
         assert abs(m["free_energy"] - exact) <= 4 * m["free_energy_err"] + 0.02
-        a = m["parameters"]["a"]
+        a = m["parameters"]["coefficients"]["a"]
         assert a["interval_95"][0] <= a["interval_68"][0] <= a["median"] <= a["interval_68"][1] <= a["interval_95"][1]
         assert "swap_rate_per_pair" in m["diagnostics"] and "rhat" in m["diagnostics"]
         assert (out / m["posterior_file"]).exists()
-    for fig in ("fit.png", "free_energy.png"):
+    assert summary["command"] == "regress" and summary["verdict"].startswith("y = a x + b (ax+b) selected")
+    for fig in ("fit.png", "free_energy.png", "marginals.png", "report.html"):
         assert (out / fig).stat().st_size > 1000
     assert not (out / ".checkpoints").exists()
     import arviz as az
@@ -56,13 +58,16 @@ def test_regress_writes_summary_samples_and_figures(data_file, tmp_path):
     assert idata.posterior["a"].shape[0] == 4
 
 
-def test_regress_estimates_noise(data_file, tmp_path):
+def test_regress_estimates_noise_by_default(data_file, tmp_path):
+    """No sigma column and no noise option: the noise is estimated (no refusal), as F(σ)'s minimum."""
     path, x, y = data_file
     out = tmp_path / "noise"
-    assert main(["regress", str(path), "--estimate-noise", "--model", "ax+b", "--out", str(out), *FAST]) == 0
+    assert main(["regress", str(path), "--model", "ax+b", "--out", str(out), *FAST]) == 0
     summary = json.loads((out / "summary.json").read_text())
+    assert summary["noise"].startswith("estimated")
+    scales = np.array(summary["models"][0]["prior_scales"])
     sigmas = np.geomspace(0.05, 1.0, 4000)
-    exact_hat = sigmas[np.argmin([exact_linear(x, y, s, "ax+b").free_energy for s in sigmas])]
+    exact_hat = sigmas[np.argmin([exact_linear(x, y, s, "ax+b", prior_scale=scales).free_energy for s in sigmas])]
     assert abs(summary["noise_sigma"] / exact_hat - 1) < 0.03
     assert (out / "noise.png").exists()
     assert len(summary["models"][0]["noise_curve"]["sigma"]) > 5
@@ -78,7 +83,8 @@ BAD = {
     "bad sigma": ("1 2 0.1\n2 3 0\n3 4 0.1\n", "must be positive"),
     "negative sigma": ("1 2 0.1\n2 3 -1\n3 4 0.1\n", "must be positive"),
     "ragged": ("1 2\n2 3 4\n3 4\n", "columns where earlier lines have"),
-    "no sigma": ("1 2\n2 3\n3 4\n", "no sigma column"),
+    "bad model": ("1 2\n2 3\n3 4\n4 5\n", "unknown regression model 'poly9'"),
+    "too many coefficients": ("1 2\n2 3\n3 5\n", "cannot fit poly3"),
 }
 
 
@@ -89,7 +95,8 @@ def test_bad_input_gives_one_clear_line_and_exit_2(case, tmp_path):
     if text is not None:
         path.write_text(text)
     out = tmp_path / "out"
-    extra = [] if case == "no sigma" else ["--sigma", "0.1"] if "sigma" not in case else []
+    extra = ["--sigma", "0.1"] if "sigma" not in case else []
+    extra += {"bad model": ["--model", "poly9"], "too many coefficients": ["--model", "poly3"]}.get(case, [])
     proc = subprocess.run(
         [sys.executable, "-m", "physlaw.cli", "regress", str(path), "--out", str(out), *extra],
         capture_output=True, text=True,
@@ -126,4 +133,5 @@ def test_demo_runs_on_bundled_data(tmp_path):
     # the bundled data were made with σ = 0.05, a = 0.47, b = 0.15
     sel = summary["models"][1]
     assert 0.02 < summary["noise_sigma"] < 0.08
-    assert sel["parameters"]["a"]["interval_95"][0] < 0.47 < sel["parameters"]["a"]["interval_95"][1]
+    a = sel["parameters"]["coefficients"]["a"]
+    assert a["interval_95"][0] < 0.47 < a["interval_95"][1]

@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import numpy as np
+
 from physlaw.cli import main
 
 
@@ -11,10 +13,12 @@ def test_demo_relaxation_example_gives_two_exponential_modes(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "physlaw.cli", "demo", "--examples", "relaxation",
                            "--out", str(tmp_path), "--quiet"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert "verdict: two exponential modes, T1 = " in proc.stdout
+    assert "verdict: two exponential modes, T1 = " in proc.stdout and "saturation recovery" in proc.stdout
     s = json.loads((tmp_path / "relaxation" / "summary.json").read_text())
-    assert s["selected"] == "K2-exponential"
-    assert {(m["num_components"], m["stretched"]) for m in s["models"]} == {(1, False), (1, True), (2, False), (2, True)}
+    assert s["selected"] == "K2-exponential-saturation"
+    # auto: a rising curve starting at 0, so a saturation recovery, each mode exponential or stretched, K = 1, 2
+    assert {(m["num_components"], m["stretched"], m["experiment"]) for m in s["models"]} == {
+        (k, st, "saturation") for k in (1, 2) for st in (False, True)}
     for m in s["models"]:
         assert {"free_energy", "free_energy_err", "probability", "posterior_file"} <= set(m)
     sel = next(m for m in s["models"] if m["name"] == s["selected"])
@@ -26,6 +30,22 @@ def test_demo_relaxation_example_gives_two_exponential_modes(tmp_path):
     assert (tmp_path / "relaxation" / "report.html").stat().st_size > 10000
 
 
+def test_relaxation_t2_label_and_noise_estimated_without_options(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    t = np.geomspace(1e-3, 0.05, 25)
+    m = 0.3 * np.exp(-t / 0.004) + 0.02 + rng.normal(0, 0.003, t.size)
+    path = tmp_path / "cpmg.csv"
+    path.write_text("\n".join(f"{a},{b}" for a, b in zip(t, m)) + "\n")
+    out = tmp_path / "o"
+    assert main(["relaxation", str(path), "--quantity", "T2", "--kmax", "1", "--shapes", "exponential",
+                 "--samples", "400", "--replicas", "12", "--chains", "2", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "verdict: one exponential, T2 = " in text and "(estimated)" in text
+    s = json.loads((out / "summary.json").read_text())
+    mode = s["models"][0]["parameters"]["mode 1"]
+    assert "T2" in mode and abs(mode["T2"]["median"] - 0.004) < 4 * mode["T2"]["sd"]
+
+
 def test_relaxation_bad_times_one_line(tmp_path, capsys):
     path = tmp_path / "neg.csv"
     path.write_text("t,m\n-1,1\n0,0.5\n1,0.2\n2,0.1\n3,0.05\n")
@@ -33,3 +53,11 @@ def test_relaxation_bad_times_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "relaxation times must be ≥ 0" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_relaxation_bad_experiment_exit_2(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("t,m\n1,1\n2,0.5\n3,0.2\n4,0.1\n5,0.05\n")
+    proc = subprocess.run([sys.executable, "-m", "physlaw.cli", "relaxation", str(path), "--experiment", "echo",
+                           "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "invalid choice: 'echo'" in proc.stderr

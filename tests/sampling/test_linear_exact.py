@@ -1,8 +1,9 @@
-"""The engine against the closed-form linear-response model (Katakami et al. 2024).
+"""The engine against the closed-form linear models (Katakami et al. 2024): ax, ax+b and polynomials.
 
 Free energies and posterior moments must agree with the exact answers within a tolerance derived
 from each run's own error estimate; a negative control (exchanges accepted without the β factor)
-must fail the same check.
+must fail the same check. The polynomial cases use the data-scaled default priors and the Legendre
+basis of ``regress`` (x of size 10⁶, as in NIST Pontius).
 """
 
 import jax
@@ -31,9 +32,9 @@ def make_data(n, sigma, a, b, per_point, seed):
     return x, y, s
 
 
-def sampled_vs_exact(x, y, s, model, seed, **kw):
-    exact = exact_linear(x, y, s, model, prior_scale=10.0)
-    res = run(jax.random.key(seed), linear_target(x, y, s, model, prior_scale=10.0),
+def sampled_vs_exact(x, y, s, model, seed, prior_scale=10.0, **kw):
+    exact = exact_linear(x, y, s, model, prior_scale=prior_scale)
+    res = run(jax.random.key(seed), linear_target(x, y, s, model, prior_scale=prior_scale),
               num_samples=3000, num_replicas=24, num_chains=4, progress=False, **kw)
     return exact, res
 
@@ -65,6 +66,17 @@ def test_free_energy_and_posterior_match_closed_form(case, model):
     # every estimator of log Z(1) is consistent with the exact value, not only the main one
     for name, value in fe.estimators.items():
         assert agrees(value, fe.estimator_errs[name], exact.free_energy, k=5.0), name
+
+
+@pytest.mark.parametrize("model", ["poly2", "poly3"])
+def test_polynomials_with_default_priors_match_closed_form(model):
+    """A quadratic on x ∈ [1e5, 3e6] (Pontius-like scale), data-scaled priors, Legendre basis."""
+    rng = np.random.default_rng(5)
+    x = np.linspace(1.5e5, 3e6, 40)
+    y = 6.7e-4 + 7.3e-7 * x - 3.2e-15 * x**2 + rng.normal(0, 2e-4, x.size)
+    exact, res = sampled_vs_exact(x, y, 2e-4, model, seed=21, prior_scale=None)
+    assert res.free_energy.free_energy_err < 0.15
+    assert engine_matches_exact(exact, res), (res.free_energy.free_energy, exact.free_energy)
 
 
 def test_model_selection_prefers_true_model():

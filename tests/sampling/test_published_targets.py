@@ -4,10 +4,9 @@ import math
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import pytest
 
-from physlaw.priors import JointPrior, Normal, Uniform
+from physlaw.priors import JointPrior, Uniform
 from physlaw.sampling import Target, run
 from physlaw.sampling import _run as run_module
 

@@ -8,7 +8,6 @@ import pytest
 from physlaw.errors import InputError
 from physlaw.io.checkpoints import CheckpointFile
 from physlaw.measure.linear import linear_target
-from physlaw.priors import JointPrior, Normal
 from physlaw.sampling import Target, first_beta, respace_ladder, run
 
 X = np.linspace(0.0, 1.0, 20)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import sympy
 
-from physlaw.dynamics import get_system, simulate
+from physlaw.dynamics import simulate
 from physlaw.symmetry import check_expression, conserve, make_family
 from physlaw.symmetry._checks import drift, split_trajectories
 from physlaw.symmetry._laws import describe_directions

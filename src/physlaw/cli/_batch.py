@@ -440,3 +440,62 @@ def _write_overview(result: BatchResult, datasets, stage: Path, *, command: str,
     write_batch_report(stage, result.rows, columns, command=command, seed=seed, num_computed=len(result.computed),
                        num_reused=len(result.reused))
     return columns
+
+
+# --------------------------------------------------------------------------------------------
+# The commands' entry point
+
+
+def wants_batch(files, args) -> bool:
+    """Several datasets to run one by one: several FILEs without --share, a folder, a glob or --wide."""
+    if getattr(args, "share", None) is not None:
+        return False
+    if len(files) > 1 or getattr(args, "wide", False):
+        return True
+    path = Path(files[0])
+    if path.is_dir() or any(c in str(files[0]) for c in "*?["):
+        return True
+    if any(getattr(args, o, None) is not None for o in ("x_column", "y_column", "sigma_column", "region")):
+        return False
+    from physlaw.io.datasets import _column_count, _is_table_file
+
+    try:   # a table of more than 3 columns and no column options: a wide table, one dataset per y column
+        return path.is_file() and _is_table_file(path) and _column_count(path) > 3
+    except InputError:
+        return False
+
+
+def main_batch(args, files, command: str, run_one, *, min_points: int) -> int:
+    """Every dataset through ``run_one`` (``physlaw.cli._batch``): one folder each, a table and an overview."""
+    from physlaw.cli._common import check_data_scale
+    from physlaw.io.datasets import expand_datasets
+
+    for opt in ("x_column", "y_column", "sigma_column", "region"):
+        if getattr(args, opt, None) is not None:
+            raise InputError(f"--{opt.replace('_column', '').replace('_', '-')} chooses columns of one file; "
+                             "several datasets are read as x, y[, sigma] tables or one wide table")
+    datasets = expand_datasets(files, wide=True if getattr(args, "wide", False) else "auto", min_points=min_points)
+    for d in datasets:
+        check_data_scale(d.x, d.y, d.source, sigma=d.sigma)
+    skip = {"data", "func", "out", "overwrite", "resume", "workers", "scheduler", "wide", "quiet", "seed", "command"}
+    options = {k: v for k, v in sorted(vars(args).items()) if k not in skip and not callable(v)}
+    res = run_batch(datasets, run_one, options=options, out_folder_args=args, command=command, seed=args.seed,
+                    workers=getattr(args, "workers", None), scheduler=getattr(args, "scheduler", None),
+                    quiet=args.quiet)
+    if not args.quiet:
+        print(f"{len(res.rows)} datasets: {args.out}/table.csv, {args.out}/report.html")
+    return 0
+
+
+def row_from_folder(stage) -> dict:
+    """The ``table.csv`` row of a dataset whose single-run folder was written into ``stage``."""
+    from physlaw.report.batch import summary_row
+
+    return summary_row(json.loads((Path(stage) / "summary.json").read_text(encoding="utf-8")))
+
+
+def one_dataset_args(dataset, seed: int, options: dict):
+    """The argument namespace of one dataset's run in a worker (``quiet``; ``data`` names the source)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(**options, seed=seed, quiet=True, data=dataset.source)

@@ -195,7 +195,6 @@ def _run(args) -> int:
     dataset = load(args)
     check_library_size(args, dataset)
     setup_jax(float64=False)
-    import jax
 
     from physlaw.report.conserve import write_conservation
     from physlaw.report.progress import ProgressBar

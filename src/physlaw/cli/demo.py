@@ -54,7 +54,6 @@ def main(args) -> int:
 
 def conserve_demo(args) -> None:
     """Simulate planar Kepler orbits on one energy shell, write them as a CSV, find the conserved quantity."""
-    import jax
 
     from physlaw.cli import conserve as conserve_cmd
     from physlaw.dynamics import simulate

@@ -13,7 +13,6 @@ from physlaw.cli._common import (
     setup_jax,
 )
 from physlaw.cli._output import add_output_folder, output_folder
-from physlaw.errors import InputError
 
 HELP = "your own model: K copies of a formula from MODEL.toml (plus a background), K and noise from the data"
 SCAN_LIMIT = 8

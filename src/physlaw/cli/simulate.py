@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 
 from physlaw.cli._common import (
     check_memory, finite_float, float_between, key_from_seed, positive_int, seed, setup_jax,
@@ -121,7 +120,6 @@ def run(args: argparse.Namespace) -> int:
     if not (args.noise >= 0 and math.isfinite(args.noise)):
         raise InputError(f"--noise must be a finite number >= 0, got {args.noise}")
 
-    import jax
 
     setup_jax(float64=True)
     from physlaw.dynamics import FLOW_SYSTEMS, get_system, list_systems, simulate

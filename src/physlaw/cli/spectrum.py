@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 from physlaw.cli._common import (
-    chains_type, check_data_scale, check_sampler_size, float_between, int_between, key_from_seed, replicas_type,
+    chains_type, check_sampler_size, float_between, int_between, key_from_seed, replicas_type,
     samples_type, seed, setup_jax,
 )
 from physlaw.cli._output import add_output_folder, output_folder
@@ -106,6 +106,7 @@ def read_measurement(path, args, names=("x", "y")):
 
 
 def main(args) -> int:
+    from physlaw.cli._batch import main_batch, wants_batch
     from physlaw.io.priors import load_prior_toml
 
     files = [args.data] if isinstance(args.data, (str, Path)) else list(args.data)
@@ -126,54 +127,23 @@ def main(args) -> int:
     return 0
 
 
-def wants_batch(files, args) -> bool:
-    """Several datasets to run one by one: several FILEs without --share, a folder, a glob or --wide."""
-    if getattr(args, "share", None) is not None:
-        return False
-    if len(files) > 1 or getattr(args, "wide", False):
-        return True
-    return Path(files[0]).is_dir() or any(c in str(files[0]) for c in "*?[")
-
-
-def main_batch(args, files, command: str, run_one, *, min_points: int) -> int:
-    """Every dataset through ``run_one`` (``physlaw.cli._batch``): one folder each, a table and an overview."""
-    from physlaw.cli._batch import run_batch
-    from physlaw.io.datasets import expand_datasets
-
-    for opt in ("x_column", "y_column", "sigma_column", "region"):
-        if getattr(args, opt, None) is not None:
-            raise InputError(f"--{opt.replace('_column', '').replace('_', '-')} chooses columns of one file; "
-                             "several datasets are read as x, y[, sigma] tables or one wide table")
-    datasets = expand_datasets(files, wide=True if getattr(args, "wide", False) else "auto", min_points=min_points)
-    for d in datasets:
-        check_data_scale(d.x, d.y, d.source, sigma=d.sigma)
-    skip = {"data", "func", "out", "overwrite", "resume", "workers", "scheduler", "wide", "quiet", "seed", "command"}
-    options = {k: v for k, v in sorted(vars(args).items()) if k not in skip and not callable(v)}
-    res = run_batch(datasets, run_one, options=options, out_folder_args=args, command=command, seed=args.seed,
-                    workers=getattr(args, "workers", None), scheduler=getattr(args, "scheduler", None),
-                    quiet=args.quiet)
-    if not args.quiet:
-        print(f"{len(res.rows)} datasets: {args.out}/table.csv, {args.out}/report.html")
-    return 0
-
-
 def spectrum_one(dataset, stage, seed, options) -> dict:
     """One dataset of a batch (a worker process may run it): the single-file analysis into ``stage``."""
     import tempfile
     from types import SimpleNamespace
 
+    from physlaw.cli._batch import one_dataset_args, row_from_folder
     from physlaw.io.priors import load_prior_toml
-    from physlaw.report.batch import summary_row
 
     setup_jax()
-    args = SimpleNamespace(**options, seed=seed, quiet=True)
+    args = one_dataset_args(dataset, seed, options)
     sigma = args.sigma if args.sigma is not None else (None if args.estimate_noise else dataset.sigma)
     m = SimpleNamespace(x_name=dataset.header[0], y_name=dataset.header[1], notes=[], source=dataset.source,
                         path=dataset.source)
     overrides = load_prior_toml(args.prior) if args.prior else None
     with tempfile.TemporaryDirectory() as ckpt:
-        _, summary = _deconvolve(dataset.x, dataset.y, sigma, overrides, args, m, Path(stage), Path(ckpt))
-    return summary_row(summary)
+        _deconvolve(dataset.x, dataset.y, sigma, overrides, args, m, Path(stage), Path(ckpt))
+    return row_from_folder(stage)
 
 
 def _components(args) -> tuple[str, ...]:

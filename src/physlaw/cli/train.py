@@ -73,7 +73,6 @@ def run(args: argparse.Namespace) -> int:
     width, depth = args.width or 200, args.depth or 2
     check_network_size(width=width, depth=depth)
 
-    import jax
 
     from physlaw.io.networks import load_model, load_training_data, save_model
     from physlaw.nets import TrainConfig, train

@@ -127,8 +127,8 @@ def damped_oscillator(omega: float = 1.0, zeta: float = 0.05) -> FlowSystem:
     energy = lambda q, p: 0.5 * jnp.sum(p**2) + 0.5 * omega**2 * jnp.sum(q**2)  # noqa: E731
     return FlowSystem(
         name="damped-oscillator",
-        description=f"damped oscillator q'' + 2 zeta omega q' + omega^2 q = 0 (energy decays at 2 zeta omega; "
-                    f"no invariant)",
+        description="damped oscillator q'' + 2 zeta omega q' + omega^2 q = 0 (energy decays at 2 zeta omega; "
+                    "no invariant)",
         dim=1,
         field_fn=lambda t, q, p: (p, -(omega**2) * q - 2 * zeta * omega * p),
         energy_fn=energy,

@@ -235,7 +235,7 @@ def _read_table(path: Path, *, what: str, example: str, header_example: str, all
                 if not is_number(cell) and not (allow_missing and cell.lower() in MISSING_CELLS):
                     raise InputError(f"{where}, line {i}, column {col}: non-numeric cell {cell!r:.40}; every row after "
                                      "the header must hold numbers only"
-                                     + (f"; an empty or NA cell is a gap: pass gaps='drop' or gaps='interpolate'"
+                                     + ("; an empty or NA cell is a gap: pass gaps='drop' or gaps='interpolate'"
                                         if cell.lower() in MISSING_CELLS else ""))
             if width is None:
                 width = len(cells)

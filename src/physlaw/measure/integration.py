@@ -48,7 +48,7 @@ import numpy as np
 
 from physlaw.errors import InputError
 from physlaw.measure import spectrum as sp
-from physlaw.measure.regression import model_probabilities, parameter_summary
+from physlaw.measure.selection import model_probabilities, parameter_summary
 from physlaw.measure.selection import (Candidate, CandidateFit, Selection, noise_scale_guess, select,
                                       spectrum_model_name)
 from physlaw.priors import JointPrior

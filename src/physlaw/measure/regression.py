@@ -1,102 +1,25 @@
-"""Bayesian linear regression with model selection: ``y = a x`` versus ``y = a x + b``.
+"""Bayesian polynomial regression with model selection: ``ax``, ``ax+b``, ``poly2`` … ``poly5``.
 
-``regress`` runs the exchange Monte Carlo engine for each model, optionally estimates the noise by
-the free energy over the ladder (``physlaw.measure.noise``), and returns free energies, posterior
-model probabilities, parameter summaries and diagnostics. It is the library call behind
-``physlaw regress``.
+``regress`` is the ``physlaw regress`` preset of the one measurement pipeline: it builds one
+``selection.Candidate`` per model (``physlaw.measure.linear``: design matrices, data-scaled priors,
+exact closed forms) and runs ``selection.select``, which estimates the noise over the temperature
+ladder when no σ is given (Tokuda et al. 2017) and returns F(m) ± error and p(m | D). The result is
+a ``Regression`` (a ``Selection`` with the data, monomial coefficients, bands and a verdict).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import jax
 import numpy as np
 
 from physlaw.errors import InputError
-from physlaw.measure.linear import DEFAULT_PRIOR_SCALE, MODELS, design_matrix, linear_target
-from physlaw.measure.noise import NoiseCurve, noise_curve
-from physlaw.sampling import CheckpointFactory, ExchangeResult, Progress, run
-
-
-@dataclass
-class ModelFit:
-    """One model's result."""
-
-    name: str
-    result: ExchangeResult
-    noise_sigma: float
-    noise: NoiseCurve | None = None
-    probability: float = float("nan")
-    probability_err: float = float("nan")
-
-    @property
-    def free_energy(self) -> float:
-        return self.result.free_energy.free_energy
-
-    @property
-    def free_energy_err(self) -> float:
-        return self.result.free_energy.free_energy_err
-
-
-@dataclass
-class Regression:
-    """Results of ``regress`` for every model, and the selected one."""
-
-    x: np.ndarray
-    y: np.ndarray
-    sigma: np.ndarray | None
-    fits: list[ModelFit]
-    selected: str
-    warnings: list[str] = field(default_factory=list)
-
-    def fit(self, name: str) -> ModelFit:
-        """The fit of the model called ``name``.
-
-        Raises:
-            InputError: no model has that name (the message lists the names there are).
-        """
-        return fit_by_name(self.fits, name)
-
-
-def fit_by_name(fits, name: str):
-    """The fit called ``name`` among ``fits``; an ``InputError`` listing the names there are otherwise."""
-    for f in fits:
-        if f.name == name:
-            return f
-    raise InputError(f"no model named {name!r}; the models are {', '.join(f.name for f in fits)}")
-
-
-def parameter_summary(samples: np.ndarray) -> dict:
-    """Median, mean, sd, 68 % and 95 % central intervals of 1-D samples."""
-    q = np.quantile(samples, [0.025, 0.16, 0.5, 0.84, 0.975])
-    return {
-        "median": float(q[2]),
-        "mean": float(np.mean(samples)),
-        "sd": float(np.std(samples)),
-        "interval_68": [float(q[1]), float(q[3])],
-        "interval_95": [float(q[0]), float(q[4])],
-    }
-
-
-def model_probabilities(free_energies, errors) -> tuple[np.ndarray, np.ndarray]:
-    """p(m | D) ∝ exp(−F_m) (equal prior odds) and their standard errors (delta method)."""
-    f = np.asarray(free_energies, dtype=np.float64)
-    e = np.asarray(errors, dtype=np.float64)
-    w = np.exp(-(f - f.min()))
-    p = w / w.sum()
-    # ∂p_i/∂F_j = −p_i (δ_ij − p_j)
-    jac = -(np.diag(p) - np.outer(p, p))
-    err = np.sqrt((jac**2) @ (e**2))
-    return p, err
-
-
-def _least_squares_rms(x, y, model) -> float:
-    phi = design_matrix(x, model)
-    coef, *_ = np.linalg.lstsq(phi, y, rcond=None)
-    r = y - phi @ coef
-    dof = max(len(y) - phi.shape[1], 1)
-    return float(np.sqrt(np.sum(r**2) / dof))
+from physlaw.measure import linear
+from physlaw.measure.linear import LABELS, Basis, coefficient_names, design_matrix, monomial_map
+# the result helpers every selection shares, re-exported here for older imports
+from physlaw.measure.selection import (  # noqa: F401
+    ModelFit, Selection, fit_by_name, model_probabilities, parameter_summary, select,
+)
+from physlaw.sampling import CheckpointFactory, Progress
 
 
 def regress(
@@ -104,29 +27,35 @@ def regress(
     y,
     *,
     sigma=None,
-    models=MODELS,
-    estimate_noise: bool = False,
-    prior_scale: float = DEFAULT_PRIOR_SCALE,
+    models=None,
+    estimate_noise: bool | None = None,
+    prior_scale=None,
+    relative_scale: float = 10.0,
     key: jax.Array,
     num_samples: int = 5000,
+    num_burnin: int | None = None,
     num_replicas: int = 32,
     num_chains: int = 4,
     checkpoints: CheckpointFactory | None = None,
     progress: Progress | None = None,
-) -> Regression:
-    """Fit each linear model by exchange Monte Carlo and select by the Bayesian free energy.
+    precision: float | None = None,
+):
+    """Fit each polynomial model by exchange Monte Carlo and select by the Bayesian free energy.
 
     Args:
         x, y: [n] the measurement.
-        sigma: the noise standard deviation, a scalar or [n] per point; None with ``estimate_noise``.
-        models: names from ``("ax", "ax+b")``.
-        estimate_noise: estimate σ by minimising F(σ) over the ladder of a pilot run at σ_0 = ¼ of
-            the least-squares residual scale, then sample at the estimate.
-        prior_scale: S of the Normal(0, S²) prior on each coefficient.
+        sigma: the noise standard deviation, a scalar or [n] per point; None (the default)
+            estimates it per model as the minimum of F(σ) over the ladder of a pilot run.
+        models: names from ``linear.MODELS`` (default ``linear.DEFAULT_MODELS``: ax, ax+b, poly2, poly3).
+        estimate_noise: kept for the older interface: True is the same as ``sigma=None`` (and is
+            refused together with a sigma); False or None change nothing.
+        prior_scale: None for the data-scaled default priors (``linear.prior_scales`` with
+            ``relative_scale`` s: e.g. Legendre coefficients ~ N(0, (s max|y|)²)), or an absolute S:
+            every coefficient N(0, S²) in its model's basis.
         key: a ``jax.random`` key.
-        checkpoints: ``name -> Checkpoint`` for each run (e.g. ``physlaw.io.checkpoints.CheckpointFolder(dir)``;
-            runs named ``<model>`` and ``<model>-noise``), resumed when present; None for none.
+        checkpoints: ``name -> Checkpoint`` for each run (runs named ``<model>`` and ``<model>-noise<i>``).
         progress: receives each run's progress (``physlaw.sampling.Progress``), or None.
+        precision: sample until each F's error is below this many nat (None: ``num_samples`` sweeps).
 
     Returns:
         A ``Regression``.
@@ -135,43 +64,91 @@ def regress(
     y = np.asarray(y, dtype=np.float64)
     if estimate_noise and sigma is not None:
         raise InputError("give either a noise level (sigma) or estimate_noise, not both")
-    if not estimate_noise and sigma is None:
-        raise InputError("no noise level: give sigma (a number or a per-point column) or ask to estimate it")
     if sigma is not None and np.any(np.asarray(sigma) <= 0):
         raise InputError(f"sigma must be positive, got {np.min(sigma)}")
-    if not (np.isfinite(prior_scale) and prior_scale > 0):
-        raise InputError(f"prior scale must be a positive number, got {prior_scale}")
-    models = tuple(models)
+    models = linear.DEFAULT_MODELS if models is None else tuple(models)
     for m in models:
-        if m not in MODELS:
-            raise InputError(f"unknown model {m!r}; choose from {', '.join(MODELS)}")
-    settings = dict(num_samples=num_samples, num_replicas=num_replicas, num_chains=num_chains, progress=progress)
+        if m not in linear.MODELS:
+            raise InputError(f"unknown model {m!r}; choose from {', '.join(linear.MODELS)}")
+    too_big = [m for m in models if len(linear.coefficient_names(m)) >= x.size]
+    if too_big:
+        raise InputError(f"{x.size} points cannot fit {', '.join(too_big)} (as many coefficients as points "
+                         "or more); give more points or choose smaller models")
+    sigma0 = None
+    if sigma is None:
+        # the smallest residual scale any model leaves, a quarter of it: the ladder's σ grid then
+        # reaches from below the best model's noise to well above the worst's
+        floor = 1e-12 * max(float(np.ptp(y)), float(np.max(np.abs(y))), 1e-280)
+        sigma0 = 0.25 * max(min(linear.least_squares_rms(x, y, m) for m in models), floor)
+    sel = select(linear.candidates(x, y, models, prior_scale, relative_scale), num_points=x.size, sigma=sigma, sigma0=sigma0,
+                 key=key, num_samples=num_samples, num_burnin=num_burnin, num_replicas=num_replicas,
+                 num_chains=num_chains, checkpoints=checkpoints, progress=progress, precision=precision)
+    per_point = None if sigma is None else np.broadcast_to(np.asarray(sigma, float), x.shape).copy()
+    return Regression(x, y, per_point, sel.fits, sel.selected, sel.warnings,
+                      noise_estimated=sel.noise_estimated, basis=Basis.from_data(x))
 
-    def ckpt(name):
-        return None if checkpoints is None else checkpoints(name)
 
-    fits = []
-    for i, name in enumerate(models):
-        k_pilot, k_final = jax.random.split(jax.random.fold_in(key, i))
-        curve = None
-        if estimate_noise:
-            # a floor relative to the data's own scale (an absolute one would swamp data of size 1e-20)
-            floor = 1e-12 * max(float(np.ptp(y)), float(np.max(np.abs(y))), 1e-280)
-            sigma0 = 0.25 * max(_least_squares_rms(x, y, name), floor)
-            pilot = run(k_pilot, linear_target(x, y, sigma0, name, prior_scale), checkpoint=ckpt(name + "-noise"),
-                        progress_desc=f"{name}: noise", **settings)
-            curve = noise_curve(pilot.free_energy, sigma0, x.size)
-            noise = curve.sigma_hat
-        else:
-            noise = sigma
-        res = run(k_final, linear_target(x, y, noise, name, prior_scale), checkpoint=ckpt(name),
-                  progress_desc=f"{name}", **settings)
-        fits.append(ModelFit(name, res, float(np.mean(noise)) if np.ndim(noise) else float(noise), curve))
-    p, perr = model_probabilities([f.free_energy for f in fits], [f.free_energy_err for f in fits])
-    for f, pi, ei in zip(fits, p, perr):
-        f.probability, f.probability_err = float(pi), float(ei)
-    selected = fits[int(np.argmax(p))].name
-    warnings = [f"{f.name}: {w}" for f in fits for w in f.result.warnings]
-    warnings += [f"{f.name}: the noise estimate {f.noise_sigma:.4g} lies at the edge of the ladder's σ grid; "
-                 "it is a bound, not a minimum" for f in fits if f.noise is not None and f.noise.at_edge]
-    return Regression(x, y, None if sigma is None else np.broadcast_to(sigma, x.shape).astype(float), fits, selected, warnings)
+class Regression(Selection):
+    """``regress``'s result: a ``selection.Selection`` of polynomial models plus the data.
+
+    Attributes (besides the ``Selection`` ones): ``x``, ``y``, ``sigma`` (per point, or None when
+    estimated), ``basis``, ``likelihood`` ("gaussian"), ``plot_style``.
+    """
+
+    likelihood = "gaussian"
+    plot_style = {"xlabel": "x", "ylabel": "y", "xscale": "linear", "component_label": "term"}
+
+    def __init__(self, x, y, sigma, fits, selected, warnings=None, *, noise_estimated: bool = False,
+                 basis: Basis | None = None):
+        super().__init__(list(fits), selected, noise_estimated, list(warnings or []))
+        self.x = np.asarray(x, float)
+        self.y = np.asarray(y, float)
+        self.sigma = sigma
+        self.basis = basis or (Basis.from_data(self.x) if self.x.size else Basis(0.0, 1.0))
+
+    def coefficients(self, name: str | None = None) -> np.ndarray:
+        """Posterior draws [N, d+1] of the monomial coefficients c_0 … c_d (y = Σ c_k x^k)."""
+        f = self.fit(name or self.selected)
+        flat = np.asarray(f.result.samples).reshape(-1, f.result.samples.shape[-1])
+        order = [f.result.names.index(n) for n in coefficient_names(f.name)]
+        return flat[:, order] @ monomial_map(f.name, self.basis).T
+
+    def marginals(self, name: str | None = None) -> dict[str, np.ndarray]:
+        """label → 1-D draws: ``a``, ``b`` for the straight lines, ``c0`` … ``cd`` (of x^k) for polynomials."""
+        f = self.fit(name or self.selected)
+        c = self.coefficients(f.name)
+        if f.name == "ax":
+            return {"a": c[:, 1]}
+        if f.name == "ax+b":
+            return {"a": c[:, 1], "b": c[:, 0]}
+        return {f"c{k}": c[:, k] for k in range(c.shape[1])}
+
+    def parameter_summaries(self, name: str | None = None) -> dict:
+        """``{"coefficients": {label: summary}}`` (see :meth:`marginals`; c_k multiplies x^k)."""
+        return {"coefficients": {k: parameter_summary(v) for k, v in self.marginals(name).items()}}
+
+    def predictive(self, grid=None, *, name: str | None = None, num_draws: int = 400, seed: int = 0) -> dict:
+        """Median, 68/95 % bands of the mean and the 95 % predictive band on ``grid`` (default 200 points)."""
+        f = self.fit(name or self.selected)
+        grid = np.linspace(self.x.min(), self.x.max(), 200) if grid is None else np.asarray(grid, float)
+        flat = np.asarray(f.result.samples).reshape(-1, f.result.samples.shape[-1])
+        rng = np.random.default_rng(seed)
+        idx = rng.choice(flat.shape[0], size=min(num_draws, flat.shape[0]), replace=False)
+        order = [f.result.names.index(n) for n in coefficient_names(f.name)]
+        mean = flat[idx][:, order] @ design_matrix(grid, f.name, self.basis).T
+        noisy = mean + rng.normal(0.0, f.noise_sigma, mean.shape)
+        return {"x": grid, "median": np.median(mean, 0), "mean_68": np.quantile(mean, [0.16, 0.84], axis=0),
+                "mean_95": np.quantile(mean, [0.025, 0.975], axis=0),
+                "predictive_95": np.quantile(noisy, [0.025, 0.975], axis=0),
+                "components": np.zeros((0, grid.size)), "background": np.zeros(grid.size)}   # no components
+
+    def verdict(self) -> str:
+        """One sentence: the selected model, how sure (p, ΔF to the runner-up) and the noise."""
+        best = self.best
+        others = [f for f in self.fits if f.name != best.name]
+        text = f"{LABELS[best.name]} ({best.name}) selected, p = {best.probability:.3g}"
+        if others:
+            second = min(others, key=lambda f: f.free_energy)
+            text += f", ΔF = {second.free_energy - best.free_energy:.3g} nat to {second.name}"
+        kind = "estimated" if self.noise_estimated else "given"
+        return f"{text}; noise σ = {self.noise_sigma:.4g} ({kind})"

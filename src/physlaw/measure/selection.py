@@ -29,9 +29,60 @@ import numpy as np
 
 from physlaw.errors import InputError
 from physlaw.measure import spectrum as sp
-from physlaw.measure.noise import count_scale, noise_curve
-from physlaw.measure.regression import ModelFit, fit_by_name, model_probabilities, parameter_summary
-from physlaw.sampling import CheckpointFactory, Progress, Target, out_of_the_race, run
+from physlaw.measure.noise import NoiseCurve, count_scale, noise_curve
+from physlaw.sampling import CheckpointFactory, ExchangeResult, Progress, Target, out_of_the_race, run
+
+
+@dataclass
+class ModelFit:
+    """One model's result."""
+
+    name: str
+    result: ExchangeResult
+    noise_sigma: float
+    noise: NoiseCurve | None = None
+    probability: float = float("nan")
+    probability_err: float = float("nan")
+
+    @property
+    def free_energy(self) -> float:
+        return self.result.free_energy.free_energy
+
+    @property
+    def free_energy_err(self) -> float:
+        return self.result.free_energy.free_energy_err
+
+
+def fit_by_name(fits, name: str):
+    """The fit called ``name`` among ``fits``; an ``InputError`` listing the names there are otherwise."""
+    for f in fits:
+        if f.name == name:
+            return f
+    raise InputError(f"no model named {name!r}; the models are {', '.join(f.name for f in fits)}")
+
+
+def parameter_summary(samples: np.ndarray) -> dict:
+    """Median, mean, sd, 68 % and 95 % central intervals of 1-D samples."""
+    q = np.quantile(samples, [0.025, 0.16, 0.5, 0.84, 0.975])
+    return {
+        "median": float(q[2]),
+        "mean": float(np.mean(samples)),
+        "sd": float(np.std(samples)),
+        "interval_68": [float(q[1]), float(q[3])],
+        "interval_95": [float(q[0]), float(q[4])],
+    }
+
+
+def model_probabilities(free_energies, errors) -> tuple[np.ndarray, np.ndarray]:
+    """p(m | D) ∝ exp(−F_m) (equal prior odds) and their standard errors (delta method)."""
+    f = np.asarray(free_energies, dtype=np.float64)
+    e = np.asarray(errors, dtype=np.float64)
+    w = np.exp(-(f - f.min()))
+    p = w / w.sum()
+    # ∂p_i/∂F_j = −p_i (δ_ij − p_j)
+    jac = -(np.diag(p) - np.outer(p, p))
+    err = np.sqrt((jac**2) @ (e**2))
+    return p, err
 
 
 @dataclass(frozen=True)

@@ -47,9 +47,9 @@ from jax.scipy.special import gammaln, xlogy
 
 from physlaw.errors import InputError
 from physlaw.measure.formula import Formula, PriorSpec, parse_formula, parse_prior
-from physlaw.measure.regression import parameter_summary
+from physlaw.measure.selection import parameter_summary
 from physlaw.measure.selection import Candidate, Selection, noise_scale_guess, scan
-from physlaw.priors import JointPrior, parameter_value
+from physlaw.priors import JointPrior
 from physlaw.sampling import Target
 
 LIKELIHOODS = ("gaussian", "poisson", "auto")

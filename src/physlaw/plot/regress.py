@@ -7,38 +7,28 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global figure registry
 
-#: At most this many posterior draws make the bands of the fit figure (evenly spaced over the chains).
-MAX_BAND_DRAWS = 4000
-
-LABELS = {"ax": "y = a x", "ax+b": "y = a x + b"}
+LABELS = {"ax": "y = a x", "ax+b": "y = a x + b", "poly2": "quadratic", "poly3": "cubic", "poly4": "quartic",
+          "poly5": "quintic"}
 
 
 def fit_figure(reg, path: Path, *, seed: int = 0) -> None:
-    """Data (with error bars when σ is per point) and the selected model's posterior bands."""
+    """Data (with error bars when σ is per point) and the selected model's posterior bands (``reg.predictive``)."""
     fit = reg.fit(reg.selected)
-    post = fit.result.posterior()
-    a = np.asarray(post["a"]).ravel()
-    b = np.asarray(post["b"]).ravel() if "b" in post else np.zeros_like(a)
-    keep = np.linspace(0, a.size - 1, min(a.size, MAX_BAND_DRAWS)).round().astype(int)
-    a, b = a[keep], b[keep]
-    grid = np.linspace(reg.x.min(), reg.x.max(), 200)
-    mean_fn = a[:, None] * grid[None, :] + b[:, None]
-    rng = np.random.default_rng(seed)
-    noisy = mean_fn + rng.normal(0.0, fit.noise_sigma, mean_fn.shape)
+    pred = reg.predictive(seed=seed)
+    grid = pred["x"]
     fig = Figure(figsize=(6.4, 4.4), layout="constrained")
     ax = fig.subplots()
-    lo, hi = np.quantile(noisy, [0.025, 0.975], axis=0)
-    ax.fill_between(grid, lo, hi, color="C0", alpha=0.15, lw=0, label="95 % posterior predictive")
-    lo, hi = np.quantile(mean_fn, [0.025, 0.975], axis=0)
-    ax.fill_between(grid, lo, hi, color="C0", alpha=0.45, lw=0, label="95 % band of the mean")
-    ax.plot(grid, np.median(mean_fn, axis=0), color="C0", lw=1.5, label=f"median: {LABELS[fit.name]}")
+    ax.fill_between(grid, *pred["predictive_95"], color="C0", alpha=0.15, lw=0, label="95 % posterior predictive")
+    ax.fill_between(grid, *pred["mean_95"], color="C0", alpha=0.45, lw=0, label="95 % band of the mean")
+    ax.plot(grid, pred["median"], color="C0", lw=1.5, label=f"median: {LABELS.get(fit.name, fit.name)}")
     if reg.sigma is not None and np.ptp(reg.sigma) > 0:
         ax.errorbar(reg.x, reg.y, yerr=reg.sigma, fmt="o", ms=3.5, color="k", lw=0.8, label="data ± σ")
     else:
         ax.plot(reg.x, reg.y, "o", ms=3.5, color="k", label="data")
     ax.set_xlabel("x")
     ax.set_ylabel("y")
-    ax.set_title(f"selected model {LABELS[fit.name]} (p = {fit.probability:.3g}), σ = {fit.noise_sigma:.3g}")
+    ax.set_title(f"selected model {LABELS.get(fit.name, fit.name)} (p = {fit.probability:.3g}), "
+                 f"σ = {fit.noise_sigma:.3g}")
     ax.legend(frameon=False, fontsize=8)
     fig.savefig(path, dpi=130)
 
@@ -54,7 +44,7 @@ def free_energy_figure(reg, path: Path) -> None:
     for i, fit in enumerate(reg.fits):
         ax.annotate(f"p = {fit.probability:.3g}", (i, f[i] - f.min()), textcoords="offset points",
                     xytext=(8, 4), fontsize=8)
-    ax.set_xticks(range(len(names)), [LABELS[n] for n in names])
+    ax.set_xticks(range(len(names)), [LABELS.get(n, n) for n in names], fontsize=8)
     ax.set_xlim(-0.5, len(names) - 0.5)
     ax.set_ylabel(f"F − min F  (nat; min F = {f.min():.3f})")
     ax.set_title("Bayesian free energy per model")
@@ -70,7 +60,7 @@ def noise_figure(reg, path: Path) -> None:
             continue
         c = fit.noise
         ax.errorbar(c.sigma, c.free_energy, yerr=c.free_energy_err, fmt="o-", ms=3, color=f"C{i}",
-                    label=f"{LABELS[fit.name]}: σ̂ = {c.sigma_hat:.4g}")
+                    label=f"{LABELS.get(fit.name, fit.name)}: σ̂ = {c.sigma_hat:.4g}")
         ax.axvline(c.sigma_hat, color=f"C{i}", ls=":", lw=1)
     ax.set_xscale("log")
     fmin = min(np.min(f.noise.free_energy) for f in reg.fits if f.noise is not None)

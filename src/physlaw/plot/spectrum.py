@@ -24,8 +24,10 @@ def fit_figure(x, y, sigma, pred: dict, path: Path, *, title: str, xlabel: str =
     else:
         ax.plot(x, y, "o", ms=2.5, color="k", label="data")
     ax.plot(g, pred["median"], color="C0", lw=1.6, label="posterior median")
-    base = pred.get("background", np.zeros_like(g))
-    for k, comp in enumerate(pred.get("components", [])):
+    base = pred.get("background")
+    base = np.zeros_like(g) if base is None else base
+    comps = pred.get("components")
+    for k, comp in enumerate([] if comps is None else comps):
         ax.plot(g, comp + base, color=f"C{(k + 1) % 10}", lw=1.0, ls="--", label=f"{component_label} {k + 1}")
     if np.any(base != 0):
         ax.plot(g, base, color="0.4", lw=1.0, ls=":", label="background")

@@ -5,7 +5,7 @@
 
 - ``physlaw.report.html``: ``Section``, ``write_report`` (the HTML page).
 - ``physlaw.report.regress``: ``write_regression`` (``physlaw regress``).
-- ``physlaw.report.measurement``: ``write_spectrum``, ``write_relaxation``, ``write_integration``.
+- ``physlaw.report.measurement``: ``write_measurement`` (every measurement preset), ``write_spectrum``, ``write_integration``.
 - ``physlaw.report.conserve``: ``write_conservation`` (``physlaw conserve``).
 - ``physlaw.report.progress``: ``ProgressBar`` (a tqdm bar on stderr for ``progress=`` arguments).
 """

@@ -204,54 +204,6 @@ def selection_sections(res, summary, stage: Path):
 
 
 # ----------------------------------------------------------------------------------------------
-# Relaxation curves
-
-
-def relaxation_summary(res, *, data, seed: int) -> dict:
-    """The JSON-ready summary of a ``RelaxationAnalysis``."""
-    out = summary_header(data=data, num_points=int(res.t.size), seed=seed, noise_estimated=res.noise_estimated)
-    out.update({
-        "priors": "A_k, C ~ Normal(0, (range of m)^2); log W_k ~ Uniform over the resolvable rates; beta_k ~ Uniform(0, 1)",
-        "models": [model_entry(f, res.parameter_summaries(f.name)) for f in res.fits],
-        "selected": res.selected,
-        "verdict": res.verdict(),
-        "noise_sigma": res.noise_sigma,
-        "warnings": res.warnings,
-        "machine": machine(),
-    })
-    return out
-
-
-def write_relaxation(res, out: Path, *, data, seed: int) -> dict:
-    """Write summary.json, netCDFs, figures and report.html into the folder ``out`` (the CLI stages it: ``io.results``)."""
-    from physlaw.plot import spectrum as figs
-    from physlaw.report.html import Section, write_report
-
-    summary = relaxation_summary(res, data=data, seed=seed)
-    best = res.best
-    label = lambda f: f.name.replace("-exponential", " exp").replace("-stretched", " str")  # noqa: E731
-    stage = Path(out)
-    stage.mkdir(parents=True, exist_ok=True)
-    write_netcdfs(res, stage)
-    figs.fit_figure(res.t, res.y, res.sigma, res.predictive(seed=seed), stage / "fit.png",
-                    title=res.verdict(), xlabel="t", ylabel="m(t)", xscale="log", component_label="mode")
-    figs.free_energy_figure(res, stage / "free_energy.png", label_fn=label)
-    if res.noise_estimated:
-        figs.noise_figure(res, stage / "noise.png", label_fn=label)
-    phys = res.physical()
-    marg = {f"{q} {k + 1}": phys[q][:, k] for k in range(phys["T1"].shape[1])
-            for q in ("amplitude", "T1", "beta") if q in phys}
-    marg["offset C"] = phys["offset"]
-    figs.marginals_figure(marg, stage / "marginals.png", title=f"posterior marginals of {best.name}")
-    write_json(stage / "summary.json", summary)
-    top = Section("Result").text(res.verdict() + f"; noise σ = {res.noise_sigma:.4g} "
-                                 f"({'estimated' if res.noise_estimated else 'given'}).", cls="verdict")
-    top.figure(stage / "fit.png", "data, posterior median, 95 % bands and each mode (ordered by rate)")
-    write_report(stage / "report.html", "physlaw relaxation", [top, *selection_sections(res, summary, stage)])
-    return summary
-
-
-# ----------------------------------------------------------------------------------------------
 # Data integration (several spectra sharing parameters)
 
 

@@ -51,7 +51,7 @@ import scipy.spatial
 
 from physlaw.errors import InputError
 from physlaw.symmetry._families import Family
-from physlaw.symmetry._laws import canonical_generators, monomial, noether_charge, polynomial_law, symplectic_form
+from physlaw.symmetry._laws import canonical_generators, monomial, noether_charge, polynomial_law
 
 MAX_PARAMS = 8
 
