@@ -82,7 +82,8 @@ def noise_seed_scan(seeds, cfg, log):
     for seed in seeds:
         x, y, _ = nagata_data(seed)
         t0 = time.perf_counter()
-        a = deconvolve(x, y, estimate_noise=True, kmax=6, priors="nagata", key=jax.random.key(seed), progress=False,
+        a = deconvolve(x, y, estimate_noise=True, kmax=6, priors="nagata", backgrounds="none", signs="positive",
+                       key=jax.random.key(seed), progress=False,
                        **cfg)
         wall = time.perf_counter() - t0
         pk = a.peak_number_probabilities()
@@ -117,7 +118,8 @@ def summarise_scan(scan):
 
 def one_k(x, y, k, seed, cfg):
     t0 = time.perf_counter()
-    a = deconvolve(x, y, sigma=SIGMA, kmin=k, kmax=k, priors="nagata", key=jax.random.key(seed), progress=False,
+    a = deconvolve(x, y, sigma=SIGMA, kmin=k, kmax=k, priors="nagata", backgrounds="none", signs="positive",
+                   key=jax.random.key(seed), progress=False,
                    **cfg)
     f = a.fits[0]
     return dict(K=k, seed=seed, F=f.free_energy, F_err=f.free_energy_err, wall_s=time.perf_counter() - t0,

@@ -55,7 +55,7 @@ BAD = {
     "missing": (None, [], "no such file"),
     "text cell": ("x,y\n1,2\n2,abc\n3,4\n4,5\n5,6\n", ["--sigma", "0.1"], "line 3, column 2: 'abc' is not a number"),
     "too few": ("1 2\n2 3\n3 4\n", ["--sigma", "0.1"], "at least 5"),
-    "no sigma": ("1 2\n2 3\n3 4\n4 5\n5 6\n", [], "no sigma column"),
+    "bad column": ("x,y\n1,2\n2,3\n3,4\n4,5\n5,6\n", ["--y", "counts"], "counts"),
     "bad prior": ("1 2\n2 3\n3 4\n4 5\n5 6\n", ["--sigma", "0.1", "--prior", "PRIOR"], "unknown prior [peaks]"),
 }
 
@@ -122,7 +122,6 @@ def test_joint_run_of_two_files_sharing_centres(tmp_path):
 
 
 SHARE_BAD = {
-    "no share": (2, [], "say which parameters they share with --share NAMES"),
     "share one file": (1, ["--share", "mu"], "--share needs several FILEs"),
     "bad name": (2, ["--share", "mu,centre"], "cannot share centre"),
     "all shapes": (2, ["--share", "mu", "--shape", "all"], "choose one"),

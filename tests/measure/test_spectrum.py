@@ -81,7 +81,8 @@ def test_nagata_problem_peak_number_and_noise():
     """Nagata 2012 with the noise estimated jointly: p(K ≥ 3 | D) > 0.99, σ̂ within 10 % of the truth
     (and within 4 % of the draw's realised noise), true parameters inside the K = 3 intervals."""
     x, y, sigma = sp.nagata_data(2)
-    res = deconvolve(x, y, estimate_noise=True, kmax=4, priors="nagata", key=jax.random.key(5), **SMALL)
+    res = deconvolve(x, y, estimate_noise=True, kmax=4, priors="nagata", backgrounds="none", signs="positive",
+                     key=jax.random.key(5), **SMALL)
     assert res.probability_at_least(3) > 0.99
     assert res.peak_number_probabilities()[1] < 1e-10
     assert res.best.info["num_peaks"] in (3, 4)
@@ -113,7 +114,7 @@ def test_decisive_peak_number_with_separated_peaks_and_background():
     base = 0.5 + 0.03 * x
     for truth, y in ((2, base + two + rng.normal(0, 0.04, x.size)),
                      (1, base + sp.peak_shape(x, 3.0, 8.0, 0, "lorentz", np) + rng.normal(0, 0.04, x.size))):
-        res = deconvolve(x, y, sigma=0.04, kmax=3, shapes=("lorentz",), backgrounds=("linear",),
+        res = deconvolve(x, y, sigma=0.04, kmax=3, shapes=("lorentz",), backgrounds=("linear",), signs="positive",
                          key=jax.random.key(truth), **SMALL)
         f = {fit.info["num_peaks"]: (fit.free_energy, fit.free_energy_err) for fit in res.fits}
         assert res.best.info["num_peaks"] == truth

@@ -66,8 +66,9 @@ def count_scale(y) -> float | None:
     q = 1 for non-negative integers. Counts multiplied by one constant (a transmission function,
     dwell time or gain correction, e.g. 311 counts written as 324.2826) lie on a lattice of step q:
     q is estimated from the smallest gap between distinct values and refined by least squares, and
-    accepted when every y / q is within 0.05 of an integer. A step that is a power of ten is the
-    number of printed decimals, not a count scale, and is refused.
+    accepted when every y / q is within 0.05 of an integer (at least 20 points and 10 distinct
+    values). A step that is a power of ten is the number of printed decimals, not a count scale, and
+    is refused.
     """
     y = np.asarray(y, float)
     if not (y.size >= 3 and np.all(np.isfinite(y)) and np.all(y >= 0) and np.max(y) > 0):
@@ -75,6 +76,8 @@ def count_scale(y) -> float | None:
     if np.all(y == np.round(y)):
         return 1.0
     u = np.unique(y)
+    if y.size < 20 or u.size < 10:   # a few rational values (0.5, 0.25, 0.125) are no evidence of a lattice
+        return None
     gaps = np.diff(u)
     if gaps.size == 0 or gaps.min() <= 0:
         return None

@@ -625,7 +625,9 @@ def _decide_sign(x, y, component, shape, likelihood, scale, priors, overrides, t
                 "likelihood": likelihood, **({"count_scale": scale} if likelihood == "poisson" else {})}
         cands.append(Candidate(name, info, _spectrum_maker(x, y, 1, info, transforms[name], overrides),
                                needs_noise=likelihood == "gaussian"))
-    pre = select(cands, key=key, **settings)
+    ckpt = settings.get("checkpoints")
+    # its runs are checkpointed apart from the scan's models of the same name (other keys)
+    pre = select(cands, key=key, **{**settings, "checkpoints": None if ckpt is None else (lambda n: ckpt(f"sign-{n}"))})
     f = {c.info["sign"]: c.free_energy for c in pre.fits}
     d = f["negative"] - f["positive"]
     if abs(d) < SIGN_MARGIN:
