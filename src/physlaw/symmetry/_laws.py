@@ -215,6 +215,21 @@ def noether_charge(generator, coordinate_names, *, errors=None, drop_below: floa
     return law
 
 
+def _charge_vectors(gens: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Each generator's charge vector (upper triangle of the symmetric part of ``J K``, then ``J c``)
+    divided by the generator's norm, and the norms: rows [m, n(n+1)/2 + n], norms [m]."""
+    n = gens[0].shape[0]
+    j = symplectic_form(n // 2)
+    norms = np.array([max(np.linalg.norm(g), 1e-300) for g in gens])
+    iu = np.triu_indices(n)
+    rows = []
+    for g, norm in zip(gens, norms):
+        jk = j @ g[:, :n]
+        c = g[:, n] if g.shape[1] > n else np.zeros(n)
+        rows.append(np.concatenate([(0.5 * (jk + jk.T))[iu], j @ c]) / norm)
+    return np.array(rows), norms
+
+
 def canonical_generators(generators, errors, *, min_charge: float = 0.1):
     """Combinations of the group's generators with independent Noether charges.
 
@@ -229,16 +244,8 @@ def canonical_generators(generators, errors, *, min_charge: float = 0.1):
     gens = [np.asarray(g, float) for g in generators]
     if not gens:
         return []
-    n = gens[0].shape[0]
-    j = symplectic_form(n // 2)
-    norms = np.array([max(np.linalg.norm(g), 1e-300) for g in gens])
-    iu = np.triu_indices(n)
-    rows = []
-    for g, norm in zip(gens, norms):
-        jk = j @ g[:, :n]
-        c = g[:, n] if g.shape[1] > n else np.zeros(n)
-        rows.append(np.concatenate([(0.5 * (jk + jk.T))[iu], j @ c]) / norm)
-    u, sv, _ = np.linalg.svd(np.array(rows), full_matrices=False)
+    rows, norms = _charge_vectors(gens)
+    u, sv, _ = np.linalg.svd(rows, full_matrices=False)
     keep = np.flatnonzero(sv >= min_charge)
     if keep.size == 0:
         raise InputError(f"the generators give no Noether charge (largest relative charge {sv.max():.2g} < "
@@ -351,14 +358,8 @@ def describe_directions(generators, residuals=None, *, min_charge: float = 0.1) 
         return []
     n = gens[0].shape[0]
     gens = [g if g.shape[1] > n else np.hstack([g, np.zeros((n, 1))]) for g in gens]
-    j = symplectic_form(n // 2)
-    norms = np.array([max(np.linalg.norm(g), 1e-300) for g in gens])
-    iu = np.triu_indices(n)
-    rows = []
-    for g, norm in zip(gens, norms):
-        jk = j @ g[:, :n]
-        rows.append(np.concatenate([(0.5 * (jk + jk.T))[iu], j @ g[:, n]]) / norm)
-    u, sv, _ = np.linalg.svd(np.array(rows), full_matrices=True)
+    rows, norms = _charge_vectors(gens)
+    u, sv, _ = np.linalg.svd(rows, full_matrices=True)
     sv = np.concatenate([sv, np.zeros(len(gens) - sv.size)]) if sv.size < len(gens) else sv[: len(gens)]
     res = None if residuals is None or len(residuals) == 0 else float(np.max(residuals))
     combos = []
