@@ -16,8 +16,8 @@ def register(sub) -> None:
         description=(
             "Runs each bundled example through its real command: `physlaw regress` on a linear-response "
             "measurement (a resistor's voltage against current, with a small offset of the voltmeter), "
-            "`physlaw spectrum` on a synthetic two-peak spectrum and on a REAL XPS C 1s spectrum of PET with no "
-            "options (the evidence picks the background, the likelihood and the number of components), "
+            "`physlaw spectrum` on a synthetic two-peak spectrum and on a REAL XPS C 1s spectrum of PET (Poisson "
+            "likelihood for its scaled counts, Shirley background, K = 1..5 compared), "
             "`physlaw relaxation` on an NMR saturation-recovery curve, and a conservation-law search on "
             "simulated Kepler orbits. Each prints its answer; the folders hold summary.json and report.html."
         ),
