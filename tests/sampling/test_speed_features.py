@@ -37,7 +37,7 @@ def quiet_run(*args, **kw):
 
 def test_precision_is_reached_and_equals_a_fixed_run_of_that_length():
     target = linear_target(X, Y, 0.2, "ax+b")
-    res = quiet_run(jax.random.key(3), target, num_samples=200, precision=0.1, **KW)
+    res = quiet_run(jax.random.key(4), target, num_samples=200, precision=0.1, **KW)
     d = res.diagnostics
     assert d.stop_reason == "precision reached" and d.precision_met is True and d.precision == 0.1
     assert d.precision_reached == res.free_energy.free_energy_err <= 0.1
@@ -45,7 +45,7 @@ def test_precision_is_reached_and_equals_a_fixed_run_of_that_length():
     assert res.log_likelihood.shape[1] == d.num_sweeps_kept == d.num_sweeps
     for k in ("precision", "precision_reached", "precision_met", "stop_reason"):
         assert k in d.to_dict()
-    fixed = quiet_run(jax.random.key(3), target, num_samples=d.num_sweeps_kept, **KW)
+    fixed = quiet_run(jax.random.key(4), target, num_samples=d.num_sweeps_kept, **KW)
     assert fixed.diagnostics.stop_reason == "fixed length" and fixed.diagnostics.precision_met is None
     np.testing.assert_array_equal(fixed.samples, res.samples)
     assert fixed.free_energy.free_energy == res.free_energy.free_energy

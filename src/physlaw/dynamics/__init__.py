@@ -9,7 +9,8 @@ Hamiltonian systems
     ``free_particle``, ``harmonic_oscillator``, ``pendulum``, ``double_pendulum``, ``kepler``,
     ``two_body``; ``integrate_system``, ``sample_energy_shell``, ``conserved_drift``.
 Non-Hamiltonian test flows (``_flows``)
-    ``FlowSystem``, ``FLOW_SYSTEMS``, ``damped_oscillator``, ``duffing_driven``, ``lotka_volterra``
+    ``FlowSystem``, ``FLOW_SYSTEMS``, ``damped_oscillator``, ``duffing_driven``, ``lotka_volterra``,
+    ``damped_pendulum``, ``damped_double_pendulum``, ``modal_damping``
     (and the Hamiltonian ``henon_heiles``): systems without the usual invariants, for false-discovery
     checks; ``get_system`` and ``simulate`` take their names.
 Collective motion
@@ -63,7 +64,10 @@ from physlaw.dynamics._datasets import (
 from physlaw.dynamics._flows import (
     FLOW_SYSTEMS,
     FlowSystem,
+    damped_double_pendulum,
     damped_oscillator,
+    damped_pendulum,
+    modal_damping,
     duffing_driven,
     lotka_volterra,
 )
@@ -90,7 +94,7 @@ from physlaw.dynamics._systems import (
 __all__ = [
     "GAP_MODES", "GapRepair", "agents_dataset", "collective_coordinates", "finite_differences", "repair_gaps",
     "window_length",
-    "FLOW_SYSTEMS", "FlowSystem", "damped_oscillator", "duffing_driven", "henon_heiles", "lotka_volterra",
+    "FLOW_SYSTEMS", "FlowSystem", "damped_oscillator", "damped_pendulum", "damped_double_pendulum", "modal_damping", "duffing_driven", "henon_heiles", "lotka_volterra",
     "BoidsParams", "CouzinParams", "Dataset", "HAMILTONIAN_SYSTEMS", "HamiltonianSystem", "SwarmState",
     "boids_step", "check_coordinate_names", "conserved_drift", "couzin_step", "double_pendulum", "free_particle", "get_system",
     "harmonic_oscillator", "init_swarm", "integrate_ode", "integrate_separable", "integrate_system",

@@ -15,7 +15,19 @@ name                   equations (``q1 = q``, ``p1 = p``)             exact inva
 ``lotka-volterra``     ``ẋ = a x − b x y, ẏ = d x y − c y``           ``V = d x − c ln x + b y
                        (``q1 = x`` prey, ``p1 = y`` predators)        − a ln y`` (not a
                                                                       Hamiltonian of ``(x, y)``)
+``damped-pendulum``    ``θ̇ = ω, ω̇ = −ω0² sin θ − 2 ζ ω0 ω``             none (the energy
+                       (``q1 = θ``, ``p1 = ω``: angle and angular     ``E = ω²/2 + ω0² (1 − cos θ)``
+                       velocity)                                      decays)
+``damped-double-``     the double pendulum in angles and angular      none for ``b > 0`` (the
+``pendulum``           velocities ``(θ1, θ2, ω1, ω2)`` with a         energy ``E = ½ ωᵀ M(θ) ω +
+                       friction torque ``−b ωi`` at each joint        V(θ)`` decays); the energy
+                                                                      for ``b = 0``
 =====================  =============================================  ==========================
+
+The two pendulums are written in angles and *angular velocities*, as a camera records a pendulum (the
+real double pendulum of ``../shared/data/real/double-pendulum``): their energies are polynomials in the
+velocities with coefficients that are first harmonics of the angles (``ω1 ω2 cos(θ1 − θ2)``), the
+functions of the library route's ``angles`` option (:class:`physlaw.symmetry.FunctionLibrary`).
 
 A :class:`FlowSystem` has the attributes :func:`physlaw.dynamics.simulate` reads from a
 :class:`~physlaw.dynamics.HamiltonianSystem` (``dim``, ``sample_fn``, ``vector_field``,
@@ -47,10 +59,10 @@ from physlaw.errors import InputError
 
 @dataclasses.dataclass(frozen=True)
 class FlowSystem:
-    """An ODE ``ẋ = f(t, x)`` on the plane ``x = (q1, p1)`` with the interface of a Hamiltonian system.
+    """An ODE ``ẋ = f(t, x)`` on ``x = (q, p)`` (``dim`` of each) with the interface of a Hamiltonian system.
 
     Attributes:
-        name, description, dim (1: states ``(q1, p1)``), sample_fn ``key -> (q [1], p [1])``.
+        name, description, dim (states ``(q1, …, p1, …)``), sample_fn ``key -> (q [dim], p [dim])``.
         field_fn: ``(t, q, p) -> (q̇, ṗ)``.
         energy_fn: ``(q, p) -> scalar``, the energy-like function (``conserved["energy"]``).
         parameters: the constants, recorded in dataset metadata.
@@ -222,9 +234,113 @@ def lotka_volterra(a: float = 1.0, b: float = 1.0, c: float = 1.0, d: float = 1.
     )
 
 
+def damped_pendulum(omega: float = 1.0, zeta: float = 0.05) -> FlowSystem:
+    """Pendulum with linear friction ``θ̈ + 2 ζ ω0 θ̇ + ω0² sin θ = 0`` as ``θ̇ = ω, ω̇ = −ω0² sin θ − 2 ζ ω0 ω``.
+
+    ``q1 = θ`` (rad), ``p1 = ω = θ̇`` (the angular velocity, not a canonical momentum; ``ω0`` is the
+    parameter ``omega``). The energy per unit ``m l²``, ``E = ω²/2 + ω0² (1 − cos θ)`` (zero at rest),
+    obeys ``dE/dt = −2 ζ ω0 ω²``: the instantaneous relative rate ``(dE/dt)/E = −2 ζ ω0 ω²/E``
+    oscillates within a swing and averages to ``−2 ζ ω0`` for small swings (``⟨ω²⟩ = E``), a little
+    less for large ones. No exact invariant. Initial conditions: ``|(θ, ω/ω0)| ∈ [0.5, 1.5]`` at a
+    uniform phase (swings up to about 86°).
+    """
+    if not (omega > 0 and zeta >= 0):
+        raise InputError(f"damped-pendulum needs omega > 0 and zeta >= 0, got omega {omega}, zeta {zeta}")
+    energy = lambda q, p: 0.5 * jnp.sum(p**2) + omega**2 * jnp.sum(1.0 - jnp.cos(q))  # noqa: E731
+    return FlowSystem(
+        name="damped-pendulum",
+        description="damped pendulum theta'' + 2 zeta omega theta' + omega^2 sin theta = 0 in (theta, theta'); "
+                    "the energy theta'^2/2 + omega^2 (1 - cos theta) decays; no invariant",
+        dim=1,
+        field_fn=lambda t, q, p: (p, -(omega**2) * jnp.sin(q) - 2 * zeta * omega * p),
+        energy_fn=energy,
+        sample_fn=lambda key: _ring(key, 0.5, 1.5, (1.0, omega)),
+        parameters={"omega": omega, "zeta": zeta},
+        conserved={"energy": energy},
+        invariants=() if zeta > 0 else ("energy",),
+        dt=0.1,
+        num_times=100,
+        substeps=10,
+    )
+
+
+def damped_double_pendulum(m1: float = 1.0, m2: float = 1.0, l1: float = 1.0, l2: float = 1.0, g: float = 9.81,
+                           b: float = 0.4) -> FlowSystem:
+    """Planar double pendulum with a friction torque ``−b ω_i`` at each joint, in angles and angular velocities.
+
+    ``q = (θ1, θ2)`` (from the downward vertical), ``p = (ω1, ω2) = θ̇`` (angular velocities, as a camera
+    records them; not canonical momenta). Lagrange's equations with Rayleigh dissipation ``b |ω|²/2``:
+
+        M(θ) ω̇ = (m2 l1 l2 sin(θ1 − θ2) (−ω2², ω1²)) − ((m1 + m2) g l1 sin θ1, m2 g l2 sin θ2) − b ω,
+        M(θ) = [[(m1 + m2) l1², m2 l1 l2 cos(θ1 − θ2)], [m2 l1 l2 cos(θ1 − θ2), m2 l2²]].
+
+    Energy (zero at rest) ``E = ½ ωᵀ M(θ) ω + (m1 + m2) g l1 (1 − cos θ1) + m2 g l2 (1 − cos θ2)``, with
+    ``dE/dt = −b |ω|²``: it decays for ``b > 0`` and is the one invariant for ``b = 0`` (chaotic at high
+    energy). The default ``b = 0.4`` gives damping ratios of about 0.037 (slow mode) and 0.088 (fast mode)
+    of the small oscillations (unit masses and lengths, ``g = 9.81``; :func:`modal_damping`).
+    Initial conditions: angles uniform in ``[−π/2, π/2]``, angular velocities standard normal.
+    """
+    if not (b >= 0):
+        raise InputError(f"damped-double-pendulum needs b >= 0, got b {b}")
+    c = m2 * l1 * l2
+
+    def mass(q):
+        k = c * jnp.cos(q[0] - q[1])
+        return jnp.array([[(m1 + m2) * l1**2, k], [k, m2 * l2**2]])
+
+    def energy(q, p):
+        return (0.5 * p @ mass(q) @ p + (m1 + m2) * g * l1 * (1.0 - jnp.cos(q[0]))
+                + m2 * g * l2 * (1.0 - jnp.cos(q[1])))
+
+    def field(t, q, p):
+        s = jnp.sin(q[0] - q[1])
+        rhs = jnp.array([-c * s * p[1] ** 2 - (m1 + m2) * g * l1 * jnp.sin(q[0]),
+                         c * s * p[0] ** 2 - m2 * g * l2 * jnp.sin(q[1])]) - b * p
+        return p, jnp.linalg.solve(mass(q), rhs)
+
+    def sample(key):
+        k1, k2 = jax.random.split(key)
+        return (jax.random.uniform(k1, (2,), minval=-jnp.pi / 2, maxval=jnp.pi / 2),
+                jax.random.normal(k2, (2,)))
+
+    return FlowSystem(
+        name="damped-double-pendulum",
+        description="double pendulum with joint friction -b omega_i in (theta1, theta2, omega1, omega2); the energy "
+                    "decays (b > 0) or is the one invariant (b = 0)",
+        dim=2,
+        field_fn=field,
+        energy_fn=energy,
+        sample_fn=sample,
+        parameters={"m1": m1, "m2": m2, "l1": l1, "l2": l2, "g": g, "b": b},
+        conserved={"energy": energy},
+        invariants=() if b > 0 else ("energy",),
+        dt=0.05,
+        num_times=100,
+        substeps=10,
+    )
+
+
+def modal_damping(m1: float = 1.0, m2: float = 1.0, l1: float = 1.0, l2: float = 1.0, g: float = 9.81,
+                  b: float = 0.4) -> list[float]:
+    """Damping ratios ``ζ_k = −Re λ_k/|λ_k|`` of the small oscillations of :func:`damped_double_pendulum`
+    (slow mode first), from the eigenvalues ``λ`` of the linearised flow."""
+    import numpy as np
+
+    m = np.array([[(m1 + m2) * l1**2, m2 * l1 * l2], [m2 * l1 * l2, m2 * l2**2]])
+    k = np.diag([(m1 + m2) * g * l1, m2 * g * l2])
+    minv = np.linalg.inv(m)
+    a = np.block([[np.zeros((2, 2)), np.eye(2)], [-minv @ k, -b * minv]])
+    lam = np.linalg.eigvals(a)
+    lam = lam[lam.imag > 0]
+    lam = lam[np.argsort(np.abs(lam))]
+    return [float(-z.real / abs(z)) for z in lam]
+
+
 FLOW_SYSTEMS: dict[str, Callable[..., FlowSystem]] = {
     "damped-oscillator": damped_oscillator,
     "duffing-driven": duffing_driven,
     "lotka-volterra": lotka_volterra,
+    "damped-pendulum": damped_pendulum,
+    "damped-double-pendulum": damped_double_pendulum,
 }
 """name -> factory of the non-Hamiltonian test flows (keyword arguments: the constants)."""

@@ -303,6 +303,17 @@ class _Runner:
             return {}
         return {"stop_early": out_of_the_race(*self.best)}
 
+    def _pilot_settings(self) -> dict:
+        """The noise pilot is a quarter of the final run (at least 250 sweeps, burn-in at least 500) at a
+        fixed length: F is stationary in σ at its minimum, so σ̂'s error enters the final F only to
+        second order."""
+        out = {k: v for k, v in self.settings.items() if k != "precision"}
+        n = int(out.get("num_samples", 2000))
+        out["num_samples"] = max(250, n // 4)
+        burn = out.get("num_burnin")
+        out["num_burnin"] = max(500, (max(1000, n // 2) if burn is None else int(burn)) // 2)
+        return out
+
     def noise_estimated(self, candidates) -> bool:
         return self.sigma is None and any(c.needs_noise for c in candidates)
 
@@ -321,7 +332,7 @@ class _Runner:
             for attempt in range(3):
                 pilot = run(jax.random.fold_in(k_pilot, attempt), cand.make_target(s0),
                             checkpoint=self._ckpt(f"{cand.name}-noise{attempt}"),
-                            progress_desc=f"{cand.name}: noise", **self.settings)
+                            progress_desc=f"{cand.name}: noise", **self._pilot_settings())
                 curve = noise_curve(pilot.free_energy, s0, self.num_points)
                 if curve.sigma_hat > 1.05 * s0:  # the minimum lies inside the ladder's σ grid
                     break
@@ -573,9 +584,10 @@ def deconvolve(
                     num_samples=num_samples, num_burnin=num_burnin, num_replicas=num_replicas,
                     num_chains=num_chains, checkpoints=checkpoints, progress=progress, precision=precision)
     transforms = {}
+    pad = kmax or limit   # every K of a family runs in one compiled program of this many components
     if len(signs) > 1:
         signs = _decide_sign(x, y, components[0], shapes[0], likelihood, scale, priors, prior_overrides,
-                             transforms, notes, jax.random.fold_in(key, 999), settings)
+                             transforms, notes, jax.random.fold_in(key, 999), settings, pad)
     families = [(c, s, b, g) for c in components for s in shapes for b in backgrounds for g in signs
                 if not (g == "negative" and b == "none")]
     if not families:
@@ -590,7 +602,7 @@ def deconvolve(
             info = {"num_peaks": k, "shape": shape, "background": bg, "component": comp, "sign": sign,
                     "likelihood": likelihood, "family": name.split("-", 1)[1],
                     **({"count_scale": scale} if likelihood == "poisson" else {})}
-            out.append(Candidate(name, info, _spectrum_maker(x, y, k, info, transforms[name], prior_overrides),
+            out.append(Candidate(name, info, _spectrum_maker(x, y, k, info, transforms[name], prior_overrides, pad),
                                  needs_noise=likelihood == "gaussian"))
         return out
 
@@ -611,7 +623,8 @@ def deconvolve(
 SIGN_MARGIN = 10.0
 
 
-def _decide_sign(x, y, component, shape, likelihood, scale, priors, overrides, transforms, notes, key, settings):
+def _decide_sign(x, y, component, shape, likelihood, scale, priors, overrides, transforms, notes, key, settings,
+                 pad=None):
     """Peaks or dips, from one component on a constant background fitted both ways (two runs).
 
     A sign whose free energy is worse by more than ``SIGN_MARGIN`` nat is not scanned further (the
@@ -623,7 +636,7 @@ def _decide_sign(x, y, component, shape, likelihood, scale, priors, overrides, t
         transforms[name] = sp.model_transform(x, y, priors, "constant", sign)
         info = {"num_peaks": 1, "shape": shape, "background": "constant", "component": component, "sign": sign,
                 "likelihood": likelihood, **({"count_scale": scale} if likelihood == "poisson" else {})}
-        cands.append(Candidate(name, info, _spectrum_maker(x, y, 1, info, transforms[name], overrides),
+        cands.append(Candidate(name, info, _spectrum_maker(x, y, 1, info, transforms[name], overrides, pad),
                                needs_noise=likelihood == "gaussian"))
     ckpt = settings.get("checkpoints")
     # its runs are checkpointed apart from the scan's models of the same name (other keys)
@@ -639,12 +652,13 @@ def _decide_sign(x, y, component, shape, likelihood, scale, priors, overrides, t
     return (win,)
 
 
-def _spectrum_maker(x, y, k, info, tr, overrides):
+def _spectrum_maker(x, y, k, info, tr, overrides, pad=None):
     def make(sigma):
         return sp.spectrum_target(x, y, sigma, k, shape=info["shape"], background=info["background"], priors=tr,
                                   prior_overrides=overrides, component=info["component"],
                                   likelihood=info["likelihood"], sign=info["sign"],
-                                  count_scale=info.get("count_scale", 1.0))
+                                  count_scale=info.get("count_scale", 1.0), pad_to=pad,
+                                  any_background=pad is not None)
 
     return make
 

@@ -180,6 +180,27 @@ def shirley_step(peaks, data, xp=jnp):
     return xp.take(cum, data.inverse, axis=-1)
 
 
+#: The internal background of a model compiled once for every background: all their parameters, the
+#: terms in use switched on by ``SpectrumData.bg_terms`` (level, P1, P2, P3, exponential, Shirley).
+ANY_BACKGROUND = "any"
+_BG_TERMS = {"none": (0, 0, 0, 0, 0, 0), "constant": (1, 0, 0, 0, 0, 0), "linear": (1, 1, 0, 0, 0, 0),
+             "poly2": (1, 1, 1, 0, 0, 0), "poly3": (1, 1, 1, 1, 0, 0), "exponential": (1, 0, 0, 0, 1, 0),
+             "shirley": (1, 0, 0, 0, 0, 1)}
+
+
+def _any_background(u, bg: dict, peaks, data, with_shirley=True):
+    """The background of ``ANY_BACKGROUND``: the terms ``data.bg_terms`` switches on (the Shirley step
+    only when ``with_shirley``; the caller keeps it otherwise)."""
+    on = data.bg_terms
+    t = (u - 1.5) / 1.5
+    out = on[0] * bg["bg_c"] + jnp.tensordot(bg["bg_poly"] * on[1:4], _legendre(t, 3), axes=([-1], [0]))
+    out = out + on[4] * bg["bg_amp"] * jnp.exp(-u / jnp.exp(bg["bg_log_tau"]))
+    if with_shirley:
+        out = out + jax.lax.cond(on[5] > 0, lambda: on[5] * bg["bg_step"] * shirley_step(peaks, data),
+                                 lambda: jnp.zeros_like(out))
+    return out
+
+
 def background_curve(u, bg: dict, background: str, xp=jnp, peaks=None, data=None):
     """B(u) in normalised units from the background parameters (keys ``bg_c``, ``bg_slope``, ...).
 
@@ -187,6 +208,8 @@ def background_curve(u, bg: dict, background: str, xp=jnp, peaks=None, data=None
     """
     if background == "none":
         return xp.zeros_like(u)
+    if background == ANY_BACKGROUND:
+        return _any_background(u, bg, peaks, data)
     out = bg["bg_c"] + xp.zeros_like(u)
     t = (u - 1.5) / 1.5
     if background == "linear":
@@ -273,6 +296,9 @@ def spectrum_prior(num_peaks: int, shape: str = "gauss", background: str = "none
         comps["bg_log_tau"] = Uniform(*priors.bg_log_tau)
     elif background == "shirley":
         comps["bg_step"] = Normal(*priors.bg_slope)
+    elif background == ANY_BACKGROUND:
+        comps.update(bg_poly=Normal(*priors.bg_slope, shape=(3,)), bg_amp=Normal(*priors.bg_amp),
+                     bg_log_tau=Uniform(*priors.bg_log_tau), bg_step=Normal(*priors.bg_slope))
     return JointPrior(comps)
 
 
@@ -360,6 +386,9 @@ class SpectrumData(NamedTuple):
     inverse: jnp.ndarray
     du: jnp.ndarray
     count_scale: jnp.ndarray
+    active: jnp.ndarray | None = None
+    sign: jnp.ndarray | None = None
+    bg_terms: jnp.ndarray | None = None
 
 
 class Structure(NamedTuple):
@@ -414,11 +443,19 @@ def _log_likelihood_value(total, data: SpectrumData, likelihood: str):
     return -jnp.sum(0.5 * jnp.log(2 * jnp.pi * data.sigma**2)) - 0.5 * jnp.sum(r * r) + data.log_jacobian
 
 
+def _active(data: SpectrumData, num_peaks: int):
+    """[K] 1 for the components in use (a padded model uses the first ones), and the sign ±1 of the peaks."""
+    active = jnp.ones(num_peaks) if data.active is None else data.active
+    return active, (1.0 if data.sign is None else data.sign)
+
+
 @functools.lru_cache(maxsize=128)
 def _incremental(num_peaks: int, shape: str = "gauss", background: str = "none", component: str = "peak",
-                 likelihood: str = "gaussian", sign: str = "positive") -> Incremental:
+                 likelihood: str = "gaussian") -> Incremental:
+    """The O(n) likelihood of K components; the components in use (``data.active``) and the sign of
+    the peaks (``data.sign``) are data, so one compiled program serves every K ≤ ``num_peaks`` and
+    both signs."""
     kind_np, comp_np = _index_kinds(num_peaks, shape, background, component)
-    sgn = -1.0 if sign == "negative" else 1.0
 
     def unpack(theta):
         return _unpack_flat(theta, num_peaks, shape, background, component)
@@ -428,7 +465,8 @@ def _incremental(num_peaks: int, shape: str = "gauss", background: str = "none",
 
     def init_fn(theta, data):
         p = unpack(theta)
-        comps = component_curves(p, data.x, component, shape, data.sx)
+        active, sgn = _active(data, num_peaks)
+        comps = component_curves(p, data.x, component, shape, data.sx) * active[:, None].astype(data.x.dtype)
         peaks = sgn * comps.sum(0)
         bg = bg_of(p, peaks, data)
         return comps, bg, peaks + bg
@@ -437,14 +475,18 @@ def _incremental(num_peaks: int, shape: str = "gauss", background: str = "none",
         comps, bg, total = cache
         p = unpack(theta)
         kind, comp = jnp.asarray(kind_np)[j], jnp.asarray(comp_np)[j]
+        active, sgn = _active(data, num_peaks)
 
         def new_peak(_):
             k = comp
             shared = COMPONENT_GLOBALS.get(component, ())
             pk = {n: (v if n in shared else v[k][None]) for n, v in p.items() if not n.startswith("bg")}
-            new = component_curves(pk, data.x, component, shape, data.sx)[0]
+            new = component_curves(pk, data.x, component, shape, data.sx)[0] * active[k].astype(data.x.dtype)
             peaks = total - bg + sgn * (new - comps[k])
-            nbg = bg_of(p, peaks, data) if background == "shirley" else bg
+            if background == ANY_BACKGROUND:  # only a Shirley step follows the peaks
+                nbg = jax.lax.cond(data.bg_terms[5] > 0, lambda: bg_of(p, peaks, data), lambda: bg)
+            else:
+                nbg = bg_of(p, peaks, data) if background == "shirley" else bg
             return comps.at[k].set(new), nbg, peaks + nbg
 
         def new_bg(_):
@@ -460,13 +502,24 @@ def _incremental(num_peaks: int, shape: str = "gauss", background: str = "none",
     def value_fn(cache, data):
         return _log_likelihood_value(cache[2], data, likelihood)
 
-    return Incremental(init_fn, update_fn, value_fn)
+    def select_fn(ok, new, old, j):
+        # a component's or the background's move changes at most one row of the [K, n] table: pick
+        # that row only (a parameter shared by all components, kind 2, changes every row)
+        def one_row(_):
+            k = jnp.asarray(comp_np)[j]
+            return old[0].at[k].set(jnp.where(ok, new[0][k], old[0][k]))
+
+        rows = one_row(None) if not np.any(kind_np == 2) else jax.lax.cond(
+            jnp.asarray(kind_np)[j] == 2, lambda _: jnp.where(ok, new[0], old[0]), one_row, None)
+        return rows, jnp.where(ok, new[1], old[1]), jnp.where(ok, new[2], old[2])
+
+    return Incremental(init_fn, update_fn, value_fn, select_fn)
 
 
 @functools.lru_cache(maxsize=128)
 def _log_likelihood_fn(num_peaks: int, shape: str, background: str, component: str = "peak",
-                       likelihood: str = "gaussian", sign: str = "positive"):
-    inc = _incremental(num_peaks, shape, background, component, likelihood, sign)
+                       likelihood: str = "gaussian"):
+    inc = _incremental(num_peaks, shape, background, component, likelihood)
 
     def log_likelihood(params, data):
         theta = jax.flatten_util.ravel_pytree(params)[0]
@@ -490,8 +543,10 @@ def check_model(num_peaks: int, shape: str, background: str, component: str = "p
         raise InputError("Poisson counts with dips need a background")
 
 
-def spectrum_data(x, y, sigma, tr: Transform, dtype=None, count_scale: float = 1.0) -> SpectrumData:
-    """The data in sampler units (``sigma`` None for a Poisson likelihood of the counts y / count_scale)."""
+def spectrum_data(x, y, sigma, tr: Transform, dtype=None, count_scale: float = 1.0, sign: str = "positive",
+                  active=None, background: str | None = None) -> SpectrumData:
+    """The data in sampler units (``sigma`` None for a Poisson likelihood of the counts y / count_scale);
+    ``active`` [K_max] marks the components in use of a padded model (None: all)."""
     dtype = dtype or jnp.result_type(float)
     x = np.asarray(x, float)
     y = np.asarray(y, float)
@@ -507,13 +562,16 @@ def spectrum_data(x, y, sigma, tr: Transform, dtype=None, count_scale: float = 1
     arr = lambda v: jnp.asarray(v, dtype)  # noqa: E731
     return SpectrumData(arr(u), arr((y - tr.y0) / tr.sy), arr(sig / tr.sy), arr(-y.size * math.log(tr.sy)),
                         arr(counts), arr(log_norm), arr(tr.y0), arr(tr.sy), arr(tr.sx), jnp.asarray(order),
-                        jnp.asarray(inverse), arr(np.diff(u[order])), arr(count_scale))
+                        jnp.asarray(inverse), arr(np.diff(u[order])), arr(count_scale),
+                        None if active is None else arr(active), arr(-1.0 if sign == "negative" else 1.0),
+                        None if background is None else arr(_BG_TERMS[background]))
 
 
 def spectrum_target(x, y, sigma, num_peaks: int, *, shape: str = "gauss", background: str = "none",
                     priors="nagata", prior_overrides: dict | None = None, incremental: bool = True,
                     dtype=None, component: str = "peak", likelihood: str = "gaussian",
-                    sign: str = "positive", count_scale: float = 1.0) -> Target:
+                    sign: str = "positive", count_scale: float = 1.0, pad_to: int | None = None,
+                    any_background: bool = False) -> Target:
     """K components (peaks or multiplets) on a background as an exchange Monte Carlo target.
 
     Args:
@@ -531,19 +589,51 @@ def spectrum_target(x, y, sigma, num_peaks: int, *, shape: str = "gauss", backgr
         likelihood: ``gaussian`` (σ) or ``poisson`` (y are counts).
         sign: ``positive`` (peaks) or ``negative`` (absorption dips below the background).
         count_scale: y / count_scale are the counts (``physlaw.measure.selection.count_scale``).
+        pad_to: compile the model for this many components and use the first ``num_peaks`` (the
+            others are masked out and not sampled): every K ≤ ``pad_to`` of a scan then shares one
+            compiled program. The result is that of the K-component model.
+        any_background: compile the model with every background's parameters (``ANY_BACKGROUND``),
+            the unused ones masked out and not sampled: every background shares one program.
     """
     check_model(num_peaks, shape, background, component, likelihood, sign)
     if likelihood == "gaussian" and sigma is None:
         raise InputError("a Gaussian likelihood needs the noise sigma (or estimate it); counts take likelihood poisson")
+    k = int(num_peaks)
+    size = k if pad_to is None else int(pad_to)
+    if size < k:
+        raise InputError(f"pad_to ({pad_to}) must be at least the number of components ({k})")
     tr = model_transform(x, y, priors, background, sign)
-    prior = spectrum_prior(int(num_peaks), shape, background, normalised_priors(prior_overrides, tr, component),
-                           component)
-    structure = (int(num_peaks), shape, background, component, likelihood, sign)
-    return Target.from_prior(prior, _log_likelihood_fn(*structure),
-                             data=spectrum_data(x, y, sigma if likelihood == "gaussian" else None, tr, dtype,
-                                                count_scale),
+    normalised = normalised_priors(prior_overrides, tr, component)
+    compiled_bg = ANY_BACKGROUND if any_background else background
+    prior = spectrum_prior(size, shape, compiled_bg, normalised, component)
+    structure = (size, shape, compiled_bg, component, likelihood)
+    data = spectrum_data(x, y, sigma if likelihood == "gaussian" else None, tr, dtype, count_scale, sign,
+                         np.arange(size) < k, background if any_background else None)
+    padding = {} if (size == k and not any_background) else dict(
+        sampled=_sampled_indices(k, size, shape, background, component, compiled_bg),
+        sampled_unravel=_unravel(k, shape, background, component))
+    return Target.from_prior(prior, _log_likelihood_fn(*structure), data=data,
                              incremental=_incremental(*structure) if incremental else None,
-                             relabel_fn=order_by_centre)
+                             relabel_fn=order_by_centre, **padding)
+
+
+def _sampled_indices(k: int, size: int, shape: str, background: str, component: str,
+                     compiled_bg: str | None = None) -> np.ndarray:
+    """Where the K-component model's flat coordinates sit in the padded (``size`` components, background
+    ``compiled_bg``) one; a linear background's slope is the first Legendre coefficient of ``any``."""
+    off_k, sizes_k = _layout(k, shape, background, component)
+    off_p, _ = _layout(size, shape, compiled_bg or background, component)
+    where = lambda name: off_p["bg_poly" if name == "bg_slope" and name not in off_p else name]  # noqa: E731
+    return np.concatenate([where(name) + np.arange(sizes_k[name]) for name in sorted(off_k)])
+
+
+@functools.lru_cache(maxsize=256)
+def _unravel(k: int, shape: str, background: str, component: str):
+    """The unravel of the K-component model's flat vector (its parameter pytree)."""
+    prior = spectrum_prior(k, shape, background, DEFAULT_PRIORS, component)
+    example = jax.tree_util.tree_map(lambda v: jnp.zeros(v.shape, v.dtype),
+                                     jax.eval_shape(prior.sample, jax.random.key(0)))
+    return jax.flatten_util.ravel_pytree(example)[1]
 
 
 PEAK_PARAMETERS = ("log_a", "log_b", "mu", "eta", "field", "qshift", "xratio", "qsplit")

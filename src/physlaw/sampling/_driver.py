@@ -191,6 +191,8 @@ class Context:
     data: object
     dtype: object
     key: jax.Array
+    order: np.ndarray | None = None      # sampled coordinates first (a padded model), else None
+    num_sampled: int | None = None
 
 
 def _interp_steps(step: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
@@ -207,7 +209,7 @@ def _run_chunk(state: RunState, ctx: Context, cfg: RunConfig, adapt: bool):
     k = jax.random.fold_in(ctx.key, state.chunk_index)
     return ctx.chunk(k, state.chains, ctx.data, jnp.asarray(state.betas, dtype=ctx.dtype),
                      jnp.asarray(state.step, ctx.dtype), jnp.asarray(state.block, ctx.dtype),
-                     state.chunk_index * cfg.chunk_size, adapt)
+                     state.chunk_index * cfg.chunk_size, adapt, ctx.order, ctx.num_sampled)
 
 
 def tune(state: RunState, cfg: RunConfig, ctx: Context, hooks: Hooks) -> RunState:

@@ -59,11 +59,23 @@ class ExchangeParams(NamedTuple):
         betas: [L] inverse temperatures, 0 = β_0 < … < β_{L−1} = 1.
         step_size: [L, d] random-walk step per rung and coordinate.
         block_scale: [L] multiplier of ``step_size`` for the block move.
+        order: [d] flat coordinates, the sampled ones first (None: all, in order).
+        num_sampled: how many of ``order`` are sampled; the rest keep their values (a model padded
+            to a larger structure, ``Target.sampled``). None: all d.
     """
 
     betas: jax.Array
     step_size: jax.Array
     block_scale: jax.Array
+    order: jax.Array | None = None
+    num_sampled: jax.Array | None = None
+
+
+def sampled_mask(params: ExchangeParams, dim: int, dtype) -> jax.Array:
+    """[d] 1.0 for the coordinates that are sampled, 0.0 for those held fixed."""
+    if params.order is None:
+        return jnp.ones(dim, dtype)
+    return jnp.zeros(dim, dtype).at[params.order].set((jnp.arange(dim) < params.num_sampled).astype(dtype))
 
 
 class ExchangeInfo(NamedTuple):
@@ -154,24 +166,26 @@ def _componentwise(target: FlatTarget, key, state: ExchangeState, params: Exchan
             ll_new = target.log_likelihood(x_new, data)
         ok = log_u_j < _log_accept(lp_new, ll_new, lp, ll, beta)
         pick = lambda a, b: jnp.where(ok, a, b)  # noqa: E731
-        return (
-            pick(x_new, x),
-            pick(lp_new, lp),
-            pick(ll_new, ll),
-            jax.tree_util.tree_map(pick, cache_new, cache),
-            ok.astype(x.dtype),
-        )
+        if inc is not None and inc.select_fn is not None:
+            cache_out = inc.select_fn(ok, cache_new, cache, j)
+        else:
+            cache_out = jax.tree_util.tree_map(pick, cache_new, cache)
+        return pick(x_new, x), pick(lp_new, lp), pick(ll_new, ll), cache_out, ok.astype(x.dtype)
 
     one_all = jax.vmap(one, in_axes=(0, 0, 0, 0, 0, 0, None, 0, 0))
 
-    def body(j, carry):
+    order = jnp.arange(dim) if params.order is None else params.order
+    count = dim if params.num_sampled is None else params.num_sampled
+
+    def body(i, carry):
         x, lp, ll, cache, acc = carry
+        j = order[i]
         x, lp, ll, cache, ok = one_all(x, lp, ll, cache, betas, steps, j, z[j], log_u[j])
         return x, lp, ll, cache, acc.at[:, j].set(ok)
 
     acc0 = jnp.zeros((num_rungs, dim), state.position.dtype)
     x, lp, ll, cache, acc = jax.lax.fori_loop(
-        0, dim, body, (state.position, state.log_prior, state.log_likelihood, state.cache, acc0)
+        0, count, body, (state.position, state.log_prior, state.log_likelihood, state.cache, acc0)
     )
     return state._replace(position=x, log_prior=lp, log_likelihood=ll, cache=cache), rung_view(state, acc)
 
@@ -179,7 +193,7 @@ def _componentwise(target: FlatTarget, key, state: ExchangeState, params: Exchan
 def _block(target: FlatTarget, key, state: ExchangeState, params: ExchangeParams, data):
     num_rungs, dim = state.position.shape
     k_z, k_u = jax.random.split(key)
-    z = jax.random.normal(k_z, (num_rungs, dim), state.position.dtype)
+    z = jax.random.normal(k_z, (num_rungs, dim), state.position.dtype) * sampled_mask(params, dim, state.position.dtype)
     r = state.rung_of_slot
     x_new = state.position + params.block_scale[r][:, None] * params.step_size[r] * z
     lp_new, ll_new, cache_new = _evaluate(target, x_new, data)

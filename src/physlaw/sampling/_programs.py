@@ -46,11 +46,13 @@ def _init_fn(flat):
 
 
 def _relabel_fn(flat, relabel: Callable):
-    """``relabel`` ([C, S, d] flat samples → canonical labelling), compiled once per model structure."""
-    key = (flat.signature, "relabel", relabel)
+    """``relabel`` ([C, S, d'] flat samples of the sampled coordinates → canonical labelling), compiled
+    once per model structure."""
+    key = (flat.signature, "relabel", relabel, flat.sampled)
     if key not in _CHUNK_CACHE:
+        unravel = flat.unravel if flat.sampled is None else flat.sampled_unravel
         _CHUNK_CACHE[key] = jax.jit(jax.vmap(jax.vmap(
-            lambda v: jax.flatten_util.ravel_pytree(relabel(flat.unravel(v)))[0])))
+            lambda v: jax.flatten_util.ravel_pytree(relabel(unravel(v)))[0])))
     return _CHUNK_CACHE[key]
 
 
@@ -78,17 +80,19 @@ def _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, log_r
     use_comp = moves in ("componentwise", "both")
     use_block = moves in ("block", "both")
 
-    def one_chain(key, state, data, betas, step, block, sweep0, adapt):
+    def one_chain(key, state, data, betas, step, block, sweep0, adapt, order, num_sampled):
         if flat.incremental is not None:
             state = kernel.refresh(flat, state, data)
+        mask = kernel.sampled_mask(kernel.ExchangeParams(betas, step, block, order, num_sampled),
+                                   state.position.shape[1], step.dtype)
 
         def body(carry, k):
             state, step, block, sums, i = carry
-            state, info = kernel.step(flat, k, state, kernel.ExchangeParams(betas, step, block), data,
-                                      moves=moves, log_ratio_fn=log_ratio_fn)
+            state, info = kernel.step(flat, k, state, kernel.ExchangeParams(betas, step, block, order, num_sampled),
+                                      data, moves=moves, log_ratio_fn=log_ratio_fn)
             gain = jnp.where(adapt, _adapt_gain((sweep0 + i).astype(step.dtype)), 0.0)
-            if use_comp:
-                step = step * jnp.exp(gain * (info.accept - target_accept))
+            if use_comp:  # coordinates held fixed (not sampled) keep their step
+                step = step * jnp.exp(gain * (info.accept - target_accept) * mask)
             if use_block:
                 block = block * jnp.exp(gain * (info.accept_block - target_accept_block))
             sums = jax.tree_util.tree_map(
@@ -104,24 +108,36 @@ def _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, log_r
         (state, step, block, sums, _), (ll, pos) = jax.lax.scan(body, (state, step, block, sums0, 0), keys)
         return state, step, block, sums, ll, pos
 
-    def chains(keys, states, data, betas, step, block, sweep0, adapt):
+    def chains(keys, states, data, betas, step, block, sweep0, adapt, order, num_sampled):
         if chain_loop == "map":  # one chain at a time: the same program whatever the chains per device
-            return jax.lax.map(lambda a: one_chain(a[0], a[1], data, betas, a[2], a[3], sweep0, adapt),
-                               (keys, states, step, block))
-        return jax.vmap(one_chain, in_axes=(0, 0, None, None, 0, 0, None, None))(
-            keys, states, data, betas, step, block, sweep0, adapt)
+            return jax.lax.map(lambda a: one_chain(a[0], a[1], data, betas, a[2], a[3], sweep0, adapt, order,
+                                                   num_sampled), (keys, states, step, block))
+        return jax.vmap(one_chain, in_axes=(0, 0, None, None, 0, 0, None, None, None, None))(
+            keys, states, data, betas, step, block, sweep0, adapt, order, num_sampled)
 
+    place = None
     if devices > 1:
-        from jax.sharding import Mesh, PartitionSpec
+        from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
         mesh = Mesh(np.array(jax.local_devices()[:devices]), ("chains",))
         c, r = PartitionSpec("chains"), PartitionSpec()
-        chains = jax.shard_map(chains, mesh=mesh, in_specs=(c, c, r, r, c, c, r, r), out_specs=c, check_vma=False)
+        chains = jax.shard_map(chains, mesh=mesh, in_specs=(c, c, r, r, c, c, r, r, r, r), out_specs=c,
+                               check_vma=False)
+        place = NamedSharding(mesh, c)
 
     @jax.jit
-    def chunk(key, states, data, betas, step, block, sweep0, adapt):
+    def compiled(key, states, data, betas, step, block, sweep0, adapt, order, num_sampled):
         keys = jax.random.split(key, step.shape[0])
-        return chains(keys, states, data, betas, step, block, sweep0, adapt)
+        return chains(keys, states, data, betas, step, block, sweep0, adapt, order, num_sampled)
+
+    def chunk(key, states, data, betas, step, block, sweep0, adapt, order=None, num_sampled=None):
+        # The states a chunk returns are split over the devices; initial (or restored) states are not
+        # yet: placing them the same way keeps one compiled program for both (no second compile).
+        d = step.shape[-1]
+        order = jnp.arange(d, dtype=jnp.int32) if order is None else jnp.asarray(order, jnp.int32)
+        num_sampled = jnp.asarray(d if num_sampled is None else num_sampled, jnp.int32)
+        return compiled(key, states if place is None else jax.device_put(states, place), data, betas, step, block,
+                        sweep0, adapt, order, num_sampled)
 
     _CHUNK_CACHE[cache_key] = chunk
     return chunk

@@ -33,7 +33,7 @@ from physlaw.sampling._hooks import Checkpoint, Progress, as_progress
 from physlaw.sampling._ladder import initial_ladder
 from physlaw.sampling._programs import (  # noqa: F401  (_CHUNK_CACHE, _chunk_fn: benchmarks use them)
     _CHUNK_CACHE, _chunk_fn, _init_fn, _relabel_fn, default_chain_loop, usable_devices)
-from physlaw.sampling._target import PhyslawWarning, Target, batched, check_prior, flatten_target
+from physlaw.sampling._target import PhyslawWarning, Target, batched, check_prior, flatten_target, sampled_names
 
 
 @dataclass
@@ -233,6 +233,9 @@ def run(
     ctx = Context(chunk=_chunk_fn(flat, moves, cfg.chunk_size, target_accept, target_accept_block, _LOG_RATIO_FN,
                                   cfg.keep_all_rungs, num_devices, default_chain_loop()),
                   data=flat.data, dtype=x0.dtype, key=k_run)
+    if flat.sampled is not None:  # a padded model: only these coordinates move
+        rest = sorted(set(range(flat.dim)) - set(flat.sampled))
+        ctx.order, ctx.num_sampled = np.array(list(flat.sampled) + rest, np.int32), len(flat.sampled)
     hooks = Hooks(Saver(checkpoint, _fingerprint(key, target, flat, cfg, betas, x0), checkpoint_every),
                   as_progress(progress))
     restored = hooks.saver.load()
@@ -269,6 +272,7 @@ def _fingerprint(key, target: Target, flat, cfg: RunConfig, betas: np.ndarray, x
         "L": int(betas.size), "C": cfg.num_chains, "samples": cfg.num_samples, "burn": cfg.num_burnin,
         "chunk": cfg.chunk_size, "thin": cfg.thin, "moves": cfg.moves, "adapt": cfg.adapt_ladder,
         "betas0": np.round(betas, 12).tolist(), "dtype": str(x0.dtype),
+        **({} if flat.sampled is None else {"sampled": list(flat.sampled)}),
         "targets": [cfg.target_accept, cfg.target_accept_block], "all_rungs": cfg.keep_all_rungs,
         "x0": float(np.asarray(jnp.sum(x0), dtype=np.float64)),
         "data": hashlib.sha256(b"".join(np.ascontiguousarray(np.asarray(v)).tobytes()
@@ -283,12 +287,17 @@ def _fingerprint(key, target: Target, flat, cfg: RunConfig, betas: np.ndarray, x
 def estimate(state: RunState, cfg: RunConfig, target: Target, flat, prior_check: dict) -> ExchangeResult:
     """The estimate phase: free energies and diagnostics from the sampling phase's traces."""
     ll, samples, kept = traces(state, cfg)
+    acc, accb, tried, accepted, prob = state.sums
+    names, unravel, step = flat.names, flat.unravel, state.step
+    if flat.sampled is not None:  # a padded model: the result is the smaller model's
+        s = list(flat.sampled)
+        samples, acc, step = samples[..., s], acc[..., s], step[..., s]
+        names, unravel = sampled_names(flat), flat.sampled_unravel
     rung_samples = None
     if cfg.keep_all_rungs:
         rung_samples, samples = samples, samples[:, :, -1]
     n_sweeps = state.sample_chunks(cfg) * cfg.chunk_size
     fe = state.checked if state.checked is not None else free_energy(ll, state.betas)
-    acc, accb, tried, accepted, prob = state.sums
     diag_samples = samples
     if target.relabel_fn is not None:
         diag_samples = np.asarray(_relabel_fn(flat, target.relabel_fn)(jnp.asarray(samples)))
@@ -302,7 +311,7 @@ def estimate(state: RunState, cfg: RunConfig, target: Target, flat, prior_check:
         round_trips=np.asarray(state.chains.round_trips),
         num_sweeps=n_sweeps,
         samples=diag_samples,
-        names=flat.names,
+        names=names,
     )
     met = None if cfg.precision is None else bool(fe.free_energy_err <= cfg.precision)
     diag = replace(
@@ -319,6 +328,6 @@ def estimate(state: RunState, cfg: RunConfig, target: Target, flat, prior_check:
     for w in warn:
         warnings.warn(w, PhyslawWarning, stacklevel=3)
     return ExchangeResult(
-        betas=state.betas, samples=samples, log_likelihood=ll, names=flat.names, free_energy=fe,
-        diagnostics=diag, warnings=warn, step_size=state.step, unravel=flat.unravel, rung_samples=rung_samples,
+        betas=state.betas, samples=samples, log_likelihood=ll, names=names, free_energy=fe,
+        diagnostics=diag, warnings=warn, step_size=step, unravel=unravel, rung_samples=rung_samples,
     )

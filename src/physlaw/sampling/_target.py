@@ -32,11 +32,15 @@ class Incremental(NamedTuple):
         init_fn: ``cache = init_fn(x, data)`` builds the cache from scratch (O(n K)).
         update_fn: ``cache = update_fn(x_new, j, cache, data)`` after coordinate ``j`` changed (O(n)).
         value_fn: ``log_likelihood = value_fn(cache, data)``.
+        select_fn: optional ``cache = select_fn(ok, new_cache, old_cache, j)``: the cache after the
+            Metropolis decision on coordinate ``j``; a model whose update touches a small part of a
+            large cache (one peak of K) picks only that part (default: every leaf, ``where(ok, new, old)``).
     """
 
     init_fn: Callable[[jax.Array, Any], Any]
     update_fn: Callable[[jax.Array, jax.Array, Any, Any], Any]
     value_fn: Callable[[Any, Any], jax.Array]
+    select_fn: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,14 @@ class Target:
         relabel_fn: for models with exchangeable components (peaks, modes), ``params -> params`` in a
             canonical labelling (e.g. peaks sorted by centre); R-hat and ESS are computed on it, so
             label switching between chains is not mistaken for chains that disagree.
+        sampled: for a model *padded* to a larger structure (so that one compiled program serves a
+            family of models, e.g. K components of at most K_max, the unused ones masked out of the
+            likelihood through ``data``): the flat indices of the coordinates that are sampled. The
+            others keep their initial prior draw, so they must not change the likelihood; the prior
+            being normalised, they leave the free energy unchanged. The result holds only the sampled
+            coordinates. None: all are sampled.
+        sampled_unravel: with ``sampled``, the unravel of the sampled coordinates (in that order) into
+            the smaller model's parameter pytree (what ``result.posterior()`` and ``relabel_fn`` see).
     """
 
     log_prior_fn: Callable
@@ -72,10 +84,12 @@ class Target:
     incremental: Incremental | None = None
     data: Any = None
     relabel_fn: Callable | None = None
+    sampled: tuple[int, ...] | None = None
+    sampled_unravel: Callable | None = None
 
     @classmethod
     def from_prior(cls, prior, log_likelihood_fn, *, data=None, incremental: Incremental | None = None,
-                   relabel_fn: Callable | None = None) -> "Target":
+                   relabel_fn: Callable | None = None, sampled=None, sampled_unravel=None) -> "Target":
         """Build a target from a ``physlaw.priors`` distribution and a log-likelihood."""
         return cls(
             log_prior_fn=prior.log_prob,
@@ -85,6 +99,8 @@ class Target:
             incremental=incremental,
             data=data,
             relabel_fn=relabel_fn,
+            sampled=None if sampled is None else tuple(int(i) for i in sampled),
+            sampled_unravel=sampled_unravel,
         )
 
 
@@ -100,6 +116,8 @@ class FlatTarget(NamedTuple):
     names: tuple[str, ...]
     data: Any
     signature: tuple
+    sampled: tuple[int, ...] | None = None
+    sampled_unravel: Callable | None = None
 
 
 def _cast(tree, dtype):
@@ -116,7 +134,8 @@ def flatten_target(target: Target, key: jax.Array, dtype=None) -> FlatTarget:
     the prior draws and the floating arrays of ``target.data`` are cast to it, and the log densities
     are returned in it (a model's internal constants may still promote its arithmetic).
     """
-    example = target.sample_prior_fn(key)
+    # Only the draw's structure is needed: no prior sample is computed (nor an eager sampler compiled).
+    example = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), jax.eval_shape(target.sample_prior_fn, key))
     data = target.data
     if dtype is not None:
         example, data = _cast(example, dtype), _cast(data, dtype)
@@ -142,8 +161,15 @@ def flatten_target(target: Target, key: jax.Array, dtype=None) -> FlatTarget:
         target.log_prior_fn, target.log_likelihood_fn, target.sample_prior_fn, target.incremental, with_data,
         jax.tree_util.tree_structure(example), tuple((np.shape(v), str(jnp.result_type(v))) for v in jax.tree_util.tree_leaves(example)),
     )
+    sampled = target.sampled
+    if sampled is not None:
+        if (len(set(sampled)) != len(sampled) or not sampled or min(sampled) < 0 or max(sampled) >= flat.size
+                or target.sampled_unravel is None):
+            raise InputError(f"sampled must be distinct flat indices in [0, {flat.size}) with a sampled_unravel")
+        if len(sampled) == flat.size and tuple(sampled) == tuple(range(flat.size)):
+            sampled = None
     return FlatTarget(flat.size, unravel, log_prior, log_likelihood, sample_prior, target.incremental, names,
-                      data, signature)
+                      data, signature, sampled, None if sampled is None else target.sampled_unravel)
 
 
 class Batched(NamedTuple):
@@ -155,17 +181,34 @@ class Batched(NamedTuple):
 
 
 _BATCHED: dict = {}
+PRIOR_BLOCK = 512
+"""Prior draws are made in blocks of this many (block b from ``fold_in(key, b)``): one compiled sampler
+serves every number of draws (samplers with rejection loops, e.g. Gamma, take seconds to compile)."""
 
 
 def batched(flat: FlatTarget) -> Batched:
     """Jitted batch versions of the target's functions, cached by the model's structure."""
     if flat.signature not in _BATCHED:
+        block = jax.jit(lambda key: jax.vmap(flat.sample_prior)(jax.random.split(key, PRIOR_BLOCK)))
+
+        def sample_prior(key, num: int):
+            blocks = [block(jax.random.fold_in(key, b)) for b in range(-(-int(num) // PRIOR_BLOCK))]
+            return (blocks[0] if len(blocks) == 1 else jnp.concatenate(blocks))[:num]
+
         _BATCHED[flat.signature] = Batched(
-            jax.jit(lambda key, num: jax.vmap(flat.sample_prior)(jax.random.split(key, num)), static_argnums=1),
+            sample_prior,
             jax.jit(jax.vmap(flat.log_prior)),
             jax.jit(jax.vmap(flat.log_likelihood, in_axes=(0, None))),
         )
     return _BATCHED[flat.signature]
+
+
+def sampled_names(flat: FlatTarget) -> tuple[str, ...]:
+    """The names of the sampled coordinates, as the smaller model (``sampled_unravel``) calls them."""
+    if flat.sampled is None:
+        return flat.names
+    shapes = jax.eval_shape(flat.sampled_unravel, jax.ShapeDtypeStruct((len(flat.sampled),), jnp.float32))
+    return _parameter_names(jax.tree_util.tree_map(lambda v: np.zeros(v.shape, v.dtype), shapes))
 
 
 def _parameter_names(example) -> tuple[str, ...]:
