@@ -10,6 +10,9 @@ Systems (data; family of the group/lie routes; library of the hnn/library routes
 * ``kepler-2d`` — E = −0.5, 256 × 64, Δt = 0.1; ``rotation``; library + 1/r.
 * ``kepler-3d`` — E = −0.5, 256 × 64, Δt = 0.1; ``rotation`` (3×3 block alike on q, p: so(3)); library + 1/r.
 * ``double-pendulum`` — default initial conditions, 160 × 100, Δt = 0.05; ``gl``; library + trig (angles).
+* ``double-pendulum-omega`` — the same pendulum in angles and angular velocities (``damped-double-pendulum`` with
+  b = 0), 64 × 300, Δt = 0.01; library route with the angle library (``angle_products``: velocity monomials ×
+  first harmonics of the angles), which holds its energy ``ω1² + ω2²/2 + ω1 ω2 cos(θ1 − θ2) − 2g cos θ1 − g cos θ2``.
 * ``couzin`` — one milling run (milling index ≥ 0.5), 100 agents × 50 times, Δt = 0.5, relative to the centroid;
   ``rotation``.
 
@@ -17,7 +20,11 @@ Issue 14 — systems *without* the tested invariants (``--systems fd``; results/
 damped oscillator (ζ = 0.05: no exact law; its energy decays at 2ζω = 0.1), Hénon–Heiles at chaotic
 energies 0.125–0.16 (energy only; family ``rotation``: no rotation symmetry; library of degree 3, which
 holds the energy), the driven Duffing oscillator (chaotic, stroboscopic records: none), Lotka–Volterra
-(one invariant with logarithms, outside the polynomial library) and the double pendulum (energy only).
+(one invariant with logarithms, outside the polynomial library) and the double pendulum (energy only); and,
+for the angle library (library route only), the damped pendulum (ζ = 0.05) and the damped double pendulum
+(joint friction b = 0.4: damping ratios 0.037 and 0.088), in angles and angular velocities, whose energies
+decay (the approximate law's rate is compared with the true one: the population mean slope of ln E over
+2000 fresh trajectories), and the canonical double pendulum (energy not in the angle library).
 Every route runs at its defaults, with the checks of ``physlaw.symmetry._checks`` (held-out trajectories,
 time-shuffled surrogate); a *false law* is a kept law with the verdict "conserved" that is not conserved
 (same check) on 16 fresh noise-free trajectories of the simulator. ``raw`` is the route's count before
@@ -120,7 +127,44 @@ SYSTEMS = {  # in the order they run (the issue's seed results first)
                                lib_truth=[], routes=("lie", "hnn", "library"), library=dict(trig=True, angles=True),
                                fd=True),
 }
-FD_SYSTEMS = ("damped-oscillator", "henon-heiles", "duffing-driven", "lotka-volterra", "double-pendulum-fd")
+# the angle library (``angle_products``: velocity monomials × first harmonics of the angles) on pendulums; the
+# damped ones in angles and angular velocities with "decay": the approximate law's rate against the truth
+ANGLES = dict(angle_products=True)
+SYSTEMS.update({
+    "double-pendulum-omega": dict(sim=("damped-double-pendulum", dict(b=0.0, num_trajectories=64, num_times=300)),
+                                  family="gl", gen_truth=[],
+                                  lib_truth=["p1**2 + p2**2/2 + p1*p2*cos(q1 - q2) - 2*9.81*cos(q1) - 9.81*cos(q2)"],
+                                  routes=("library",), library=ANGLES),
+    "damped-pendulum": dict(sim=("damped-pendulum", dict(zeta=0.05, num_trajectories=64, num_times=100)),
+                            family="gl", gen_truth=[], lib_truth=[], routes=("library",), library=ANGLES, fd=True,
+                            decay=True),
+    "damped-double-pendulum": dict(sim=("damped-double-pendulum", dict(num_trajectories=64, num_times=300)),
+                                   family="gl", gen_truth=[], lib_truth=[], routes=("library",), library=ANGLES,
+                                   fd=True, decay=True),
+    "double-pendulum-fd-angles": dict(sim=("double-pendulum", dict(num_trajectories=160)), family="gl", gen_truth=[],
+                                      lib_truth=[], routes=("library",), library=ANGLES, fd=True),
+})
+FD_SYSTEMS = ("damped-oscillator", "henon-heiles", "duffing-driven", "lotka-volterra", "double-pendulum-fd",
+              "damped-pendulum", "damped-double-pendulum", "double-pendulum-fd-angles")
+_TRUTH: dict = {}
+
+
+def decay_truth(system):
+    """The true relative decay rate of a damped system's energy: the population mean, over 2000 fresh
+    trajectories of the same length, of the least-squares slope of ln E(t) (E from the simulator, zero at
+    rest) — what the drift check estimates for a law equal to the energy."""
+    if system not in _TRUTH:
+        from physlaw.dynamics import get_system
+        from physlaw.symmetry._checks import _trend
+
+        name, kw = SYSTEMS[system]["sim"]
+        kw = {k: v for k, v in kw.items() if k != "num_trajectories"}
+        big = simulate(name, jax.random.key(123_456), num_trajectories=2000, **kw)
+        params = {k: v for k, v in kw.items() if k not in ("num_times", "dt", "energy")}
+        energy = np.asarray(get_system(name, **params).energy(big.x))
+        rates = _trend(energy, big.t)[0]
+        _TRUTH[system] = (float(np.mean(rates)), float(np.std(rates) / np.sqrt(rates.size)))
+    return _TRUTH[system]
 
 
 def false_laws(res, system, seed):
@@ -262,7 +306,12 @@ def one_run(system, spec, route, ds, seed, quick, shared, latent=None):
                      dropped=[(x["expression"][:80], x["reason"]) for x in d.details.get("dropped_laws", [])],
                      verdicts=[law.drift.verdict if law.drift is not None else None for law in d.laws],
                      drifts=[law.drift.to_dict() if law.drift is not None else None for law in d.laws],
-                     approximate=None if not approx else dict(expression=approx["expression"], **approx["drift"]))
+                     approximate=None if not approx else dict(expression=approx["expression"], **approx["drift"],
+                                                              dissipation=approx.get("dissipation")))
+        if spec.get("decay") and approx:
+            truth, truth_err = decay_truth(system)
+            lo, hi = approx["drift"]["interval"]
+            extra.update(decay_truth=truth, decay_truth_error=truth_err, decay_covered=bool(lo <= truth <= hi))
     else:
         extra = dict(raw_count=d.details.get("checks", {}).get("raw_count"))
     row = dict(system=system, route=route, seed=seed, count=d.count, **extra, gap=None if not np.isfinite(d.gap) else d.gap,
@@ -394,7 +443,10 @@ def markdown(rep) -> str:
                             " ".join(str(r.get("count")) for r in rs), " ".join(str(r.get("raw_count")) for r in rs),
                             "; ".join(sorted({v for r in rs for v in (r.get("verdicts") or []) if v})) or "—",
                             "—" if a is None else f"{a['verdict']}, rate {a['rate']:.3g} [{a['interval'][0]:.3g}, "
-                                                  f"{a['interval'][1]:.3g}]",
+                                                  f"{a['interval'][1]:.3g}]"
+                            + ("" if rs[0].get("decay_truth") is None else
+                               f"; truth {rs[0]['decay_truth']:.3g}, covered "
+                               f"{sum(bool(r.get('decay_covered')) for r in rs)}/{len(rs)}"),
                             _f(float(np.median([r["wall_s"] for r in rs])), "{:.1f}")])
         lines += md_table(["system", "route", "seeds", "false laws per seed", "laws kept", "raw", "verdicts of kept laws",
                            "approximate law (seed 0)", "time s"], fd_rows)
@@ -430,7 +482,7 @@ def main():
         ap.error(f"--noise is a fraction of each coordinate's RMS in [0, 1); got {args.noise}")
     tag = args.tag or ("conservation_quick" if args.quick else "conservation") + (
         f"_noise{args.noise:g}" if args.noise else "")
-    systems = [s for s in args.systems.replace("fd", ",".join(FD_SYSTEMS)).split(",") if s]
+    systems = [x for item in args.systems.split(",") for x in (FD_SYSTEMS if item == "fd" else (item,)) if x]
     routes = [r for r in args.routes.split(",") if r]
     bad = [s for s in systems if s not in SYSTEMS] + [r for r in routes if r not in ROUTES]
     if bad:

@@ -82,7 +82,7 @@ def noise_seed_scan(seeds, cfg, log):
     for seed in seeds:
         x, y, _ = nagata_data(seed)
         t0 = time.perf_counter()
-        a = deconvolve(x, y, estimate_noise=True, kmax=6, priors="nagata", backgrounds="none", signs="positive",
+        a = deconvolve(x, y, estimate_noise=True, kmax=6, priors="nagata", backgrounds="none", signs="positive", shapes="gauss",
                        key=jax.random.key(seed), progress=False,
                        **cfg)
         wall = time.perf_counter() - t0
@@ -118,7 +118,7 @@ def summarise_scan(scan):
 
 def one_k(x, y, k, seed, cfg):
     t0 = time.perf_counter()
-    a = deconvolve(x, y, sigma=SIGMA, kmin=k, kmax=k, priors="nagata", backgrounds="none", signs="positive",
+    a = deconvolve(x, y, sigma=SIGMA, kmin=k, kmax=k, priors="nagata", backgrounds="none", signs="positive", shapes="gauss",
                    key=jax.random.key(seed), progress=False,
                    **cfg)
     f = a.fits[0]

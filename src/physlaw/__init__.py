@@ -52,7 +52,8 @@ def enable_persistent_cache(folder: str | os.PathLike | None = None) -> str | No
     import jax
 
     setting = os.environ.get("PHYSLAW_JAX_CACHE", "")
-    if jax.config.jax_compilation_cache_dir:
+    if jax.config.jax_compilation_cache_dir:  # configured elsewhere (e.g. JAX_COMPILATION_CACHE_DIR)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # small programs too
         return jax.config.jax_compilation_cache_dir
     if folder is None:
         if setting == "0":

@@ -81,7 +81,7 @@ def test_nagata_problem_peak_number_and_noise():
     """Nagata 2012 with the noise estimated jointly: p(K ≥ 3 | D) > 0.99, σ̂ within 10 % of the truth
     (and within 4 % of the draw's realised noise), true parameters inside the K = 3 intervals."""
     x, y, sigma = sp.nagata_data(2)
-    res = deconvolve(x, y, estimate_noise=True, kmax=4, priors="nagata", backgrounds="none", signs="positive",
+    res = deconvolve(x, y, estimate_noise=True, kmax=4, priors="nagata", backgrounds="none", signs="positive", shapes="gauss",
                      key=jax.random.key(5), **SMALL)
     assert res.probability_at_least(3) > 0.99
     assert res.peak_number_probabilities()[1] < 1e-10

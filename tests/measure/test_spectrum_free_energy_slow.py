@@ -24,7 +24,7 @@ REFERENCE = dict(num_samples=8000, num_burnin=2000, num_replicas=48, num_chains=
 
 
 def _free_energy(x, y, k, seed, cfg):
-    a = deconvolve(x, y, sigma=SIGMA, kmin=k, kmax=k, priors="nagata", backgrounds="none", signs="positive",
+    a = deconvolve(x, y, sigma=SIGMA, kmin=k, kmax=k, priors="nagata", backgrounds="none", signs="positive", shapes="gauss",
                    key=jax.random.key(seed), **cfg)
     return a.fits[0].free_energy, a.fits[0].free_energy_err
 

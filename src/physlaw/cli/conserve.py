@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from pathlib import Path
 
 from physlaw.cli._common import (
@@ -80,8 +81,15 @@ def register(sub) -> None:
     p.add_argument("--radial", action="store_true",
                    help="library: add q_i/|q| (with --degree 3 --inverse-radius: Kepler's Runge-Lenz vector)")
     p.add_argument("--trig", action="store_true", help="library: add cos and sin of each position")
-    p.add_argument("--angles", action="store_true",
-                   help="library: positions are angles and enter only through cos and sin (pendulums)")
+    p.add_argument("--angles", action=argparse.BooleanOptionalAction, default=None,
+                   help="library: the positions are angles (pendulums): the features are the monomials of the "
+                        "other coordinates (angular velocities) up to --degree times the first harmonics of the "
+                        "angles, 1, cos(a), sin(a) and for each pair cos(a - b), sin(a - b), cos(a + b), "
+                        "sin(a + b), so the energy of a chain of pendulums (w1**2, w1*w2*cos(a - b), cos(a), ...) "
+                        "lies in it; an energy-like law is measured from its minimum (rest), and where no law is "
+                        "exact (friction) the energy of the conservative part is reported with its dissipation "
+                        "dG/dt and decay rate. Default: on when every position column is named like an angle "
+                        "(theta, phi, psi, angle, with a suffix such as theta1 or phi_2), else off")
     p.add_argument("--stencil", type=int_between(3, 101), default=5,
                    help="library: samples per finite-difference velocity (odd)")
     p.add_argument("--order", type=int_between(1, 100),
@@ -115,14 +123,36 @@ def check_library_size(args, dataset) -> None:
     """Refuse a library of more than ``MAX_LIBRARY_FEATURES`` features (counted, not built)."""
     if args.method not in ("hnn", "library", "all"):
         return
+    from physlaw.symmetry._library import num_angle_product_features
+
     n, d = dataset.x.shape[-1], dataset.q.shape[-1]
     variables = n - d if args.angles else n
-    count = math.comb(variables + args.degree, args.degree) - 1 + (2 * d if args.trig or args.angles else 0)
+    count = math.comb(variables + args.degree, args.degree) - 1 + (2 * d if args.trig else 0)
+    if args.angles:
+        count = num_angle_product_features(d, n - d, args.degree)
     count += 1 if args.inverse_radius else 0
     count += d if getattr(args, "radial", False) else 0
     if count > MAX_LIBRARY_FEATURES:
         raise InputError(f"--degree {args.degree} on {variables} coordinates gives a library of {count} features, "
                          f"more than the {MAX_LIBRARY_FEATURES} the {args.method} route handles; lower --degree")
+
+
+ANGLE_NAME = re.compile(r"(theta|phi|psi|angle)_?\d*", re.IGNORECASE)
+"""Position names read as angles when ``--angles`` is not given (theta, phi2, angle_1, ...)."""
+
+
+def resolve_angles(args, dataset) -> str | None:
+    """Set ``args.angles`` when not given: on when every position is named like an angle. Returns a note
+    for the user when it was switched on by the names, else None."""
+    if args.angles is not None:
+        return None
+    names = dataset.coordinate_names[: dataset.q.shape[-1]]
+    args.angles = bool(names) and dataset.p.shape[-1] > 0 and all(ANGLE_NAME.fullmatch(c) for c in names) \
+        and not (args.inverse_radius or args.radial)
+    if args.angles and args.method in ("hnn", "library", "all"):
+        return (f"the positions {', '.join(names)} are named like angles: the library is the angle one (--angles; "
+                "--no-angles for polynomials)")
+    return None
 
 
 def load(args):
@@ -193,6 +223,7 @@ def _run(args) -> int:
 
     check_sizes(args)
     dataset = load(args)
+    angle_note = resolve_angles(args, dataset)
     check_library_size(args, dataset)
     setup_jax(float64=False)
 
@@ -213,7 +244,8 @@ def _run(args) -> int:
     progress = None if args.quiet else ProgressBar()
     options = dict(family=args.family, key=key_from_seed(args.seed), lag=args.lag,
                    train_steps=args.steps, width=args.width, degree=args.degree,
-                   inverse_radius=args.inverse_radius, trig=args.trig, angles=args.angles, min_gap=args.min_gap,
+                   inverse_radius=args.inverse_radius, radial=args.radial, trig=args.trig,
+                   angle_products=bool(args.angles), min_gap=args.min_gap,
                    stencil=args.stencil, order=args.order, progress=progress, check=args.check)
     with folder as stage:
         try:
@@ -234,10 +266,18 @@ def _run(args) -> int:
             summ = write_conservation(res, stage, data=str(args.data), seed=args.seed, dataset=dataset)
     out = Path(args.out)
     if not args.quiet:
+        if angle_note:
+            print(angle_note)
         print(summ["message"])
         for law in summ["laws"]:
             print(f"  G = {law['expression']}   (residual {law['residual']:.3g})"
                   + (f"\n      {law['drift']['sentence']}" if law.get("drift") else ""))
+        approx = summ.get("details", {}).get("approximate_law")
+        if approx and not summ["laws"]:
+            print(f"  best approximate law: G = {approx['expression']}"
+                  + (f"\n      {approx['dissipation']}" if approx.get("dissipation") else "")
+                  + f"\n      {approx['drift']['sentence']}; relative drift {approx['drift']['rate']:.4g}/time, "
+                    f"95% interval [{approx['drift']['interval'][0]:.4g}, {approx['drift']['interval'][1]:.4g}]")
         for item in summ.get("details", {}).get("dropped_laws", []):
             print(f"  dropped: {item['expression'][:70]}: {item['note']}")
         for item in summ.get("details", {}).get("directions", []):

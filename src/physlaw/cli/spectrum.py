@@ -58,8 +58,9 @@ def register(sub) -> None:
                         "compared by F. spin-orbit-p|d|f: an XPS doublet with area ratio 1:2, 2:3, 3:4; sextet: a "
                         "57Fe magnetic sextet (x in mm/s; hyperfine field, quadrupole shift, areas 3:x:1); doublet: "
                         "a Mössbauer quadrupole doublet (default peak)")
-    p.add_argument("--shape", choices=[*SHAPES, "all"], default=None,
-                   help="line shape; 'all' compares them (default gauss; lorentz for sextet and doublet)")
+    p.add_argument("--shape", choices=[*SHAPES, "auto", "all"], default=None,
+                   help="line shape; 'all' compares them by F (default auto: pseudo-Voigt, whose per-line "
+                        "mixing eta spans Gaussian 0 to Lorentzian 1; lorentz for sextet and doublet)")
     p.add_argument("--background", choices=[*BACKGROUNDS, "auto", "all"], default="auto",
                    help="background under the peaks; 'auto' compares none, constant, linear, poly2, exponential and "
                         "shirley by F (default auto)")
@@ -165,9 +166,7 @@ def _deconvolve(x, y, sigma, overrides, args, m, stage: Path, ckpt: Path):
     from physlaw.report.progress import ProgressBar
 
     components = _components(args)
-    shape = getattr(args, "shape", None)
-    if shape is None:
-        shape = "lorentz" if all(c in ("sextet", "doublet") for c in components) else "gauss"
+    shape = getattr(args, "shape", None) or "auto"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # collected into the summary and printed below
         res = deconvolve(x, y, sigma=sigma, kmax=args.kmax, shapes=shape,
@@ -215,7 +214,7 @@ def check_integration_args(args, files) -> tuple[str, ...]:
     if _components(args) != ("peak",) or getattr(args, "sign", "auto") == "negative":
         raise InputError("--share fits peaks (--component peak, positive): multiplets and dips work with a single file")
     # the joint fit has one structure: the defaults of a single file's scan become fixed choices
-    args.shape = args.shape or "gauss"
+    args.shape = "gauss" if args.shape in (None, "auto") else args.shape
     args.background = "none" if args.background == "auto" else args.background
     args.kmax = args.kmax or 4
     return check_share(args.share, args.shape, args.background)

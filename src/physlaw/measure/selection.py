@@ -498,6 +498,14 @@ def predictive_bands(phys: dict, grid, shape: str, background: str, tr, noise_si
     }
 
 
+def auto_shapes(components) -> tuple[str, ...]:
+    """The line shape ``auto`` fits: Lorentzian for Mössbauer sextets and doublets (their natural line
+    shape), else the pseudo-Voigt — its per-line mixing η spans Gaussian (η = 0, e.g. instrumental
+    broadening) to Lorentzian (η = 1, lifetime broadening), so measured lines (XPS, Mössbauer,
+    optical) are not split into extra components to mimic their tails; the report gives η."""
+    return ("lorentz",) if all(c in ("sextet", "doublet") for c in components) else ("voigt",)
+
+
 def _choices(value, options, auto, what):
     """A tuple of choices from a name, ``"auto"``/``"all"`` or a sequence, each checked."""
     if isinstance(value, str):
@@ -518,7 +526,7 @@ def deconvolve(
     kmax: int | None = None,
     kmin: int = 1,
     limit: int = 8,
-    shapes="gauss",
+    shapes="auto",
     backgrounds="auto",
     components="peak",
     likelihood: str = "auto",
@@ -543,7 +551,8 @@ def deconvolve(
         kmax: the largest K; None grows K until the free energy has clearly passed its minimum
             (``scan``, at most ``limit``).
         shapes, backgrounds, components, signs: a name, a sequence of names, ``"all"`` or ``"auto"``
-            (backgrounds: ``AUTO_BACKGROUNDS``; signs: both). Every combination is a model *family*.
+            (shapes: ``auto_shapes``; backgrounds: ``AUTO_BACKGROUNDS``; signs: both). Every
+            combination is a model *family*.
         likelihood: ``gaussian``, ``poisson`` or ``auto`` (Poisson for non-negative integer data
             without a given ``sigma``).
         priors: ``"auto"`` (the reference priors rescaled to the data's ranges) or ``"nagata"``.
@@ -576,8 +585,8 @@ def deconvolve(
         raise InputError(f"unknown likelihood {likelihood!r}; choose gaussian, poisson or auto")
     if likelihood == "poisson" and (sigma is not None or not np.all(y >= 0)):
         raise InputError("a Poisson likelihood needs non-negative counts and no sigma")
-    shapes = _choices(shapes, sp.SHAPES, ("gauss",), "line shape")
     components = _choices(components, sp.COMPONENTS, ("peak",), "component")
+    shapes = _choices(shapes, sp.SHAPES, auto_shapes(components), "line shape")
     backgrounds = _choices(backgrounds, sp.BACKGROUNDS, sp.AUTO_BACKGROUNDS, "background")
     signs = _choices(signs, sp.SIGNS, sp.SIGNS, "sign")
     settings = dict(num_points=x.size, sigma=sigma, sigma0=0.5 * noise_scale_guess(y) if sigma is None else None,

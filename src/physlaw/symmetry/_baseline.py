@@ -32,7 +32,7 @@ from physlaw.dynamics import finite_differences  # noqa: F401  (re-exported: the
 
 from physlaw.errors import InputError
 from physlaw.symmetry._laws import Discovery, verdict
-from physlaw.symmetry._library import FunctionLibrary, library_laws
+from physlaw.symmetry._library import FunctionLibrary, grounded, library_laws
 from physlaw.symmetry._nullspace import null_space
 
 
@@ -49,8 +49,13 @@ def _subsample(n_rows: int, max_points: int | None, seed: int) -> np.ndarray:
 
 def library_discovery(route: str, rows: np.ndarray, library: FunctionLibrary, *, rtol: float | None, min_gap: float,
                       max_count, count, bootstrap: int, seed: int, drop_below: float, details: dict,
-                      started: float, column_scale=None) -> Discovery:
-    """Null space of library rows → :class:`Discovery` (shared by the trajectory and HNN routes)."""
+                      started: float, column_scale=None, points=None, friction=None) -> Discovery:
+    """Null space of library rows → :class:`Discovery` (shared by the trajectory and HNN routes).
+
+    ``points``: the data's states (``[N, n]``); in an ``angles`` library the laws and the best approximate
+    law are then measured from their minimum (:func:`physlaw.symmetry._library.grounded`).
+    ``friction``: ``(rows [N, K], names)`` of :func:`friction_features` (divided like ``rows``); when no law
+    is exact the best approximate law is then the conservative part's energy (:func:`conservative_part`)."""
     m = library.num_features
     rtol = resolve_rtol(rtol)
     if rows.shape[0] < 2 * m:
@@ -64,7 +69,7 @@ def library_discovery(route: str, rows: np.ndarray, library: FunctionLibrary, *,
         notes.append(f"approximate law: the smallest relative singular value is {smallest:.2g}, not ~0 "
                      "(damping, noise or derivative error); it was counted with rtol = "
                      f"{rtol:g}")
-    laws = library_laws(space, library, drop_below=drop_below, notes=notes)
+    laws = library_laws(space, library, drop_below=drop_below, notes=notes, points=points)
     message = verdict(space.count, space.gap, space.weak)
     if notes:
         message += f" The laws hold only approximately (smallest relative singular value {smallest:.2g})."
@@ -82,8 +87,73 @@ def library_discovery(route: str, rows: np.ndarray, library: FunctionLibrary, *,
     arrays = {"basis": space.basis, "errors": space.errors, "pivots": np.asarray(space.pivots)}
     if space.count == 0:
         arrays["approximate_expr"] = best_approximate(rows, library, column_scale)
+        if friction is not None and friction[0].shape[1]:
+            g, dis = conservative_part(rows, friction[0], library, friction[1])
+            if g is not None and g != 0:
+                arrays["approximate_expr"] = g
+                details["approximate_law_kind"] = "conservative part (dG/dt = -R, R quadratic in the velocities)"
+                details["dissipation"] = str(dis)
+                arrays["dissipation_expr"] = dis
+        if points is not None and library.angles:
+            arrays["approximate_expr"], note, sign = grounded(arrays["approximate_expr"], library, points)
+            if note:
+                details["approximate_law_note"] = note
+                if "dissipation_expr" in arrays:
+                    arrays["dissipation_expr"] = sign * arrays["dissipation_expr"]
+                    details["dissipation"] = str(arrays["dissipation_expr"])
     return Discovery(route=route, laws=laws, spectrum=space.singular_values, count=space.count, gap=space.gap,
                      weak=space.weak, message=message, details=details, arrays=arrays)
+
+
+def conservative_part(rows: np.ndarray, friction_rows: np.ndarray, library: FunctionLibrary, friction_names):
+    """The energy of the conservative part of a dissipative flow, and its dissipation: ``(G, D)``.
+
+    With friction no ``G`` in the library has ``dG/dt = 0``; the energy of the conservative part instead
+    obeys ``dE/dt = −R(v)`` with a dissipation function ``R`` quadratic in the velocities (Rayleigh:
+    linear friction, ``R = Σ b_kl v_k v_l``; a damped oscillator ``dE/dt = −2 ζ ω p²``). So the null
+    direction is sought of ``[∇φ_j · ẋ | −ψ_k]`` with ``ψ`` the quadratic monomials of the velocities
+    (``friction_rows``, each row divided by the same speed as ``rows``; columns scaled to unit RMS):
+    ``Σ c_j ∇φ_j · ẋ = Σ d_k ψ_k``. The smallest right singular vector gives ``G = Σ c_j φ_j`` (largest
+    coefficient 1, 4 significant digits) and ``D = dG/dt = Σ d_k ψ_k`` in the same normalisation (SymPy
+    expressions). Unlike the combination with the smallest ``dG/dt`` (:func:`best_approximate`), which
+    mixes in terms that slow its own decay, this is the mechanical energy where the friction is linear.
+    """
+    import sympy
+
+    full = np.hstack([rows, -friction_rows])
+    scale = np.sqrt(np.mean(full**2, axis=0))
+    big = float(scale.max()) if scale.size else 1.0
+    scale = np.where(scale > 1e-10 * big, scale, big if big > 0 else 1.0)
+    _, _, vt = np.linalg.svd(full / scale, full_matrices=False)
+    v = vt[-1] / scale
+    m = library.num_features
+    c, dd = v[:m], v[m:]
+    top = c[np.argmax(np.abs(c))]
+    if top == 0:
+        return None, None
+    c, dd = c / top, dd / top
+    plain = {s: sympy.Symbol(s.name) for s in library.symbols}
+    g = sympy.Integer(0)
+    for cj, ej in zip(c, library.expressions):
+        if abs(cj) > 1e-3:
+            g += sympy.Float(float(f"{cj:.4g}"), 15) * ej
+    by_name = {s.name: s for s in plain.values()}
+    dis = sympy.Integer(0)
+    for dk, combo in zip(dd, friction_names):
+        if abs(dk) > 1e-6:
+            dis += sympy.Float(float(f"{dk:.4g}"), 15) * sympy.Mul(*(by_name[n] for n in combo))
+    return g.xreplace(plain), dis
+
+
+def friction_features(x: np.ndarray, num_positions: int, coordinate_names):
+    """``ψ_k(x)``: the quadratic monomials of the velocity block (coordinates after the positions),
+    ``[N, K]``, and their names as tuples of coordinate names."""
+    import itertools
+
+    idx = list(range(num_positions, x.shape[1]))
+    combos = list(itertools.combinations_with_replacement(idx, 2))
+    values = np.stack([x[:, i] * x[:, j] for i, j in combos], axis=1) if combos else np.zeros((x.shape[0], 0))
+    return values, [(coordinate_names[i], coordinate_names[j]) for i, j in combos]
 
 
 def best_approximate(rows: np.ndarray, library: FunctionLibrary, column_scale=None):
@@ -193,8 +263,9 @@ def trajectory_laws(
         raise InputError(f"the trajectory route needs at least {2 * library.num_features} moving samples for "
                          f"{library.num_features} library features; got {x.shape[0]}")
     rows = np.einsum("imk,ik->im", library.gradients(x), xdot) / speed[:, None]
+    psi, psi_names = friction_features(x, dataset.q.shape[-1], names)
     details = {"derivatives": source, "trim": k, "num_trajectories": int(dataset.num_trajectories),
                "num_times": int(dataset.num_times)}
     return library_discovery("library", rows, library, rtol=rtol, min_gap=min_gap, max_count=max_count,
                              count=count, bootstrap=bootstrap, seed=seed, drop_below=drop_below,
-                             details=details, started=started)
+                             details=details, started=started, points=x, friction=(psi / speed[:, None], psi_names))

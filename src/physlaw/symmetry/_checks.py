@@ -9,7 +9,11 @@ trajectories the route did not see, and three numbers decide its verdict:
   largest value: then the estimate is exact for an exponential ``G ∝ e^{γ t}``), else the slope of
   ``G_i(t)`` divided by the mean of ``|G_i|``. Over the ``n`` trajectories: the mean of the ``γ_i`` and
   its 95 % Student-t interval ``γ̄ ± t_{0.975, n−1} s/√n`` (trajectories are independent; the times
-  within one are not, so the trajectory is the unit of replication). A damped oscillator's energy
+  within one are not, so the trajectory is the unit of replication). With fewer than
+  ``MIN_UNITS`` (8) trajectories (a real pendulum filmed twice) each trajectory is cut into consecutive
+  blocks of at least ``MIN_BLOCK`` (30) samples until there are ``MIN_UNITS`` units, and the blocks are
+  the units (batch means: blocks much longer than the motion's correlation time, e.g. a few swings,
+  are nearly independent; the report names the blocks). A damped oscillator's energy
   ``E = p²/2 + ω² q²/2`` gives ``γ ≈ −2 ζ ω``.
 * **fluctuation** — ``f = median_i RMS_t(G_i − trend_i) / s_G``: how much ``G`` moves along a
   trajectory beyond its trend, against the scale ``s_G`` by which ``G`` changes when the state moves by
@@ -25,7 +29,8 @@ trajectories the route did not see, and three numbers decide its verdict:
   frame and its total position). Such a law is dropped with a note.
 
 Verdicts: ``"conserved"`` (``f < tol`` and the drift interval contains 0, or the steady change over one
-record, ``|γ| T ⟨|G|⟩ / s_G``, is below ``tol`` too: resolved but negligible), ``"approximately
+record, ``|γ| T ⟨|G|⟩ / s_G``, is below ``tol`` too — and so is the relative change ``|γ| T`` where ``G``
+keeps away from 0 on every trajectory: resolved but negligible), ``"approximately
 conserved"`` (``f < tol`` but the interval excludes 0: a slow, steady trend, e.g. friction; the rate
 ``γ`` is reported), ``"not conserved"`` (``f ≥ tol``). ``tol`` defaults to 0.03 (``FLUCTUATION_TOL``).
 A law is dropped as a property of the state distribution when its surrogate fluctuation stays below
@@ -52,6 +57,10 @@ SURROGATE_RATIO = 5.0
 """A law is a property of the state distribution when shuffling the states raises its fluctuation by
 less than this factor (and leaves it below the tolerance)."""
 LEVEL = 0.95
+MIN_UNITS = 8
+"""Fewest units of replication (trajectories, else blocks of them) for the drift's interval."""
+MIN_BLOCK = 30
+"""Fewest samples in a block when trajectories are cut into blocks."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +74,12 @@ class Drift:
         surrogate_fluctuation: ``f`` on the time-shuffled surrogate (None when not computed).
         num_trajectories: trajectories that entered the rate.
         duration: median record length (time units).
+        num_blocks: the units of the interval when the trajectories were cut into blocks (fewer than
+            ``MIN_UNITS`` trajectories), else 0.
+        balance: for the energy of a conservative part with its dissipation ``dG/dt = D``, the energy
+            balance's fluctuation ``median RMS_t(G(t) − G(t0) − ∫ D dt) / s_G`` (:func:`balance_fluctuation`),
+            else None. Below the tolerance it makes a decaying energy "approximately conserved" even where
+            ``f`` is not small (friction ∝ ω² removes energy in steps, not as one exponential).
         verdict: ``"conserved"``, ``"approximately conserved"`` or ``"not conserved"``.
         distribution_only: True when ``G`` is constant on the surrogate as well (a property of the
             state distribution, not of the dynamics).
@@ -79,6 +94,8 @@ class Drift:
     duration: float
     verdict: str
     distribution_only: bool = False
+    num_blocks: int = 0
+    balance: float | None = None
 
     @property
     def sentence(self) -> str:
@@ -87,12 +104,19 @@ class Drift:
             return ("constant on time-shuffled data too: a property of the state distribution, not evidence "
                     "about the dynamics")
         interval = f"[{self.low:.3g}, {self.high:.3g}]"
+        if self.num_blocks:
+            interval += f" over {self.num_blocks} blocks of {self.num_trajectories} trajectories"
         if self.verdict == "conserved":
-            return f"conserved (relative drift {self.rate:.2g}/time, 95 % interval {interval} contains 0)"
+            if self.low <= 0.0 <= self.high:
+                return f"conserved (relative drift {self.rate:.2g}/time, 95 % interval {interval} contains 0)"
+            return (f"conserved (a relative drift {self.rate:.2g}/time, 95 % interval {interval}, is resolved "
+                    "but changes it by less than the tolerance over one record)")
         if self.verdict == "approximately conserved":
             how = "decaying" if self.rate < 0 else "growing"
+            balance = ("" if self.balance is None else
+                       f"; its energy balance with the dissipation closes to {self.balance:.2g} of its spread")
             return (f"approximately conserved, {how} at rate γ = {abs(self.rate):.3g}/time "
-                    f"(95 % interval of dG/dt/<|G|>: {interval})")
+                    f"(95 % interval of dG/dt/<|G|>: {interval}{balance})")
         return f"not conserved (it moves along trajectories by {self.fluctuation:.2g} of its spread over the data)"
 
     def to_dict(self) -> dict:
@@ -101,6 +125,8 @@ class Drift:
                 "surrogate_fluctuation": None if self.surrogate_fluctuation is None else float(self.surrogate_fluctuation),
                 "num_trajectories": int(self.num_trajectories), "duration": float(self.duration),
                 "verdict": self.verdict, "distribution_only": bool(self.distribution_only),
+                "num_blocks": int(self.num_blocks),
+                "balance": None if self.balance is None else float(self.balance),
                 "sentence": self.sentence}
 
 
@@ -136,8 +162,9 @@ def law_function(expr, coordinate_names):
 
 
 def _trend(g, t):
-    """Per trajectory: relative rate, detrended RMS, mean |G| (``g``, ``t`` ``[traj, time]``)."""
-    rates, rms, means = [], [], []
+    """Per trajectory: relative rate, detrended RMS, mean |G|, whether the rate is the slope of ``ln|G|``
+    (``g``, ``t`` ``[traj, time]``)."""
+    rates, rms, means, logs = [], [], [], []
     for gi, ti in zip(g, t):
         ok = np.isfinite(gi) & np.isfinite(ti)
         gi, ti = gi[ok], ti[ok]
@@ -151,14 +178,46 @@ def _trend(g, t):
             b = float(tc @ (la - la.mean()) / (tc @ tc))
             fit = np.sign(gi[0]) * np.exp(la.mean() + b * tc)
             rate = b
+            logs.append(True)
         else:
+            logs.append(False)
             b = float(tc @ (gi - gi.mean()) / (tc @ tc))
             fit = gi.mean() + b * tc
             rate = b / max(m, 1e-300)
         rates.append(rate)
         rms.append(float(np.sqrt(np.mean((gi - fit) ** 2))))
         means.append(m)
-    return np.array(rates), np.array(rms), np.array(means)
+    return np.array(rates), np.array(rms), np.array(means), np.array(logs, bool)
+
+
+def _blocked(g, t, per: int):
+    """Few long trajectories: each one's relative rate (as :func:`_trend`) with its variance from ``per``
+    consecutive blocks: the least-squares slope is ``b = b_true + Σ_B u_B / Σ_t τ_t²`` with block scores
+    ``u_B = Σ_{t∈B} τ_t e_t`` (``τ`` centred time, ``e`` residuals), nearly independent for blocks longer
+    than the residuals' correlation time, so ``Var b ≈ per/(per − 1) Σ_B u_B² / (Σ τ²)²`` (the
+    batch-means, or block-kernel HAC, error of a regression slope). Returns ``(rates, variances,
+    number of blocks)``."""
+    rates, variances, blocks = [], [], 0
+    for gi, ti in zip(g, t):
+        ok = np.isfinite(gi) & np.isfinite(ti)
+        gi, ti = gi[ok], ti[ok]
+        if gi.size < 2 * MIN_BLOCK or np.ptp(ti) <= 0:
+            continue
+        a = np.abs(gi)
+        m = float(np.mean(a))
+        if (np.all(gi > 0) or np.all(gi < 0)) and a.min() > 0.1 * a.max():
+            y, norm = np.log(a), 1.0
+        else:
+            y, norm = gi, max(m, 1e-300)
+        tc = ti - ti.mean()
+        b = float(tc @ (y - y.mean()) / (tc @ tc))
+        e = y - y.mean() - b * tc
+        k = min(per, gi.size // MIN_BLOCK)
+        scores = np.array([float(u @ v) for u, v in zip(np.array_split(tc, k), np.array_split(e, k))])
+        rates.append(b / norm)
+        variances.append(k / (k - 1) * float(scores @ scores) / float(tc @ tc) ** 2 / norm**2)
+        blocks += k
+    return np.array(rates), np.array(variances), blocks
 
 
 def scale_of(gradients: np.ndarray, x: np.ndarray) -> float:
@@ -179,34 +238,71 @@ def drift(values, t, *, scale: float, surrogate_values=None, tol: float = FLUCTU
         tol: the fluctuation ``f`` below which ``G`` counts as constant along a trajectory.
     """
     values, t = np.asarray(values, float), np.asarray(t, float)
-    rates, rms, means = _trend(values, t)
+    rates, rms, means, log_mode = _trend(values, t)
     if rates.size == 0:
         raise InputError("the drift needs trajectories with at least 3 finite samples over a positive time span")
+    num_blocks, dof = 0, None
+    if rates.size < MIN_UNITS:  # too few trajectories: one slope per trajectory, its error from blocks (batch means)
+        per = min(values.shape[1] // MIN_BLOCK, max(4, -(-MIN_UNITS // rates.size)))
+        if per >= 2:
+            rates_b, var_b, num_blocks = _blocked(values, t, per)
+            if rates_b.size and num_blocks > rates_b.size:
+                mean = float(np.mean(rates_b))
+                dof = num_blocks - rates_b.size
+                half = float(scipy.stats.t.ppf(0.5 + LEVEL / 2, dof) * np.sqrt(np.sum(var_b)) / rates_b.size)
+            else:
+                num_blocks = 0
     keep = means > 0.05 * np.median(means)  # a trajectory on which G ≈ 0 gives no relative rate
     r = rates[keep] if keep.sum() >= 2 else rates
     n = r.size
-    mean = float(np.mean(r))
-    if n >= 2:
-        half = float(scipy.stats.t.ppf(0.5 + LEVEL / 2, n - 1) * np.std(r, ddof=1) / np.sqrt(n))
-    else:
-        half = float("inf")
+    if dof is None:
+        mean = float(np.mean(r))
+        if n >= 2:
+            half = float(scipy.stats.t.ppf(0.5 + LEVEL / 2, n - 1) * np.std(r, ddof=1) / np.sqrt(n))
+        else:
+            half = float("inf")
     s = scale if scale > 0 and np.isfinite(scale) else float("nan")
     f = float(np.median(rms) / s) if np.isfinite(s) else float("inf")
     f_sur = None
     if surrogate_values is not None:
-        _, rms_s, _ = _trend(np.asarray(surrogate_values, float), t)
+        _, rms_s, _, _ = _trend(np.asarray(surrogate_values, float), t)
         f_sur = float(np.median(rms_s) / s) if rms_s.size and np.isfinite(s) else None
     duration = float(np.median(np.ptp(t, axis=1)))
     # the steady change over one record, in the units of f: below tol it is unresolved (e.g. an integrator's drift)
     change = abs(mean) * duration * float(np.median(means)) / s if np.isfinite(s) else float("inf")
+    # where G stays away from 0 on every trajectory its relative change |γ| T is meaningful: a resolved
+    # decay by more than tol of G over one record (a real pendulum's energy) is not negligible
+    relative = abs(mean) * duration if log_mode.size and log_mode.all() else 0.0
     if not np.isfinite(f) or f >= tol:
         verdict = "not conserved"
-    elif mean - half <= 0.0 <= mean + half or change < tol:
+    elif mean - half <= 0.0 <= mean + half or (change < tol and relative < tol):
         verdict = "conserved"
     else:
         verdict = "approximately conserved"
-    return Drift(mean, mean - half, mean + half, f, f_sur, int(n), duration, verdict,
-                 distribution_only=bool(f_sur is not None and f_sur < tol and f_sur < SURROGATE_RATIO * f))
+    return Drift(mean, mean - half, mean + half, f, f_sur, int(rates.size), duration, verdict,
+                 distribution_only=bool(f_sur is not None and f_sur < tol and f_sur < SURROGATE_RATIO * f),
+                 num_blocks=num_blocks)
+
+
+def balance_fluctuation(expr, dissipation, dataset) -> float:
+    """How well ``dG/dt = D`` holds along a dataset's trajectories: ``median_i RMS_t(r_i) / s_G`` with
+    ``r_i(t) = G(t) − G(t0) − ∫_{t0}^t D dt`` (trapezoid rule on the records; each ``r_i`` centred), ``s_G``
+    as for the fluctuation (:func:`scale_of`). SymPy expressions in the coordinates; nothing parsed."""
+    values_fn, grad_fn = law_function(expr, dataset.coordinate_names)
+    dis_fn, _ = law_function(dissipation, dataset.coordinate_names)
+    x = np.asarray(dataset.x, float)
+    flat = x.reshape(-1, x.shape[-1])
+    g = values_fn(flat).reshape(x.shape[:2])
+    rate = dis_fn(flat).reshape(x.shape[:2])
+    t = np.asarray(dataset.t, float)
+    integral = np.concatenate([np.zeros((t.shape[0], 1)),
+                               np.cumsum(0.5 * (rate[:, 1:] + rate[:, :-1]) * np.diff(t, axis=1), axis=1)], axis=1)
+    r = g - g[:, :1] - integral
+    r = r - np.nanmean(r, axis=1, keepdims=True)
+    s = scale_of(grad_fn(flat), x)
+    if not (s > 0 and np.isfinite(s)):
+        return float("inf")
+    return float(np.nanmedian(np.sqrt(np.nanmean(r**2, axis=1))) / s)
 
 
 def surrogate(x: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -249,7 +345,7 @@ def _subset(ds, idx):
 
 
 def check_discovery(discovery, data, *, held_out: bool, seed: int = 0, tol: float = FLUCTUATION_TOL,
-                    approximate=None) -> None:
+                    approximate=None, dissipation=None) -> None:
     """Check every law of ``discovery`` on ``data`` (in place): drift, verdict, surrogate.
 
     Each law gets ``law.drift`` (:class:`Drift`); laws that are not conserved on these trajectories, and
@@ -258,7 +354,9 @@ def check_discovery(discovery, data, *, held_out: bool, seed: int = 0, tol: floa
     (``law.generator`` set) that is not conserved is kept with that verdict and a note: the symmetry
     stands (Couzin's milling swarm: rotation symmetry, agents' angular momentum not conserved). ``approximate``: an optional SymPy expression, the
     route's best approximate law (used when no law is left), checked and stored as
-    ``details["approximate_law"]``. The message gets one sentence on how sure the result is.
+    ``details["approximate_law"]``; ``dissipation``: its ``dG/dt = D`` when it is the energy of a
+    conservative part (:func:`physlaw.symmetry._baseline.conservative_part`): a closed energy balance
+    (:func:`balance_fluctuation` below ``tol``) with a resolved decay makes it "approximately conserved". The message gets one sentence on how sure the result is.
     """
     kept, dropped = [], []
     for law in discovery.laws:
@@ -319,7 +417,14 @@ def check_discovery(discovery, data, *, held_out: bool, seed: int = 0, tol: floa
     if approximate is not None and n_cons == 0:
         try:
             d = check_expression(approximate, data, seed=seed, tol=tol)
+            if dissipation is not None and not d.distribution_only:
+                bal = balance_fluctuation(approximate, dissipation, data)
+                resolved = not (d.low <= 0.0 <= d.high)
+                verdict = "approximately conserved" if bal < tol and resolved else d.verdict
+                d = dataclasses.replace(d, balance=bal, verdict=verdict)
             details["approximate_law"] = {"expression": str(approximate), "drift": d.to_dict()}
+            if dissipation is not None:
+                details["approximate_law"]["dissipation"] = f"dG/dt = {dissipation}"
             if not d.distribution_only and d.verdict != "not conserved":
                 parts.append(f"Best approximate law {_short(approximate)}: {d.sentence}.")
         except InputError:

@@ -217,4 +217,4 @@ def hnn_laws(
                "column_scale": "RMS |grad G_j| (absolute spectrum)"}
     return library_discovery("hnn", rows, library, rtol=rtol, min_gap=min_gap, max_count=max_count, count=count,
                              bootstrap=bootstrap, seed=seed, drop_below=drop_below, details=details,
-                             started=started, column_scale=scale)
+                             started=started, column_scale=scale, points=x)

@@ -49,6 +49,25 @@ from physlaw.symmetry._laws import Law, polynomial_law
 from physlaw.symmetry._nullspace import NullSpace
 
 
+def _harmonics(names, symbols) -> list:
+    """``(name, expression)`` of the first harmonics of angles: ``cos θ_i, sin θ_i`` and for each pair
+    ``cos(θ_i − θ_j), sin(θ_i − θ_j), cos(θ_i + θ_j), sin(θ_i + θ_j)``."""
+    out = [(f"cos({c})", sympy.cos(s)) for c, s in zip(names, symbols)]
+    out += [(f"sin({c})", sympy.sin(s)) for c, s in zip(names, symbols)]
+    for (a, sa), (b, sb) in itertools.combinations(zip(names, symbols), 2):
+        out += [(f"cos({a} - {b})", sympy.cos(sa - sb)), (f"sin({a} - {b})", sympy.sin(sa - sb)),
+                (f"cos({a} + {b})", sympy.cos(sa + sb)), (f"sin({a} + {b})", sympy.sin(sa + sb))]
+    return out
+
+
+def num_angle_product_features(num_angles: int, num_other: int, degree: int) -> int:
+    """The size of ``FunctionLibrary(..., angle_products=True)`` (without building it)."""
+    import math
+
+    harmonics = 1 + 2 * num_angles + 2 * num_angles * (num_angles - 1)
+    return math.comb(num_other + degree, degree) * harmonics - 1
+
+
 def _monomial(names, combo) -> str:
     """``q1*p2`` or ``q1**2`` for a tuple of coordinate indices (in coordinate order)."""
     parts = []
@@ -75,6 +94,13 @@ class FunctionLibrary:
             coordinates only. Use it for pendulums: with ``trig`` alone, ``q`` and ``sin q`` (and
             ``q²`` and ``cos q``) are nearly collinear at moderate amplitudes, and near-conserved
             combinations such as ``sin q − 0.87 q`` compete with the energy.
+        angle_products: the positions are angles (implies ``angles``) and the features are every product
+            of a monomial of degree ``0 … degree`` in the other coordinates (the velocities) with a
+            first harmonic of the angles, ``1, cos θ_i, sin θ_i`` and, for each pair,
+            ``cos(θ_i − θ_j), sin(θ_i − θ_j), cos(θ_i + θ_j), sin(θ_i + θ_j)`` (the constant left out).
+            The energy of any chain of pendulums in angles and angular velocities,
+            ``½ ωᵀ M(θ) ω + V(θ)`` with ``M`` and ``V`` of first harmonics, lies in it (the double
+            pendulum's ``ω1 ω2 cos(θ1 − θ2)``); 53 features for two angles at degree 2.
         num_positions: size of the position block (default ``n/2`` for even ``n``, else ``n``).
         extra: further features as SymPy expressions built from symbols named after the coordinates
             (e.g. ``q1, q2, p1, p2 = sympy.symbols("q1 q2 p1 p2")``; text is refused, never parsed).
@@ -92,7 +118,8 @@ class FunctionLibrary:
     """
 
     def __init__(self, coordinate_names, *, degree: int = 2, inverse_radius: bool = False, trig: bool = False,
-                 angles: bool = False, num_positions: int | None = None, extra=(), radial: bool = False):
+                 angles: bool = False, num_positions: int | None = None, extra=(), radial: bool = False,
+                 angle_products: bool = False):
         names = tuple(coordinate_names)
         if not names:
             raise InputError("a function library needs at least one coordinate name")
@@ -103,6 +130,7 @@ class FunctionLibrary:
             raise InputError(f"num_positions must be between 0 and {n}, got {num_positions}")
         if int(degree) < 0:
             raise InputError(f"degree must be >= 0, got {degree}")
+        angles = bool(angles or angle_products)
         if (inverse_radius or radial or trig or angles) and d == 0:
             raise InputError("inverse_radius, radial, trig and angles act on positions, but the library has none "
                              "(num_positions = 0)")
@@ -113,15 +141,21 @@ class FunctionLibrary:
         self.degree = int(degree)
         self.symbols = tuple(sympy.Symbol(c, real=True) for c in names)
         self.options = {"degree": self.degree, "inverse_radius": bool(inverse_radius), "radial": bool(radial),
-                        "trig": bool(trig), "angles": bool(angles)}
+                        "trig": bool(trig), "angles": bool(angles), "angle_products": bool(angle_products)}
         sym = self.symbols
         self.angles = bool(angles)
         # every feature is built from the symbols; its name is formatted alongside, never parsed
         feats: list[tuple[str, sympy.Expr]] = []
         poly = list(range(d, n)) if angles else list(range(n))
-        for k in range(1, self.degree + 1):
-            feats += [(_monomial(names, combo), sympy.Mul(*(sym[i] for i in combo)))
-                      for combo in itertools.combinations_with_replacement(poly, k)]
+        monomials = [(_monomial(names, combo), sympy.Mul(*(sym[i] for i in combo)))
+                     for k in range(1, self.degree + 1) for combo in itertools.combinations_with_replacement(poly, k)]
+        if angle_products:
+            for h_text, h in [("", sympy.Integer(1))] + _harmonics(names[:d], sym[:d]):
+                feats += [(t if not h_text else f"{t}*{h_text}", e * h) for t, e in monomials]
+                if h_text:
+                    feats.append((h_text, h))
+        else:
+            feats += monomials
         if inverse_radius:
             feats.append((f"1/sqrt({' + '.join(f'{c}**2' for c in names[:d])})",
                           1 / sympy.sqrt(sympy.Add(*(s**2 for s in sym[:d])))))
@@ -129,7 +163,7 @@ class FunctionLibrary:
             norm = f"sqrt({' + '.join(f'{c}**2' for c in names[:d])})"
             radius = sympy.sqrt(sympy.Add(*(s**2 for s in sym[:d])))
             feats += [(f"{c}/{norm}", s / radius) for c, s in zip(names[:d], sym[:d])]
-        if trig or angles:
+        if (trig or angles) and not angle_products:
             feats += [(f"cos({c})", sympy.cos(s)) for c, s in zip(names[:d], sym[:d])]
             feats += [(f"sin({c})", sympy.sin(s)) for c, s in zip(names[:d], sym[:d])]
         for e in extra:
@@ -227,7 +261,8 @@ class FunctionLibrary:
         return c[:-1], res
 
 
-def library_laws(space: NullSpace, library: FunctionLibrary, *, drop_below: float = 1e-3, notes=()) -> list[Law]:
+def library_laws(space: NullSpace, library: FunctionLibrary, *, drop_below: float = 1e-3, notes=(),
+                 points=None) -> list[Law]:
     """One :class:`Law` per null vector of a library null space.
 
     Each basis vector ``c`` (reduced echelon form: 1 on its pivot feature, 0 on the other pivots)
@@ -235,6 +270,10 @@ def library_laws(space: NullSpace, library: FunctionLibrary, *, drop_below: floa
     not bootstrapped), normalised by :func:`polynomial_law` so the largest coefficient is 1; terms
     below ``drop_below`` of it (and within two errors of zero) are dropped. ``residual`` is the
     null space's RMS residual of that vector (scaled units, see :class:`NullSpace`).
+
+    In an ``angles`` library, with the data's ``points`` given, an energy-like law is measured from its
+    minimum (:func:`ground`: sign and additive constant, the constant listed as the coefficient of
+    ``"1"``), so that its relative drift is the relative rate of an energy.
     """
     if space.basis.shape[1:] != (library.num_features,):
         raise InputError(f"null space over {space.basis.shape[1]} unknowns does not match the library's "
@@ -248,8 +287,95 @@ def library_laws(space: NullSpace, library: FunctionLibrary, *, drop_below: floa
         law = polynomial_law(terms, residual=float(space.residuals[i]), drop_below=drop_below,
                              labels=dict(zip(library.expressions, library.names)))
         law.notes.extend(notes)
+        if points is not None and library.angles:
+            _ground_law(law, library, points)
         laws.append(law)
     return laws
+
+
+def _round_level(level: float) -> sympy.Expr:
+    return sympy.Float(float(f"{level:.4g}"), 15)
+
+
+def grounded(expr, library: FunctionLibrary, points):
+    """``(expression, note, sign)``: ``expr`` measured from its minimum where :func:`ground` applies, else
+    unchanged (note None, sign 1). The constant is rounded to 4 significant digits."""
+    g = ground(expr, library, points)
+    if g is None:
+        return expr, None, 1
+    _, sign, level = g
+    out = sign * expr - sign * _round_level(level)
+    out = out.xreplace({s: sympy.Symbol(s.name) for s in out.free_symbols})
+    note = ("measured from its minimum (the state of rest): " + ("sign reversed and " if sign < 0 else "")
+            + f"constant {-sign * level:.4g} added, so that it is >= 0 like an energy and its relative drift is "
+            "an energy's decay rate")
+    return out, note, int(sign)
+
+
+def _ground_law(law: Law, library: FunctionLibrary, points) -> None:
+    """:func:`grounded` applied to a law in place (expression, coefficients with the constant as ``"1"``, note)."""
+    g = ground(law.expr, library, points)
+    if g is None:
+        return
+    _, sign, level = g
+    law.expr = sign * law.expr - sign * _round_level(level)
+    law.coefficients = {k: (sign * v, e) for k, (v, e) in law.coefficients.items()}
+    law.coefficients["1"] = (-sign * float(_round_level(level)), float("nan"))
+    law.notes.append("measured from its minimum (the state of rest): " + ("sign reversed and " if sign < 0 else "")
+                     + f"constant {-sign * level:.4g} added, so that it is >= 0 like an energy and its relative "
+                     "drift is an energy's decay rate")
+
+
+def ground(expr, library: FunctionLibrary, points, *, max_starts: int = 5):
+    """An energy-like law measured from its minimum: ``(s (G − G_min), s, G_min)`` or None.
+
+    A law in an ``angles`` library has no natural additive constant (``cos θ`` carries one), yet its
+    *relative* drift ``(dG/dt)/⟨|G|⟩`` (:mod:`physlaw.symmetry._checks`) depends on it. An energy is
+    measured from its minimum, the state of rest: ``G`` is minimised over the state space (angles
+    free, the other coordinates within three ranges of the data's) from the data's ``max_starts``
+    lowest states, for ``s = +1`` and for ``s = −1``; a sign for which the minimum is an interior
+    point (not on a velocity bound: ``s G`` bounded below there) and below every data point gives
+    ``s (G − G_min) ≥ 0``. Nothing (None) when neither or both signs qualify (a function of the angles
+    only is bounded both ways: no energy-like reading), or the library has no angles.
+    """
+    import scipy.optimize
+
+    from physlaw.symmetry._checks import law_function
+
+    if not library.angles:
+        return None
+    x = np.asarray(points, float).reshape(-1, library.dim)
+    x = x[np.all(np.isfinite(x), axis=1)]
+    if x.shape[0] < 2:
+        return None
+    values_fn, grad_fn = law_function(expr, library.coordinate_names)
+    d = library.num_positions
+    lo, hi = x.min(axis=0), x.max(axis=0)
+    span = np.maximum(hi - lo, 1e-12)
+    bounds = [(None, None)] * d + [(lo[k] - 3 * span[k], hi[k] + 3 * span[k]) for k in range(d, library.dim)]
+    g_data = values_fn(x)
+    spread = float(np.ptp(g_data))
+    if not np.isfinite(spread) or spread <= 0:
+        return None
+    found = []
+    for sign in (1.0, -1.0):
+        fun = lambda y, s=sign: (s * float(values_fn(y[None])[0]), s * grad_fn(y[None])[0])  # noqa: E731
+        best = None
+        for i in np.argsort(sign * g_data)[:max_starts]:
+            res = scipy.optimize.minimize(fun, x[i], jac=True, method="L-BFGS-B", bounds=bounds)
+            if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
+                best = res
+        if best is None:
+            continue
+        at_bound = any(b is not None and abs(best.x[k] - b) < 1e-6 * span[k]
+                       for k, pair in enumerate(bounds) for b in pair)
+        level = sign * float(best.fun)
+        if not at_bound and np.all(sign * (g_data - level) >= -1e-6 * spread):
+            found.append((sign, level))
+    if len(found) != 1:
+        return None
+    sign, level = found[0]
+    return sign * (expr - level), sign, level
 
 
 def kepler_library(coordinate_names, *, num_positions: int | None = None, degree: int = 3) -> FunctionLibrary:

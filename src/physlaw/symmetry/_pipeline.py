@@ -121,6 +121,7 @@ def conserve(
     radial: bool = False,
     trig: bool = False,
     angles: bool = False,
+    angle_products: bool = False,
     num_samples: int = 2000,
     num_burnin: int = 500,
     sigma_max: float = 30.0,
@@ -145,7 +146,9 @@ def conserve(
         train_steps, width, latent_dim: network settings (defaults: DAE 30000 steps, width 128;
             HNN 5000 steps, width 200).
         model: an already trained network (DAE for group/lie, HNN for hnn) to skip training.
-        degree, inverse_radius, trig, angles: the function library (hnn and library routes).
+        degree, inverse_radius, trig, angles, angle_products: the function library (hnn and library routes;
+            ``angle_products``: the velocity monomials times the first harmonics of the angles, which hold
+            the energy of any chain of pendulums in angles and angular velocities; see ``FunctionLibrary``).
         radial: add ``q_i/|q|`` to the library (with ``degree=3, inverse_radius=True``: Kepler's Runge–Lenz vector).
         num_samples, num_burnin, sigma_max, sigma_min, num_levels: method 1 (group route).
         min_gap: the singular-value gap below which a count is called weak evidence.
@@ -210,8 +213,8 @@ def conserve(
                              f"{dataset.q.shape[-1]} position and {dataset.p.shape[-1]} momentum columns "
                              "(choose them when loading the data: load_dataset(..., q=..., p=...))")
         lib = FunctionLibrary(dataset.coordinate_names, degree=degree, inverse_radius=inverse_radius, radial=radial,
-                              trig=trig,
-                              angles=angles, num_positions=dataset.q.shape[-1])
+                              trig=trig, angles=angles, angle_products=angle_products,
+                              num_positions=dataset.q.shape[-1])
         out.library = lib
         settings.update(library=list(lib.names))
         if method == "library":
@@ -239,7 +242,8 @@ def conserve(
         t0 = time.perf_counter()
         check_discovery(out.discovery, held if held is not None else full, held_out=held is not None,
                         seed=int(jax.random.randint(k_run, (), 0, 2**30)),
-                        approximate=out.discovery.arrays.get("approximate_expr"))
+                        approximate=out.discovery.arrays.get("approximate_expr"),
+                        dissipation=out.discovery.arrays.get("dissipation_expr"))
         timings["checks"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - start
     out.timings = {k: round(v, 3) for k, v in timings.items()}
