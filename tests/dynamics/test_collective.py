@@ -97,7 +97,7 @@ def test_couzin_mill_read_back_from_a_wide_table_keeps_its_angular_momentum(tmp_
     warm = run_swarm(jax.random.key(0), params, num_steps=1000, record_every=1000)
     traj = run_swarm(jax.random.key(1), params, num_steps=200, record_every=2,
                      state=SwarmState(warm.position[-1], warm.velocity[-1]))
-    pos, vel = np.asarray(traj.position), np.asarray(traj.velocity)
+    pos, _vel = np.asarray(traj.position), np.asarray(traj.velocity)
     t = 0.2 * np.arange(pos.shape[0])
     table = np.column_stack([t, pos.reshape(len(t), -1)])
     table[40, 3] = np.nan

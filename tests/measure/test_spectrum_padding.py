@@ -15,7 +15,6 @@ import warnings
 import jax
 import numpy as np
 import pytest
-from jax.flatten_util import ravel_pytree
 
 from physlaw.measure import spectrum as sp
 from physlaw.sampling import PhyslawWarning, flatten_target, run
