@@ -191,8 +191,8 @@ class Context:
     data: object
     dtype: object
     key: jax.Array
-    order: np.ndarray | None = None      # sampled coordinates first (a padded model), else None
-    num_sampled: int | None = None
+    order: jax.Array | None = None      # sampled coordinates first (a padded model), else None
+    num_sampled: jax.Array | None = None
 
 
 def _interp_steps(step: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:

@@ -130,12 +130,13 @@ def _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, log_r
         keys = jax.random.split(key, step.shape[0])
         return chains(keys, states, data, betas, step, block, sweep0, adapt, order, num_sampled)
 
+    every = (jnp.arange(flat.dim, dtype=jnp.int32), jnp.asarray(flat.dim, jnp.int32))  # all coordinates
+
     def chunk(key, states, data, betas, step, block, sweep0, adapt, order=None, num_sampled=None):
         # The states a chunk returns are split over the devices; initial (or restored) states are not
         # yet: placing them the same way keeps one compiled program for both (no second compile).
-        d = step.shape[-1]
-        order = jnp.arange(d, dtype=jnp.int32) if order is None else jnp.asarray(order, jnp.int32)
-        num_sampled = jnp.asarray(d if num_sampled is None else num_sampled, jnp.int32)
+        if order is None:
+            order, num_sampled = every
         return compiled(key, states if place is None else jax.device_put(states, place), data, betas, step, block,
                         sweep0, adapt, order, num_sampled)
 

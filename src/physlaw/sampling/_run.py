@@ -235,7 +235,8 @@ def run(
                   data=flat.data, dtype=x0.dtype, key=k_run)
     if flat.sampled is not None:  # a padded model: only these coordinates move
         rest = sorted(set(range(flat.dim)) - set(flat.sampled))
-        ctx.order, ctx.num_sampled = np.array(list(flat.sampled) + rest, np.int32), len(flat.sampled)
+        ctx.order = jnp.asarray(list(flat.sampled) + rest, jnp.int32)        # converted once, not per chunk
+        ctx.num_sampled = jnp.asarray(len(flat.sampled), jnp.int32)
     hooks = Hooks(Saver(checkpoint, _fingerprint(key, target, flat, cfg, betas, x0), checkpoint_every),
                   as_progress(progress))
     restored = hooks.saver.load()
