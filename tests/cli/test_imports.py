@@ -1,4 +1,4 @@
-"""The command line imports only what a command needs: no JAX, ArviZ, xarray or matplotlib to build
+"""The command line imports only what a command needs: no NumPy, JAX, ArviZ, xarray or matplotlib to build
 the argument parser, print ``--help`` or refuse an argument (issue 12, latency)."""
 
 import subprocess
@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-HEAVY = "{'jax', 'arviz', 'xarray', 'matplotlib'}"
+HEAVY = "{'numpy', 'jax', 'arviz', 'xarray', 'matplotlib'}"
 LOADED = f"sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY})"
 
 

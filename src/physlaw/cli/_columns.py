@@ -27,10 +27,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from physlaw.errors import InputError
+
+if TYPE_CHECKING:   # NumPy is imported where a file is read, not to build the argument parser
+    import numpy as np
 
 COLUMNS_HELP = (
     "Columns: --x and --y choose columns by header name or 1-based number (--sigma-column adds per-point "
@@ -110,6 +112,8 @@ def read_measurement_file(path, args, *, min_points: int = 3, names: tuple[str, 
     Checks (one-line ``InputError``): the columns exist and differ, at least ``min_points`` rows,
     σ > 0, x not all equal, magnitudes that do not overflow in squares (``check_data_scale``).
     """
+    import numpy as np
+
     from physlaw.cli._common import check_data_scale
 
     path = Path(path)

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from physlaw.errors import InputError
-from physlaw.io.tables import read_text
 
 MAX_MODEL_BYTES = 1 << 20
 """Largest model TOML file read (1 MiB)."""
@@ -127,6 +126,8 @@ def load_model_toml(path) -> ModelFile:
     """
     path = Path(path)
     label = f"--model {path}"
+    from physlaw.io.tables import read_text   # NumPy: not needed for the --help text above
+
     text = read_text(path, what="model TOML file", label=label, max_bytes=MAX_MODEL_BYTES)
     try:
         doc = tomllib.loads(text)
