@@ -21,14 +21,17 @@ def example():
 def test_spectrum_on_bundled_example_writes_everything(tmp_path):
     out = tmp_path / "out"
     code = main(["spectrum", example(), "--sigma", "0.05", "--kmax", "3", "--background", "constant",
-                 "--shape", "gauss", "--out", str(out), "--seed", "2", *FAST])
+                 "--shape", "gauss", "--sign", "positive", "--out", str(out), "--seed", "2", *FAST])
     assert code == 0
     s = json.loads((out / "summary.json").read_text())
     assert [m["num_peaks"] for m in s["models"]] == [1, 2, 3]
     for m in s["models"]:
         for field in ("free_energy", "free_energy_err", "probability"):
             assert isinstance(m[field], float)
-        assert (out / m["posterior_file"]).exists()
+        # draws are kept for the models the data do not reject (p ≥ 1e-3), not for K = 1
+        kept = m["probability"] >= 1e-3 or m["name"] == s["selected"]
+        assert (m["posterior_file"] is not None and (out / m["posterior_file"]).exists()) == kept
+    assert s["models"][0]["posterior_file"] is None
     assert math.isclose(sum(m["probability"] for m in s["models"]), 1.0, rel_tol=1e-9)
     assert s["selected"] == "K2-gauss-constant"
     assert s["noise_sigma"] == 0.05

@@ -33,7 +33,7 @@ def register(sub) -> None:
             "a ~ Normal(0, (S Y/X)^2), b ~ Normal(0, (S Y)^2); a polynomial's coefficients in the Legendre basis "
             "of (x - mid)/half-range ~ Normal(0, (S Y)^2). --prior-absolute S gives every coefficient "
             "Normal(0, S^2) instead. Writes DIR/summary.json, the posterior samples (ArviZ netCDF, one file "
-            "per model) and figures."
+            "per model with p >= 1e-3) and figures."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )

@@ -36,7 +36,7 @@ def register(sub) -> None:
             "the likelihood is Poisson for counts (non-negative integers) and Gaussian otherwise with the noise "
             "estimated from the free energy over the temperature ladder (Tokuda et al. 2017). Default priors are "
             "the reference ones rescaled to the data's x and y ranges. Writes DIR/summary.json, posterior samples "
-            "(ArviZ netCDF, one per model), figures and DIR/report.html."
+            "(ArviZ netCDF, one per model with p >= 1e-3), figures and DIR/report.html."
         ),
         epilog=PRIOR_TOML_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -1,6 +1,6 @@
 """Writing the results of ``physlaw spectrum`` and ``physlaw relaxation``.
 
-One folder (staged and published whole by the CLI): ``summary.json``, one ArviZ netCDF per model, figures and a
+One folder (staged and published whole by the CLI): ``summary.json``, one ArviZ netCDF per model with p ≥ 10⁻³, figures and a
 self-contained ``report.html``.
 """
 
@@ -16,8 +16,20 @@ from physlaw.io.atomic import write_json
 from physlaw.io.posteriors import posterior_filename, write_posterior
 
 
-def model_entry(fit, parameters: dict | None) -> dict:
-    """The JSON entry of one candidate: its description, F ± err, p, noise, summaries, diagnostics."""
+#: A model's posterior draws are written (netCDF) when its probability is at least this (or it is the
+#: selected one): a model the data reject (p < 10⁻³) keeps its summary entry, not a file of draws.
+POSTERIOR_MIN_P = 1e-3
+
+
+def keeps_posterior(fit, selected: str) -> bool:
+    return fit.name == selected or not fit.probability < POSTERIOR_MIN_P
+
+
+def model_entry(fit, parameters: dict | None, *, posterior: bool = True) -> dict:
+    """The JSON entry of one candidate: its description, F ± err, p, noise, summaries, diagnostics.
+
+    ``posterior``: its draws are written (``posterior_file``), else ``posterior_file`` is None.
+    """
     entry = {"name": fit.name, **fit.info,
              "free_energy": fit.free_energy, "free_energy_err": fit.free_energy_err,
              "probability": fit.probability, "probability_err": fit.probability_err,
@@ -28,7 +40,7 @@ def model_entry(fit, parameters: dict | None) -> dict:
         "free_energy_details": fit.result.free_energy.to_dict(),
         "diagnostics": fit.result.diagnostics.to_dict(),
         "warnings": fit.result.warnings,
-        "posterior_file": posterior_filename(fit.name),
+        "posterior_file": posterior_filename(fit.name) if posterior else None,
     })
     if fit.noise is not None:
         entry["noise_curve"] = {"sigma": fit.noise.sigma.tolist(), "free_energy": fit.noise.free_energy.tolist(),
@@ -55,9 +67,11 @@ def machine() -> dict:
 
 
 def write_netcdfs(sel, stage: Path) -> None:
+    """One netCDF of posterior draws per model that ``keeps_posterior``."""
     for f in sel.fits:
-        write_posterior(f.result, stage / posterior_filename(f.name),
-                               {"model": f.name, "noise_sigma": f.noise_sigma})
+        if keeps_posterior(f, sel.selected):
+            write_posterior(f.result, stage / posterior_filename(f.name),
+                            {"model": f.name, "noise_sigma": f.noise_sigma})
 
 
 def model_table(sel) -> tuple[list[str], list[list]]:
@@ -84,7 +98,8 @@ MAX_MODELS_SHOWN = 16
 
 def measurement_summary(res, *, command: str, data, seed: int, extra: dict | None = None) -> dict:
     """The JSON-ready summary of any measurement result (a ``Selection`` with the preset protocol)."""
-    models = [model_entry(f, res.parameter_summaries(f.name)) for f in res.fits]
+    models = [model_entry(f, res.parameter_summaries(f.name), posterior=keeps_posterior(f, res.selected))
+              for f in res.fits]
     out = summary_header(data=data, num_points=int(np.size(res.x)), seed=seed, noise_estimated=res.noise_estimated)
     likelihood = getattr(res, "likelihood", "gaussian")
     if likelihood == "poisson":
@@ -112,7 +127,7 @@ def shown_fits(res, limit: int = MAX_MODELS_SHOWN):
 
 
 def write_measurement(res, out: Path, *, command: str, data, seed: int, extra: dict | None = None) -> dict:
-    """Write summary.json, one netCDF per model, figures and report.html into the folder ``out``.
+    """Write summary.json, one netCDF per model with p ≥ 10⁻³, figures and report.html into the folder ``out``.
 
     ``res`` is a measurement result (``SpectrumAnalysis``, ``RelaxationAnalysis``, a regression or a
     user model fit): a ``Selection`` with ``x``, ``y``, ``sigma``, ``parameter_summaries``,
@@ -211,7 +226,7 @@ def integration_summary(res, *, data: list, seed: int, priors: str) -> dict:
     """The JSON-ready summary of an ``IntegrationAnalysis``: ``physlaw spectrum`` fields plus ``"integration"``."""
     models = []
     for f in res.fits:
-        entry = model_entry(f, res.parameter_summaries(f.name))
+        entry = model_entry(f, res.parameter_summaries(f.name), posterior=keeps_posterior(f, res.selected))
         entry["noise_sigma"] = res.sigmas(f.name)
         entry["integration"] = res.consistency(f.name)
         models.append(entry)
