@@ -138,3 +138,15 @@ def test_diagnostics_use_peaks_ordered_by_centre():
     assert float(ordered["bg_c"]) == 0.3
     x, y, s = sp.nagata_data(0)
     assert sp.spectrum_target(x, y, s, 2).relabel_fn is order_by_centre
+
+
+def test_components_outside_the_window_are_named():
+    """A component centred beyond the measured range (the real C 1s: one at 305.6 eV of 266-301.5) is
+    reported in words; components inside give no warning (negative control). x may decrease (XPS)."""
+    from physlaw.measure.selection import outside_window
+
+    x = np.linspace(301.5, 266.0, 71)
+    assert outside_window([284.6, 286.2, 288.6], x) == ""
+    msg = outside_window([284.6, 286.2, 305.6], x)
+    assert msg.startswith("1 of the 3 components") and "305.6" in msg and "266 .. 301.5" in msg
+    assert "2 of the 2" in outside_window([250.0, 310.0], x)

@@ -216,12 +216,14 @@ def scan(
     """Select the number of components K (and the other choices) without an arbitrary edge.
 
     ``make_candidates(k)`` gives the models with K = k (one per *family*: line shape, background,
-    sign...; ``info["family"]``, default the name). With ``kmax`` given, K = kmin..kmax are all run
-    (exactly as :func:`select` on the whole list). Otherwise K grows from ``kmin``; a family stops
-    growing once its free energy has stayed above its own minimum by more than
-    ``margin`` nat plus two standard errors for two consecutive K, and is dropped when its best F is
-    more than ``prune`` nat above the best of all families (p < e^-30; 3 × ``prune`` after its first
-    K, so a family that needs one more component is not dropped early), or at K = ``limit``.
+    sign...; ``info["family"]``, default the name). A family is dropped when, after at least two K,
+    its best F is more than ``prune`` nat above the best of all families (p < e^-30) and its last
+    component gained less than that gap (a family far behind at its first K is kept: two exponential
+    modes lose to one stretched exponential by 1360 nat at K = 1 and win at K = 2). With ``kmax`` given, K = kmin..kmax
+    are run for every family not dropped (each candidate with the key :func:`select` would give it
+    on the whole list). Otherwise K grows from ``kmin``; a family also stops growing once its free
+    energy has stayed above its own minimum by more than ``margin`` nat plus two standard errors for
+    two consecutive K, or at K = ``limit``.
     A selected model at the largest K tried is reported in ``warnings``: the data may hold more
     components than were tried.
 
@@ -229,21 +231,14 @@ def scan(
     """
     if not (1 <= kmin and (kmax is None or kmin <= kmax) and kmin <= limit):
         raise InputError(f"need 1 ≤ kmin ≤ kmax ≤ limit, got kmin={kmin}, kmax={kmax}, limit={limit}")
-    if kmax is not None:
-        cands = [_with_k(c, k) for k in range(kmin, kmax + 1) for c in make_candidates(k)]
-        sel = select(cands, num_points=num_points, sigma=sigma, sigma0=sigma0, key=key, num_samples=num_samples,
-                     num_burnin=num_burnin, num_replicas=num_replicas, num_chains=num_chains,
-                     checkpoints=checkpoints, progress=progress, precision=precision)
-        if kmax > kmin and sel.best.info["K"] == kmax:
-            sel.warnings.append(_edge_warning(kmax, what, f"the largest K asked for (--kmax {kmax})"))
-        return sel
+    grow = kmax is None
     runner = _Runner(num_points, sigma, sigma0, checkpoints, dict(
         num_samples=num_samples, num_burnin=num_burnin, num_replicas=num_replicas, num_chains=num_chains,
         progress=progress, **({} if precision is None else {"precision": precision})))
     history: dict[str, list[CandidateFit]] = {}   # family -> its fits in order of K
     active: set[str] | None = None
-    fits, seen, k = [], [], kmin
-    while k <= limit:
+    fits, seen, k, offset = [], [], kmin, 0
+    while k <= (limit if grow else kmax):
         cands = make_candidates(k)
         families = [c.info.get("family", c.name) for c in cands]
         if active is None:
@@ -253,10 +248,13 @@ def scan(
             break
         kkey = jax.random.fold_in(key, 1000 + k)
         for i, c, fam in todo:
-            f = runner.fit(_with_k(c, k), jax.random.fold_in(kkey, i))
+            # with kmax, candidate i of the whole list K = kmin..kmax uses fold_in(key, i), as ``select``
+            ckey = jax.random.fold_in(kkey, i) if grow else jax.random.fold_in(key, offset + i)
+            f = runner.fit(_with_k(c, k), ckey)
             fits.append(f)
             seen.append(c)
             history.setdefault(fam, []).append(f)
+        offset += len(cands)
         best = min(f.free_energy for f in fits)
         for fam in list(active):
             h = history.get(fam, [])
@@ -265,15 +263,20 @@ def scan(
                 continue
             risen = [f.free_energy > f_min.free_energy + margin
                      + 2.0 * float(np.hypot(f.free_energy_err, f_min.free_energy_err)) for f in h[-2:]]
-            hopeless = f_min.free_energy > best + (prune if len(h) >= 2 else 3 * prune)
-            if (len(h) >= 2 and all(risen)) or hopeless:
+            gap = f_min.free_energy - best
+            # far behind after two K, and its last component gained less than the gap: one more will not close it
+            hopeless = len(h) >= 2 and gap > prune and h[-2].free_energy - h[-1].free_energy < gap
+            if (grow and len(h) >= 2 and all(risen)) or hopeless:
                 active.discard(fam)
         if not active:
             break
         k += 1
     sel = _selection(fits, runner.noise_estimated(seen))
     k_best = sel.best.info["K"]
-    if k_best == max(f.info["K"] for f in fits) and k_best > kmin:
+    if not grow:
+        if kmax > kmin and k_best == kmax:
+            sel.warnings.append(_edge_warning(kmax, what, f"the largest K asked for (--kmax {kmax})"))
+    elif k_best == max(f.info["K"] for f in fits) and k_best > kmin:
         sel.warnings.append(_edge_warning(k_best, what, f"the limit of the scan ({limit})"))
     return sel
 
@@ -626,7 +629,25 @@ def deconvolve(
             top = next(iter(p))
             res.notes.append(f"{axis}: {top} (p = {p[top]:.3g}; compared " + ", ".join(
                 f"{k} {v:.2g}" for k, v in p.items()) + ")")
+    beyond = outside_window(np.median(res.physical()["centre"], axis=0), x)
+    if beyond:
+        res.warnings.append(beyond)
     return res
+
+
+def outside_window(centres, x) -> str:
+    """A warning in words when components of the selected model are centred outside the measured x
+    range (they model background or a line beyond the window, not a line the data resolve), else ''."""
+    centres = np.asarray(centres, float)
+    lo, hi = float(np.min(x)), float(np.max(x))
+    out = centres[(centres < lo) | (centres > hi)]
+    if out.size == 0:
+        return ""
+    return (f"{out.size} of the {centres.size} components of the selected model {'is' if out.size == 1 else 'are'} "
+            f"centred outside the measured range {lo:.6g} .. {hi:.6g} (at {', '.join(f'{c:.6g}' for c in out)}): "
+            f"{'it models' if out.size == 1 else 'they model'} background or a line beyond the window, not a line "
+            "the data resolve; K counts "
+            f"{'it' if out.size == 1 else 'them'}")
 
 
 def _spectrum_maker(x, y, k, info, tr, overrides, pad=None):
