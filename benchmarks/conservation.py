@@ -32,6 +32,11 @@ the checks.
 
 Routes: ``group`` (Mototake's exchange MC + relations; only the small families: sphere, free particle,
 planar Kepler, Couzin), ``lie`` (the same autoencoder, reused — its time includes the training),
+``lie-library`` (opt-in, ``--routes lie-library``: the same autoencoder, reused; the candidate symmetries
+are the Hamiltonian fields ``J ∇ψ`` of the library's features, ``conserve(..., method="lie",
+library=True)``; on planar Kepler with Kepler's library — degree 3, 1/|q|, q_i/|q| — whose truth adds the
+Runge–Lenz components ``A1 = p2 L − q1/|q|``, ``A2 = −p1 L − q2/|q|``; per true law the cosine between its
+coefficients and their projection on the route's raw null space and on the span of its kept laws is reported),
 ``hnn`` (5000 steps), ``library`` (no network: the trajectory-only baseline, 5-point interpolating
 differences) and ``library-sg`` (the same baseline with smoothed, Savitzky-Golay differences: cubic
 least squares over 7 samples — the fair baseline on noisy data). Library defaults elsewhere.
@@ -55,6 +60,8 @@ Run:   .venv/bin/python benchmarks/conservation.py                 (full: 3 seed
        .venv/bin/python benchmarks/conservation.py --quick         (tiny networks -> results/conservation_quick.*)
        .venv/bin/python benchmarks/conservation.py --systems kepler-2d,sphere --routes group,lie --seeds 1
        .venv/bin/python benchmarks/conservation.py --noise 0.02 --max-seeds hnn=1     (noisy trajectories)
+       .venv/bin/python benchmarks/conservation.py --routes lie-library --seeds 1 --tag conservation_lie_library \
+           --systems kepler-2d,oscillator-2d,damped-oscillator,henon-heiles,duffing-driven,lotka-volterra,double-pendulum-fd
 Output: benchmarks/results/conservation.json and .md (or --tag NAME); rewritten after every run, so an
 interrupted run leaves its finished rows.
 """
@@ -82,6 +89,9 @@ from physlaw.symmetry import FunctionLibrary, conserve, subspace_similarity, sym
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ROUTES = ("group", "lie", "hnn", "library", "library-sg")
+OPT_IN_ROUTES = ("lie-library",)  # accepted by --routes, not run by default
+AE_ROUTES = ("group", "lie", "lie-library")  # the routes that share one trained autoencoder per (system, seed)
+RUNGE_LENZ = ["p2*(q1*p2 - q2*p1) - q1/sqrt(q1**2 + q2**2)", "-p1*(q1*p2 - q2*p1) - q2/sqrt(q1**2 + q2**2)"]
 SMOOTH = dict(stencil=7, order=3)  # the smoothed baseline's Savitzky-Golay differences
 
 L2 = "q1*p2 - q2*p1"
@@ -95,13 +105,14 @@ SYSTEMS = {  # in the order they run (the issue's seed results first)
     "oscillator-2d": dict(sim=("harmonic-2d", dict(energy=0.5, dt=0.3)), family="gl",
                           gen_truth=["p1**2 + q1**2", "p2**2 + q2**2", L2, "q1*q2 + p1*p2"],
                           lib_truth=["p1**2 + q1**2", "p2**2 + q2**2", L2, "q1*q2 + p1*p2"],
-                          routes=("lie", "hnn", "library")),
+                          routes=("lie", "hnn", "library", "lie-library")),
     "oscillator-2d-aniso": dict(sim=("harmonic-2d-aniso", dict(energy=0.5, dt=0.3)), family="gl",
                                 gen_truth=["p1**2 + q1**2", "p2**2 + 4*q2**2"],
                                 lib_truth=["p1**2 + q1**2", "p2**2 + 4*q2**2"], routes=("lie", "hnn", "library")),
     "kepler-2d": dict(sim=("kepler", dict(energy=-0.5, dt=0.1)), family="rotation", gen_truth=[L2],
-                      lib_truth=["(p1**2 + p2**2)/2 - 1/sqrt(q1**2 + q2**2)", L2], routes=ROUTES,
-                      library=dict(inverse_radius=True)),
+                      lib_truth=["(p1**2 + p2**2)/2 - 1/sqrt(q1**2 + q2**2)", L2], routes=ROUTES + ("lie-library",),
+                      library=dict(inverse_radius=True),
+                      lie_library=dict(library=dict(degree=3, inverse_radius=True, radial=True), extra_truth=RUNGE_LENZ)),
     "kepler-3d": dict(sim=("kepler-3d", dict(energy=-0.5, dt=0.1)), family="rotation",
                       gen_truth=["q2*p3 - q3*p2", "q3*p1 - q1*p3", "q1*p2 - q2*p1"],
                       lib_truth=["(p1**2 + p2**2 + p3**2)/2 - 1/sqrt(q1**2 + q2**2 + q3**2)",
@@ -115,16 +126,16 @@ SYSTEMS = {  # in the order they run (the issue's seed results first)
                    family="rotation", gen_truth=[L2], lib_truth=[L2], routes=ROUTES, approx=True),
     # issue 14: systems without the tested invariants (false-discovery control); "fd" marks them
     "damped-oscillator": dict(sim=("damped-oscillator", dict(zeta=0.05)), family="gl", gen_truth=[], lib_truth=[],
-                              routes=("lie", "hnn", "library"), fd=True),
+                              routes=("lie", "hnn", "library", "lie-library"), fd=True),
     "henon-heiles": dict(sim=("henon-heiles", dict(num_trajectories=128)), family="rotation", gen_truth=[],
                          lib_truth=["(p1**2 + p2**2)/2 + (q1**2 + q2**2)/2 + q1**2*q2 - q2**3/3"],
-                         routes=("lie", "hnn", "library"), library=dict(degree=3), fd=True),
+                         routes=("lie", "hnn", "library", "lie-library"), library=dict(degree=3), fd=True),
     "duffing-driven": dict(sim=("duffing-driven", dict()), family="gl", gen_truth=[], lib_truth=[],
-                           routes=("lie", "hnn", "library"), fd=True),
+                           routes=("lie", "hnn", "library", "lie-library"), fd=True),
     "lotka-volterra": dict(sim=("lotka-volterra", dict()), family="gl", gen_truth=[], lib_truth=[],
-                           routes=("lie", "hnn", "library"), fd=True),
+                           routes=("lie", "hnn", "library", "lie-library"), fd=True),
     "double-pendulum-fd": dict(sim=("double-pendulum", dict(num_trajectories=160)), family="gl", gen_truth=[],
-                               lib_truth=[], routes=("lie", "hnn", "library"), library=dict(trig=True, angles=True),
+                               lib_truth=[], routes=("lie", "hnn", "library", "lie-library"), library=dict(trig=True, angles=True),
                                fd=True),
 }
 # the angle library (``angle_products``: velocity monomials × first harmonics of the angles) on pendulums; the
@@ -276,24 +287,47 @@ def law_metrics(res, lib_truth, names, opts):
     return true_count, sim, err
 
 
+def truth_cosines(res, truth):
+    """Per true law: the cosine between its library coefficients and their projection on the route's raw null
+    space (``arrays["basis"]``, before the checks) and on the span of its kept laws (1: inside it)."""
+    lib = res.library
+    syms = {s.name: s for s in lib.symbols}
+    vecs = {e: lib.coefficients(sympy.sympify(e, locals=syms)) for e in truth}
+    vecs = {e: c for e, (c, r) in vecs.items() if r < 1e-6}
+    kept = [lib.coefficients(law.sympy())[0] for law in res.discovery.laws]
+
+    def cos(basis):
+        if len(basis) == 0:
+            return {e: 0.0 for e in vecs}
+        q, _ = np.linalg.qr(np.asarray(basis).T)
+        return {e: float(np.linalg.norm(q.T @ v) / np.linalg.norm(v)) for e, v in vecs.items()}
+
+    return dict(cos_raw=cos(res.discovery.arrays.get("basis", [])), cos_kept=cos(kept))
+
+
 def one_run(system, spec, route, ds, seed, quick, shared, latent=None):
     opts = spec.get("library", {})
+    lie_lib = spec.get("lie_library", {})
+    if route == "lie-library":
+        opts = lie_lib.get("library", opts)
     train_steps = None
     if quick:
-        train_steps = 300 if route in ("group", "lie") else 200
+        train_steps = 300 if route in AE_ROUTES else 200
     kw = dict(method=route, family=spec["family"], key=jax.random.key(seed), train_steps=train_steps, **opts)
     if route == "library-sg":
         kw.update(method="library", **SMOOTH)
+    if route == "lie-library":
+        kw.update(method="lie", library=True)
     if route == "group":
         kw.update(num_samples=100, num_burnin=50, num_levels=12) if quick else None
-    if route in ("group", "lie") and latent is not None:
+    if route in AE_ROUTES and latent is not None:
         kw["latent_dim"] = latent
-    if route in ("group", "lie") and shared.get("model") is not None:
+    if route in AE_ROUTES and shared.get("model") is not None:
         kw["model"] = shared["model"]
     t0 = time.perf_counter()
     res = conserve(ds, **kw)
     wall = time.perf_counter() - t0
-    if route in ("group", "lie"):
+    if route in AE_ROUTES:
         if shared.get("model") is None:
             shared.update(model=res.model, train_s=res.timings.get("train", 0.0))
         wall += 0.0 if "train" in res.timings else shared["train_s"]
@@ -316,7 +350,7 @@ def one_run(system, spec, route, ds, seed, quick, shared, latent=None):
         extra = dict(raw_count=d.details.get("checks", {}).get("raw_count"))
     row = dict(system=system, route=route, seed=seed, count=d.count, **extra, gap=None if not np.isfinite(d.gap) else d.gap,
                weak=bool(d.weak), message=d.message, laws=[l.expression for l in d.laws], wall_s=wall,
-               timings=res.timings, train_s=shared.get("train_s") if route in ("group", "lie") else res.timings.get("train"))
+               timings=res.timings, train_s=shared.get("train_s") if route in AE_ROUTES else res.timings.get("train"))
     names = list(ds.coordinate_names)
     if route in ("group", "lie"):
         truth = sphere_generator() if system == "sphere" else (
@@ -334,7 +368,10 @@ def one_run(system, spec, route, ds, seed, quick, shared, latent=None):
         elif system == "sphere":
             row["count"] = len(found)
     else:
-        row["true_count"], row["law_similarity"], row["coef_error"] = law_metrics(res, spec["lib_truth"], names, opts)
+        truth = spec["lib_truth"] + (lie_lib.get("extra_truth", []) if route == "lie-library" else [])
+        row["true_count"], row["law_similarity"], row["coef_error"] = law_metrics(res, truth, names, opts)
+        if route == "lie-library":
+            row.update(truth_cosines(res, truth))
         if route == "hnn":
             truth = true_generators(spec["gen_truth"], names) if spec["gen_truth"] else None
             found = found_generators(res, route)
@@ -371,7 +408,7 @@ def baseline_comparison(runs):
     exact = {(r["system"], r["route"], r["seed"]): r.get("count") == r.get("true_count")
              for r in runs if "error" not in r}
     out = []
-    for route in ("group", "lie", "hnn"):
+    for route in ("group", "lie", "hnn", "lie-library"):
         for base_route in ("library", "library-sg"):
             pairs = [(s, k) for (s, r, k) in exact if r == route and (s, base_route, k) in exact]
             if not pairs:
@@ -410,7 +447,7 @@ def markdown(rep) -> str:
     rows = []
     for g in rep["summary"]:
         gen = [v for v in g["gen_similarity"] if v is not None]
-        law = [v for v in g["law_similarity"]] if g["route"] in ("hnn", "library", "library-sg") else []
+        law = [v for v in g["law_similarity"]] if g["route"] in ("hnn", "library", "library-sg", "lie-library") else []
         sim = []
         if law:
             sim.append("law: " + " ".join(_f(v, "{:.5f}") for v in law))
@@ -425,6 +462,15 @@ def markdown(rep) -> str:
     lines += ["", "Count accuracy against the trajectory-only baseline (runs with the exact count, on the systems and "
               "seeds both ran):", ""] + md_table(["route", "baseline", "systems", "route exact", "baseline exact", "beats baseline"],
                                                  baseline_comparison(rep["runs"]))
+    cosine_rows = [[r["system"], str(r["seed"]), f"{r['raw_count']} / {r['count']} / {r['true_count']}",
+                    "; ".join(f"{e}: {r['cos_raw'][e]:.5f} / {r['cos_kept'][e]:.5f}" for e in r["cos_raw"])]
+                   for r in rep["runs"] if "cos_raw" in r]
+    if cosine_rows:
+        lines += ["", "lie-library route: per true law, the cosine of its library coefficients with their projection "
+                  "on the raw null space / on the span of the laws kept after the checks (1: inside it). Counts: raw "
+                  "null directions / kept laws / truth (the rank of the true laws in the library; on one energy shell "
+                  "the checks drop the energy as constant on every state, so kept < raw there).", ""]
+        lines += md_table(["system", "seed", "raw / kept / truth", "cosines raw / kept"], cosine_rows)
     fd = [r for r in rep["runs"] if "false_laws" in r]
     if fd:
         table = {}
@@ -484,7 +530,7 @@ def main():
         f"_noise{args.noise:g}" if args.noise else "")
     systems = [x for item in args.systems.split(",") for x in (FD_SYSTEMS if item == "fd" else (item,)) if x]
     routes = [r for r in args.routes.split(",") if r]
-    bad = [s for s in systems if s not in SYSTEMS] + [r for r in routes if r not in ROUTES]
+    bad = [s for s in systems if s not in SYSTEMS] + [r for r in routes if r not in ROUTES + OPT_IN_ROUTES]
     if bad:
         ap.error(f"unknown system/route {bad}")
     seeds = list(range(args.seeds))
@@ -512,7 +558,7 @@ def main():
     for system in systems:
         spec = SYSTEMS[system]
         for seed in seeds:
-            todo = [r for r in ("lie", "group", "hnn", "library", "library-sg") if r in routes
+            todo = [r for r in ("lie", "lie-library", "group", "hnn", "library", "library-sg") if r in routes
                     and (r in spec["routes"] or (r == "library-sg" and "library" in spec["routes"]))
                     and seed < min(limit.get(r, args.seeds), limit.get(system, args.seeds))]
             if not todo:

@@ -152,3 +152,33 @@ def test_method_all_runs_the_routes_side_by_side(tmp_path):
     for route in ("lie", "hnn", "library"):
         assert (out / route / "summary.json").exists()
     assert (out / "report.html").exists()
+
+
+def test_lie_library_route_finds_the_oscillator_charges(tmp_path, capsys):
+    """``--method lie --library``: the library's Hamiltonian fields tangent to the autoencoder's manifold (~25 s)."""
+    path = tmp_path / "osc.npz"
+    assert main(["simulate", "harmonic-2d", "--energy", "0.5", "--num-trajectories", "32", "--num-times", "32",
+                 "--dt", "0.3", "--out", str(path)]) == 0
+    out = tmp_path / "ll"
+    assert main(["conserve", str(path), "--method", "lie", "--library", "--degree", "2", "--steps", "1500",
+                 "--out", str(out)]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["method"] == "lie" and s["route"] == "lie-library" and s["count"] == 4
+    assert len(s["settings"]["library"]) == 14 and s["details"]["checks"]["raw_count"] == 4
+    q1, q2, p1, p2 = sympy.symbols("q1 q2 p1 p2")
+    poly = [sympy.Poly(sympy.sympify(law["expression"]), q1, q2, p1, p2) for law in s["laws"]]
+    assert all(p.total_degree() == 2 for p in poly)  # the quadratic u(2) charges
+    assert "G = " in capsys.readouterr().out and (out / "report.html").exists()
+
+
+def test_library_flag_is_refused_off_the_lie_route_and_on_positions_only_data(spring_csv, tmp_path, capsys):
+    out = tmp_path / "bad"
+    assert main(["conserve", str(spring_csv), "--method", "hnn", "--library", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--library applies to --method lie only" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    path = tmp_path / "sphere.npz"
+    save_dataset(path, simulate("sphere", jax.random.key(0), num_trajectories=300))
+    assert main(["conserve", str(path), "--method", "lie", "--library", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "needs phase-space trajectories" in err and "--library" in err and len(err.strip().splitlines()) == 1

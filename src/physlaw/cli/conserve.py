@@ -29,7 +29,8 @@ def register(sub) -> None:
             "data manifold invariant by exchange Monte Carlo over noise levels sigma' (the level chosen "
             "automatically), fits the group relations by BIC and orthogonal distance regression and turns the "
             "generator into a Noether charge (Mototake, PRE 103, 033303, 2021); "
-            "'lie' reads the whole Lie algebra from the same autoencoder as a null space (seconds); "
+            "'lie' reads the whole Lie algebra from the same autoencoder as a null space (seconds), and with "
+            "--library the nonlinear symmetries J grad G of the library's functions G, each a conserved quantity; "
             "'hnn' trains a Hamiltonian network and finds the functions G of a library with {G, H} = 0 "
             "(nonlinear laws such as the energy) plus the family's linear symmetries; "
             "'library' uses no network: dG/dt = 0 along the trajectories with finite-difference velocities "
@@ -45,6 +46,14 @@ def register(sub) -> None:
     p.add_argument("data", metavar="DATA", help=".npz from physlaw simulate, or a trajectory CSV")
     p.add_argument("--method", choices=["group", "lie", "hnn", "library", "all"], default="lie",
                    help="route; 'all' runs lie, hnn and library side by side and compares their laws")
+    p.add_argument("--library", action="store_true",
+                   help="--method lie only: the candidate symmetries are the Hamiltonian vector fields J grad G of "
+                        "the functions G in the function library (--degree, --inverse-radius, --radial, --trig, "
+                        "--angles) instead of the linear maps of --family (not used then); a field the autoencoder "
+                        "finds tangent to its manifold (on every time slice of the pairs) is a symmetry of the "
+                        "dynamics, and its G a conserved quantity, nonlinear ones included (the energy; with "
+                        "--degree 3 --inverse-radius --radial also Kepler's Runge-Lenz vector). Needs positions and "
+                        "momenta (LieNLSD, ICML 2025)")
     p.add_argument("--no-check", dest="check", action="store_false",
                    help="skip the checks of each law on held-out trajectories (drift with a 95%% interval, "
                         "time-shuffled surrogate)")
@@ -107,11 +116,17 @@ def register(sub) -> None:
 
 
 MAX_LIBRARY_FEATURES = 500
-"""Largest function library of the hnn and library routes (SymPy compiles every feature and its gradient)."""
+"""Largest function library of the hnn, library and lie --library routes (SymPy compiles every feature and its
+gradient)."""
 
 
 def check_sizes(args) -> None:
-    """Refuse sizes that cannot fit in memory, before the data are read."""
+    """Refuse sizes that cannot fit in memory, before the data are read (and --library off its route)."""
+    if args.library and args.method != "lie":
+        raise InputError(f"--library applies to --method lie only (the library's Hamiltonian fields as candidate "
+                         f"symmetries); --method {args.method} "
+                         + ("always uses the function library: drop --library" if args.method in ("hnn", "library")
+                            else "does not take it: drop --library or use --method lie"))
     if args.method == "group":  # 2 chains keep the samples of every sigma' level; at most 8 free entries
         check_sampler_size(args, dim=8, replicas=args.levels, chains=2, all_rungs=True,
                            options="--samples or --levels")
@@ -121,7 +136,7 @@ def check_sizes(args) -> None:
 
 def check_library_size(args, dataset) -> None:
     """Refuse a library of more than ``MAX_LIBRARY_FEATURES`` features (counted, not built)."""
-    if args.method not in ("hnn", "library", "all"):
+    if args.method not in ("hnn", "library", "all") and not (args.method == "lie" and args.library):
         return
     from physlaw.symmetry._library import num_angle_product_features
 
@@ -149,7 +164,7 @@ def resolve_angles(args, dataset) -> str | None:
     names = dataset.coordinate_names[: dataset.q.shape[-1]]
     args.angles = bool(names) and dataset.p.shape[-1] > 0 and all(ANGLE_NAME.fullmatch(c) for c in names) \
         and not (args.inverse_radius or args.radial)
-    if args.angles and args.method in ("hnn", "library", "all"):
+    if args.angles and (args.method in ("hnn", "library", "all") or args.library):
         return (f"the positions {', '.join(names)} are named like angles: the library is the angle one (--angles; "
                 "--no-angles for polynomials)")
     return None
@@ -247,6 +262,8 @@ def _run(args) -> int:
                    inverse_radius=args.inverse_radius, radial=args.radial, trig=args.trig,
                    angle_products=bool(args.angles), min_gap=args.min_gap,
                    stencil=args.stencil, order=args.order, progress=progress, check=args.check)
+    if args.library:
+        options["library"] = True
     with folder as stage:
         try:
             if args.method == "all":
@@ -260,7 +277,7 @@ def _run(args) -> int:
                                num_burnin=args.burnin, sigma_max=args.sigma_range[0], sigma_min=args.sigma_range[1],
                                num_levels=args.levels, **options)
         except InputError as err:  # the library names its arguments; the command line names its flags
-            raise InputError(str(err).replace("method='lie'", "--method lie")
+            raise InputError(str(err).replace("method='lie'", "--method lie").replace("library=True", "--library")
                              .replace("load_dataset(..., q=..., p=...)", "--q/--p")) from None
         if args.method != "all":
             summ = write_conservation(res, stage, data=str(args.data), seed=args.seed, dataset=dataset)

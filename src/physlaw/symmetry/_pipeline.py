@@ -3,7 +3,10 @@
 * ``group`` — Mototake's method: train an autoencoder on transition pairs, sample the invariant
   maps of a family by exchange Monte Carlo over σ' (method 1), fit the group relations by BIC and
   ODR, differentiate at the identity, Noether charge (method 2).
-* ``lie`` — the same autoencoder, then the Lie algebra directly as a null space (seconds).
+* ``lie`` — the same autoencoder, then the Lie algebra directly as a null space (seconds); with
+  ``library=True`` the candidates are the Hamiltonian fields ``J ∇ψ_k`` of a function library's features
+  instead of the family's linear maps, and each null vector is a (nonlinear) conserved quantity
+  (:func:`physlaw.symmetry.lie_library_laws`, route ``"lie-library"``).
 * ``hnn`` — train a Hamiltonian network; conserved quantities in a function library from
   ``{G, H} = 0`` (nonlinear laws), and the family's linear symmetries from ``∇H · K x = 0``.
 * ``library`` — no network: ``dG/dt = ∇G · ẋ = 0`` with finite-difference velocities (the baseline).
@@ -29,6 +32,7 @@ from physlaw.symmetry._hnn import hnn_laws, hnn_symmetries
 from physlaw.symmetry._laws import Discovery
 from physlaw.symmetry._library import FunctionLibrary
 from physlaw.symmetry._lie import lie_algebra
+from physlaw.symmetry._lie_library import lie_library_laws
 from physlaw.symmetry._relations import MAX_PARAMS, GroupFit, fit_relations, group_laws
 
 METHODS = ("group", "lie", "hnn", "library")
@@ -41,7 +45,7 @@ class Conservation:
     Attributes:
         discovery: the route's laws, count, evidence and message.
         family: the transformation family (group, lie, hnn routes), else None.
-        library: the function library (hnn, library routes), else None.
+        library: the function library (hnn, library routes; lie with ``library=True``), else None.
         group: method 1's samples over σ' (group route), else None.
         fit: method 2's relations and generators (group route, when a σ' was chosen), else None.
         symmetries: the HNN route's linear symmetries in the family (its laws are the library's).
@@ -134,6 +138,7 @@ def conserve(
     checkpoint: Checkpoint | None = None,
     check: bool = True,
     holdout: float = 0.25,
+    library: bool = False,
 ) -> Conservation:
     """Find the conserved quantities (or group relations) of a dataset by one route.
 
@@ -146,7 +151,8 @@ def conserve(
         train_steps, width, latent_dim: network settings (defaults: DAE 30000 steps, width 128;
             HNN 5000 steps, width 200).
         model: an already trained network (DAE for group/lie, HNN for hnn) to skip training.
-        degree, inverse_radius, trig, angles, angle_products: the function library (hnn and library routes;
+        degree, inverse_radius, trig, angles, angle_products: the function library (hnn and library routes, and
+            lie with ``library=True``;
             ``angle_products``: the velocity monomials times the first harmonics of the angles, which hold
             the energy of any chain of pendulums in angles and angular velocities; see ``FunctionLibrary``).
         radial: add ``q_i/|q|`` to the library (with ``degree=3, inverse_radius=True``: Kepler's Runge–Lenz vector).
@@ -162,12 +168,26 @@ def conserve(
             (``details["dropped_laws"]``). Applies to phase-space trajectories (not static manifolds).
         holdout: the fraction of trajectories held out for the checks (every ``1/holdout``-th; none
             when there are fewer than 8 trajectories: the checks then use the fitted ones and say so).
+        library: ``method="lie"`` only: look for nonlinear symmetries ``J ∇G`` with ``G`` in the function library
+            (``degree``, ``inverse_radius``, ...) instead of the family's linear maps; each is a conserved quantity
+            (:func:`physlaw.symmetry.lie_library_laws`). Needs phase-space trajectories (q and p).
     """
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if library and method != "lie":
+        raise InputError(f"library=True applies to method='lie' only (the Hamiltonian fields of the library's "
+                         f"functions as candidate symmetries); the {method} route "
+                         + ("always uses the function library" if method in ("hnn", "library")
+                            else "uses the family's linear maps"))
+    phase = is_phase_space(dataset)
+    if library and not (phase and dataset.num_times >= 2):
+        raise InputError("the lie route with library=True needs phase-space trajectories: positions and momenta of "
+                         f"equal dimension and at least 2 times; the data have {dataset.q.shape[-1]} position and "
+                         f"{dataset.p.shape[-1]} momentum columns and {dataset.num_times} time"
+                         f"{'s' if dataset.num_times != 1 else ''} (choose them when loading the data: "
+                         "load_dataset(..., q=..., p=...))")
     timings: dict = {}
     start = time.perf_counter()
-    phase = is_phase_space(dataset)
     settings = {"method": method, "lag": lag}
     out = Conservation(discovery=None, settings=settings)  # type: ignore[arg-type]
     k_train, k_run = jax.random.split(key)
@@ -176,10 +196,16 @@ def conserve(
         dataset, held = split_trajectories(dataset, fraction=holdout)
         settings.update(holdout=holdout, held_out_trajectories=0 if held is None else int(held.num_trajectories))
     full = dataset if held is None else None
+    library_options = dict(degree=degree, inverse_radius=inverse_radius, radial=radial, trig=trig, angles=angles,
+                           angle_products=angle_products)
     if method in ("group", "lie"):
-        fam = dataset_family(dataset, family)
-        out.family = fam
-        settings.update(family=fam.name, mask=fam.mask)
+        if library:
+            out.library = _function_library(dataset, **library_options)
+            settings.update(library=list(out.library.names))
+        else:
+            fam = dataset_family(dataset, family)
+            out.family = fam
+            settings.update(family=fam.name, mask=fam.mask)
         if method == "group" and not 2 <= fam.num_params <= MAX_PARAMS:
             raise InputError(f"the group route fits relations among 2 to {MAX_PARAMS} free entries; the {fam.name} "
                              f"family has {fam.num_params}. Use method='lie' (the direct Lie-algebra route) for "
@@ -193,7 +219,11 @@ def conserve(
         out.model = model
         rows = dataset.points() if dataset.num_times == 1 else dataset.transition_pairs(lag)
         t0 = time.perf_counter()
-        if method == "lie":
+        if method == "lie" and library:
+            out.discovery = lie_library_laws(model, rows, out.library, min_gap=min_gap,
+                                             seed=int(jax.random.randint(k_run, (), 0, 2**30)))
+            timings["lie"] = time.perf_counter() - t0
+        elif method == "lie":
             out.discovery = lie_algebra(model, fam, rows, min_gap=min_gap, phase_space=phase,
                                         seed=int(jax.random.randint(k_run, (), 0, 2**30)))
             out.discovery.details["algebra"] = algebra_details(out.discovery.details.get("generators"),
@@ -212,9 +242,7 @@ def conserve(
             raise InputError(f"the {method} route needs positions and momenta of equal dimension; the data have "
                              f"{dataset.q.shape[-1]} position and {dataset.p.shape[-1]} momentum columns "
                              "(choose them when loading the data: load_dataset(..., q=..., p=...))")
-        lib = FunctionLibrary(dataset.coordinate_names, degree=degree, inverse_radius=inverse_radius, radial=radial,
-                              trig=trig, angles=angles, angle_products=angle_products,
-                              num_positions=dataset.q.shape[-1])
+        lib = _function_library(dataset, **library_options)
         out.library = lib
         settings.update(library=list(lib.names))
         if method == "library":
@@ -248,6 +276,11 @@ def conserve(
     timings["total"] = time.perf_counter() - start
     out.timings = {k: round(v, 3) for k, v in timings.items()}
     return out
+
+
+def _function_library(dataset: Dataset, **options) -> FunctionLibrary:
+    """The function library on the dataset's coordinates, its positions first (``options``: ``FunctionLibrary``'s)."""
+    return FunctionLibrary(dataset.coordinate_names, num_positions=dataset.q.shape[-1], **options)
 
 
 def _group_discovery(out: Conservation, fam: Family, phase: bool) -> Discovery:
