@@ -104,7 +104,11 @@ def run(args: argparse.Namespace) -> int:
         if args.system not in HAMILTONIAN_SYSTEMS:
             raise InputError(f"--system {args.system!r} is not a Hamiltonian system; choose one of {', '.join(HAMILTONIAN_SYSTEMS)}")
         system = get_system(args.system, **params)
-        if 2 * system.dim != config["model"]["dim"]:
+        per_body = getattr(model, "columns_per_body", None)  # a graph network runs on any number of bodies
+        if per_body is not None and (2 * system.dim) % per_body:
+            raise InputError(f"the graph network in {args.model_dir!r} takes {per_body} columns per body but "
+                             f"{args.system!r} has {2 * system.dim}; evaluate on a system of such bodies")
+        if per_body is None and 2 * system.dim != config["model"]["dim"]:
             raise InputError(f"the model in {args.model_dir!r} has state dimension {config['model']['dim']} but "
                              f"{args.system!r} has {2 * system.dim}; evaluate on the system it was trained on")
         if args.seeds > 1:

@@ -11,20 +11,22 @@ from physlaw.cli._common import (
 )
 from physlaw.cli._output import add_output_folder, output_folder
 
-MODEL_CHOICES = ["hnn", "baseline", "port-hnn", "dae", "node2", "lnn", "dhnn", "hnn-separable"]
+MODEL_CHOICES = ["hnn", "baseline", "port-hnn", "dae", "node2", "lnn", "dhnn", "hnn-separable", "graph-hnn"]
 """``physlaw.nets.DYNAMICS_MODELS`` plus the DAE (listed here so that ``--help`` does not import JAX)."""
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "train",
-        help="train a network (baseline, node2, hnn, hnn-separable, dhnn, port-hnn, lnn, dae) on trajectory data",
+        help="train a network (baseline, node2, hnn, hnn-separable, dhnn, port-hnn, lnn, graph-hnn, dae) on trajectory data",
         description=(
             "Train a network on a dataset (.npz from 'physlaw simulate', or a trajectory CSV with columns "
             "trajectory, t, coordinates). Dynamics models regress the vector field on the stored derivatives, "
             "or on finite differences; the DAE reconstructs transition pairs. lnn (Lagrangian) and node2 (second-order "
             "neural ODE) train on positions and velocities: simulated Hamiltonian data are converted, in other files "
-            "the --p columns are taken as velocities. Trajectories of unequal length are cut into windows of "
+            "the --p columns are taken as velocities. graph-hnn (pairwise Hamiltonian of N bodies in 2D) takes 4 columns per "
+            "body (x, y of every body, then px, py of every body) and, once trained, runs on any number of bodies. "
+            "Trajectories of unequal length are cut into windows of "
             "--window rows (default: the shortest trajectory). Writes DIR/model.eqx and "
             "DIR/config.json and the last chunk's DIR/checkpoint.eqx with DIR/checkpoint.json when "
             "training ends; while it runs, the latest chunk is checkpointed in .DIR.checkpoints beside DIR. "
@@ -46,7 +48,7 @@ def register(subparsers) -> None:
                         help="rows held out, in [0, 1) [0.1]")
     parser.add_argument("--patience", type=positive_int, help="early stopping: evaluations without improvement [off]")
     parser.add_argument("--eval-every", type=positive_int, default=100, help="steps between validations/checkpoints [100]")
-    parser.add_argument("--width", type=int_between(1, 65536), help="hidden units per layer [200; dae 128]")
+    parser.add_argument("--width", type=int_between(1, 65536), help="hidden units per layer [200; dae 128; graph-hnn 64]")
     parser.add_argument("--depth", type=int_between(1, 64), help="hidden layers, 1 to 64 [2]")
     parser.add_argument("--activation", choices=["tanh", "silu", "relu", "softplus"], help="[tanh; dae silu]")
     parser.add_argument("--latent-dim", type=int_between(1, 65536), help="dae bottleneck [phase-space dimension]")

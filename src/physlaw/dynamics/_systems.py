@@ -371,6 +371,74 @@ def henon_heiles(lam: float = 1.0) -> HamiltonianSystem:
     )
 
 
+def n_body_springs(n: int = 3, k: float = 1.0, r0: float = 1.0, m: float = 1.0, softening: float = 0.1,
+                   radius: float = 1.0, momentum: float = 0.5) -> HamiltonianSystem:
+    """``n`` equal masses in the plane, every pair joined by a spring of rest length ``r0``.
+
+    .. math::
+        H = \\sum_i \\frac{|p_i|^2}{2m} + \\sum_{i<j} \\tfrac12 k\\,(r_{ij} - r_0)^2, \\qquad
+        r_{ij} = \\sqrt{|q_i - q_j|^2 + ε^2} .
+
+    Coordinates ``q = (x1, y1, …, xn, yn)``, ``p`` likewise (4 columns per body). The potential
+    grows without bound with the distances, so the motion stays bounded; for ``n ≥ 3`` the rest
+    lengths cannot all be met in the plane (frustration), and the motion is nonlinear and chaotic.
+    The softening ``ε`` (``softening``) smooths the spring where two bodies pass through each
+    other: with ``ε = 0`` the force's direction jumps there and the integrators lose their order.
+    Conserves energy, total momentum and angular momentum. Default initial conditions: positions
+    independent and uniform in a disc of ``radius`` (so the distribution of a pair's distance does
+    not depend on ``n``), centred; momenta normal with s.d. ``momentum`` per component, total
+    momentum removed. The test bed of graph networks that learn one pair interaction and apply it to
+    any ``n`` (:class:`physlaw.nets.GraphHNN`; Sanchez-Gonzalez et al. 2019, arXiv 1909.12790).
+    """
+    if isinstance(n, bool) or int(n) != n or not 2 <= int(n) <= 1000:
+        raise InputError(f"n-body-springs: n (the number of bodies) must be an integer from 2 to 1000, got {n}")
+    if not (k > 0 and r0 >= 0 and m > 0 and softening > 0 and radius > 0 and momentum >= 0):
+        raise InputError(f"n-body-springs needs k > 0, r0 >= 0, m > 0, softening > 0, radius > 0 and momentum >= 0; "
+                         f"got k = {k}, r0 = {r0}, m = {m}, softening = {softening}, radius = {radius}, "
+                         f"momentum = {momentum}")
+    n = int(n)
+    left, right = jnp.triu_indices(n, k=1)
+    kin = lambda q, p: jnp.sum(p**2) / (2 * m)  # noqa: E731
+
+    def pot(q):
+        z = q.reshape(n, 2)
+        r = jnp.sqrt(jnp.sum((z[left] - z[right]) ** 2, axis=-1) + softening**2)
+        return 0.5 * k * jnp.sum((r - r0) ** 2)
+
+    def sample(key):
+        k1, k2, k3 = jax.random.split(key, 3)
+        rad = radius * jnp.sqrt(jax.random.uniform(k1, (n,)))
+        phi = jax.random.uniform(k2, (n,), maxval=2 * jnp.pi)
+        z = jnp.stack([rad * jnp.cos(phi), rad * jnp.sin(phi)], axis=-1)
+        v = momentum * jax.random.normal(k3, (n, 2))
+        return (z - z.mean(axis=0)).reshape(-1), (v - v.mean(axis=0)).reshape(-1)
+
+    def ang(q, p):
+        z, w = q.reshape(n, 2), p.reshape(n, 2)
+        return jnp.sum(z[:, 0] * w[:, 1] - z[:, 1] * w[:, 0])
+
+    return HamiltonianSystem(
+        name="n-body-springs",
+        description="n bodies in 2D, springs of rest length r0 between all pairs, "
+                    "H = sum |p_i|^2/(2m) + sum_{i<j} k (sqrt(|q_i - q_j|^2 + eps^2) - r0)^2/2 (--param n=5)",
+        dim=2 * n,
+        kinetic_fn=kin,
+        potential_fn=pot,
+        sample_fn=sample,
+        parameters={"n": n, "k": k, "r0": r0, "m": m, "softening": softening, "radius": radius,
+                    "momentum": momentum},
+        conserved={
+            "energy": lambda q, p: kin(q, p) + pot(q),
+            "momentum_x": lambda q, p: jnp.sum(p[0::2]),
+            "momentum_y": lambda q, p: jnp.sum(p[1::2]),
+            "angular_momentum": ang,
+        },
+        dt=0.1,
+        num_times=50,
+        substeps=10,
+    )
+
+
 # name -> factory; the factories take the physical constants as keyword arguments.
 HAMILTONIAN_SYSTEMS: dict[str, Callable[..., HamiltonianSystem]] = {
     "free-particle-1d": lambda **kw: free_particle(1, **kw),
@@ -386,6 +454,7 @@ HAMILTONIAN_SYSTEMS: dict[str, Callable[..., HamiltonianSystem]] = {
     "kepler-3d": lambda **kw: kepler(3, **kw),
     "two-body": two_body,
     "henon-heiles": henon_heiles,
+    "n-body-springs": n_body_springs,
 }
 
 

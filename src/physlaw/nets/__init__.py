@@ -6,6 +6,7 @@ Models (Equinox modules, built from JSON-able configs)
     ``_models.py``: ``Baseline``, ``HNN``, ``PortHNN``, ``DAE``, ``AbstractDynamicsModel``, ``make_model``.
     ``_mechanics.py``: ``LNN`` (Lagrangian), ``NODE2`` (second-order neural ODE), ``DHNN`` (dissipative
     HNN), ``SeparableHNN``; ``hessian_report`` (near-singular LNN Hessians), ``parse_angles``.
+    ``_graph.py``: ``GraphHNN`` (pairwise ``H`` on the fully connected graph of N bodies; any N).
     ``_state.py``: ``(q, p) ↔ (q, q̇)``: ``velocity_dataset``, ``velocities``, ``momenta``.
 Integrators
     ``_integrate.py``: ``rollout`` (one function for every model: Yoshida for separable H, implicit
@@ -47,13 +48,14 @@ from physlaw.nets._metrics import (
     valid_prediction_time,
 )
 from physlaw.nets._models import DAE, HNN, MODELS, AbstractDynamicsModel, Baseline, PortHNN, make_model
+from physlaw.nets._graph import GraphHNN  # after _models, which registers it
 from physlaw.nets._mechanics import DHNN, LNN, NODE2, SeparableHNN, hessian_report, parse_angles
 from physlaw.nets._state import momenta, velocities, velocity_dataset
 from physlaw.nets._tasks import DYNAMICS_MODELS, VELOCITY_MODELS, autoencoder_arrays, dynamics_arrays, train
 from physlaw.nets._train import TrainConfig, TrainInfo, derivative_loss, fit, reconstruction_loss, split_rows
 
 __all__ = [
-    "AbstractDynamicsModel", "Baseline", "DAE", "DHNN", "DYNAMICS_MODELS", "HNN", "INTEGRATORS", "LNN", "MODELS",
+    "AbstractDynamicsModel", "Baseline", "DAE", "DHNN", "DYNAMICS_MODELS", "GraphHNN", "HNN", "INTEGRATORS", "LNN", "MODELS",
     "NODE2", "PortHNN", "SeparableHNN", "TrainConfig", "TrainInfo", "VELOCITY_MODELS", "autoencoder_arrays",
     "derivative_loss", "derivative_mse", "dynamics_arrays", "energy_mse", "evaluate_on_system", "evaluate_panel",
     "evaluate_rollouts", "fit", "geometric_mean_relative_error", "hessian_report", "implicit_midpoint_step",

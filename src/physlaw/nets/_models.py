@@ -163,6 +163,9 @@ def _register_family():
     from physlaw.nets._mechanics import DHNN, LNN, NODE2, SeparableHNN
 
     MODELS.update({"node2": NODE2, "lnn": LNN, "dhnn": DHNN, "hnn-separable": SeparableHNN})
+    from physlaw.nets._graph import GraphHNN
+
+    MODELS["graph-hnn"] = GraphHNN
 
 
 _register_family()

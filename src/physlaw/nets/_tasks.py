@@ -11,7 +11,7 @@ from physlaw.errors import InputError
 from physlaw.nets._models import make_model
 from physlaw.nets._train import TrainConfig, derivative_loss, fit, reconstruction_loss
 
-DYNAMICS_MODELS = ("baseline", "hnn", "port-hnn", "node2", "lnn", "dhnn", "hnn-separable")
+DYNAMICS_MODELS = ("baseline", "hnn", "port-hnn", "node2", "lnn", "dhnn", "hnn-separable", "graph-hnn")
 VELOCITY_MODELS = ("node2", "lnn")
 """Models whose state is ``(q, q̇)``: the dataset is converted by :func:`physlaw.nets._state.velocity_dataset`."""
 ANGLE_SYSTEMS = ("pendulum", "double-pendulum")
