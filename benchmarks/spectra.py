@@ -127,19 +127,24 @@ def main(argv=None) -> int:
                       "wall_s": wall, "cpu_s": cpu}
         print(f"{name}: {'OK' if rows[name]['ok'] else 'WRONG'}  {answer['verdict']}  ({wall:.0f} s wall, "
               f"{cpu:.0f} CPU-s)", flush=True)
+        write(rows, args)   # after every case: a long run stopped early keeps what it finished
+    return 0
+
+
+def write(rows: dict, args) -> None:
     meta = {"samples": args.samples, "load": os.getloadavg(), "machine": platform.platform(),
             "cpus": os.cpu_count(), "python": sys.version.split()[0]}
     out = ROOT / "benchmarks" / "results"
     suffix = "" if not args.only else "_" + args.only.replace(",", "_").replace(" ", "")
     (out / f"spectra{suffix}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1, default=float))
     lines = ["# Spectra with the defaults of `physlaw spectrum`", "",
-             f"`python benchmarks/spectra.py --samples {args.samples}`; load {meta['load']}, {meta['cpus']} CPUs.", "",
+             f"`python benchmarks/spectra.py --samples {args.samples}"
+             + (f" --only {args.only!r}" if args.only else "") + f"`; load {meta['load']}, {meta['cpus']} CPUs.", "",
              "| case | truth | defaults' answer | right? | wall s | CPU s |", "|---|---|---|---|---|---|"]
     for name, r in rows.items():
         lines.append(f"| {name} | {r['truth']} | {r['answer']['verdict']} | {'yes' if r['ok'] else 'no'} | "
                      f"{r['wall_s']:.0f} | {r['cpu_s']:.0f} |")
     (out / f"spectra{suffix}.md").write_text("\n".join(lines) + "\n")
-    return 0
 
 
 if __name__ == "__main__":
