@@ -2,7 +2,7 @@
 
 A family far behind at its first K must not be dropped: two exponential modes lose to one stretched
 exponential by 1360 nat at K = 1 and win at K = 2 (seen on a simulated two-mode decay). A family far
-behind after two K whose last component gained less than the gap is dropped (not run at K = 3).
+behind after two K is dropped, unless its second component gained more than the gap (then once more).
 """
 
 from types import SimpleNamespace
@@ -58,3 +58,15 @@ def test_a_family_still_gaining_more_than_its_gap_is_kept(runs):
     finally:
         del TABLE["fast"]
     assert sel.selected == "K3-fast" and "K3-fast" in runs
+
+
+def test_the_gain_exemption_is_given_once(runs):
+    """A family that keeps gaining but stays far behind (broad peaks filling the gaps between absorption
+    dips) gets a third K, not more."""
+    TABLE["filler"] = [3000.0, 500.0, 100.0, -60.0, -80.0, -90.0]   # K = 3: 210 behind, gained 400
+    try:
+        sel = scan(_candidates, limit=6, num_points=10, sigma=0.01, key=jax.random.key(0))
+    finally:
+        del TABLE["filler"]
+    assert sel.selected == "K2-exponential"
+    assert "K3-filler" in runs and "K4-filler" not in runs

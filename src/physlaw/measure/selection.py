@@ -217,9 +217,10 @@ def scan(
 
     ``make_candidates(k)`` gives the models with K = k (one per *family*: line shape, background,
     sign...; ``info["family"]``, default the name). A family is dropped when, after at least two K,
-    its best F is more than ``prune`` nat above the best of all families (p < e^-30) and its last
-    component gained less than that gap (a family far behind at its first K is kept: two exponential
-    modes lose to one stretched exponential by 1360 nat at K = 1 and win at K = 2). With ``kmax`` given, K = kmin..kmax
+    its best F is more than ``prune`` nat above the best of all families (p < e^-30), unless at its
+    second K that component gained more than the gap (then it gets a third K). A family far behind
+    at its first K is kept: two exponential modes lose to one stretched exponential by 1360 nat at
+    K = 1 and win at K = 2. With ``kmax`` given, K = kmin..kmax
     are run for every family not dropped (each candidate with the key :func:`select` would give it
     on the whole list). Otherwise K grows from ``kmin``; a family also stops growing once its free
     energy has stayed above its own minimum by more than ``margin`` nat plus two standard errors for
@@ -264,8 +265,9 @@ def scan(
             risen = [f.free_energy > f_min.free_energy + margin
                      + 2.0 * float(np.hypot(f.free_energy_err, f_min.free_energy_err)) for f in h[-2:]]
             gap = f_min.free_energy - best
-            # far behind after two K, and its last component gained less than the gap: one more will not close it
-            hopeless = len(h) >= 2 and gap > prune and h[-2].free_energy - h[-1].free_energy < gap
+            # far behind after two K: dropped, unless its second component gained more than the gap (one
+            # more K to catch up, once: dips imitated by broad peaks between them keep gaining at every K)
+            hopeless = len(h) >= 2 and gap > prune and (len(h) > 2 or h[-2].free_energy - h[-1].free_energy < gap)
             if (grow and len(h) >= 2 and all(risen)) or hopeless:
                 active.discard(fam)
         if not active:
