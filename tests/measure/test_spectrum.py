@@ -23,7 +23,7 @@ SMALL = dict(num_samples=600, num_burnin=600, num_replicas=16, num_chains=2, pro
 
 
 @pytest.mark.parametrize("shape,background", [("gauss", "none"), ("lorentz", "linear"), ("voigt", "exponential"),
-                                              ("voigt", "constant")])
+                                              ("voigt", "constant"), ("doniach", "shirley")])
 def test_incremental_cache_equals_full_likelihood(shape, background):
     x, y, s = sp.nagata_data(0)
     t = sp.spectrum_target(x, y + 0.2, s, 3, shape=shape, background=background, priors="auto")

@@ -14,7 +14,7 @@ EXAMPLES = {
     # with no options the scan compares six backgrounds and grows K to its limit of 8 here (about 10 minutes):
     # the demo fixes the background the evidence picks (Shirley, p = 1) and compares K = 1..5
     "xps": ("xps_PET_C1s.csv", "REAL: the XPS C 1s region of PET, counts × 1.0427 (Poisson), Shirley background",
-            ["--background", "shirley", "--sign", "positive", "--kmax", "5", "--samples", "1000"]),
+            ["--background", "shirley", "--sign", "positive", "--shape", "voigt", "--kmax", "5", "--samples", "1000"]),
     "relaxation": ("relaxation_example.csv", "synthetic NMR saturation recovery, t in ms, noise unknown",
                    ["--kmax", "2", "--samples", "1000"]),
 }

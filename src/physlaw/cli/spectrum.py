@@ -60,7 +60,10 @@ def register(sub) -> None:
                         "a Mössbauer quadrupole doublet (default peak)")
     p.add_argument("--shape", choices=[*SHAPES, "auto", "all"], default=None,
                    help="line shape; 'all' compares them by F (default auto: pseudo-Voigt, whose per-line "
-                        "mixing eta spans Gaussian 0 to Lorentzian 1; lorentz for sextet and doublet)")
+                        "mixing eta spans Gaussian 0 to Lorentzian 1, and on counts also doniach, the pseudo-Voigt "
+                        "with an asymmetric Doniach-Sunjic tail (asymmetry alpha in -0.4..0.4, tail towards +x "
+                        "for alpha > 0) for metallic or graphitic core levels, peaks only; lorentz for sextet "
+                        "and doublet)")
     p.add_argument("--background", choices=[*BACKGROUNDS, "auto", "all"], default="auto",
                    help="background under the peaks; 'auto' compares none, constant, linear, poly2, exponential and "
                         "shirley by F (default auto)")
@@ -188,7 +191,8 @@ def check_spectrum_size(args, files) -> None:
     """Refuse before reading the files when the kept samples of all models cannot fit in memory."""
     from physlaw.measure.spectrum_options import AUTO_BACKGROUNDS, BACKGROUNDS, SHAPES
 
-    num_shapes = len(SHAPES) if getattr(args, "shape", None) == "all" else 1
+    shape = getattr(args, "shape", None)
+    num_shapes = len(SHAPES) if shape == "all" else (2 if shape in (None, "auto") else 1)  # auto: 2 on counts
     background = getattr(args, "background", "auto")
     num_backgrounds = len(BACKGROUNDS) if background == "all" else (len(AUTO_BACKGROUNDS) if background == "auto" else 1)
     num_signs = 2 if getattr(args, "sign", "auto") == "auto" else 1

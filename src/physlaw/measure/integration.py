@@ -251,7 +251,7 @@ class IntegrationAnalysis(Selection):
             phys = self.physical(m, name, joint=joint)
             for k in range(phys["centre"].shape[1]):
                 out[f"dataset {m + 1} / peak {k + 1}"] = {
-                    q: parameter_summary(phys[q][:, k]) for q in ("centre", "amplitude", "fwhm", "area", "eta") if q in phys}
+                    q: parameter_summary(phys[q][:, k]) for q in ("centre", "amplitude", "fwhm", "area", "eta", "asymmetry") if q in phys}
             bg = {q: parameter_summary(v) for q, v in phys.items() if q.startswith("background")}
             if bg:
                 out[f"dataset {m + 1} / background"] = bg

@@ -418,7 +418,7 @@ class SpectrumAnalysis(Selection):
     def marginals(self, name: str | None = None) -> dict:
         phys = self.physical(name)
         out = {f"{q} {k + 1}": phys[q][:, k] for k in range(phys["centre"].shape[1])
-               for q in ("centre", "amplitude", "fwhm", "eta", "field", "splitting") if q in phys}
+               for q in ("centre", "amplitude", "fwhm", "eta", "asymmetry", "field", "splitting") if q in phys}
         out.update({q: v for q, v in phys.items() if q.startswith("background")})
         return out
 
@@ -474,7 +474,7 @@ class SpectrumAnalysis(Selection):
 
 
 #: Per-component quantities reported, in this order.
-COMPONENT_QUANTITIES = ("centre", "amplitude", "fwhm", "area", "eta", "field", "quadrupole_shift", "line_ratio",
+COMPONENT_QUANTITIES = ("centre", "amplitude", "fwhm", "area", "eta", "asymmetry", "field", "quadrupole_shift", "line_ratio",
                         "splitting")
 
 
@@ -503,12 +503,17 @@ def predictive_bands(phys: dict, grid, shape: str, background: str, tr, noise_si
     }
 
 
-def auto_shapes(components) -> tuple[str, ...]:
-    """The line shape ``auto`` fits: Lorentzian for Mössbauer sextets and doublets (their natural line
+def auto_shapes(components, likelihood: str = "gaussian") -> tuple[str, ...]:
+    """The line shapes ``auto`` fits: Lorentzian for Mössbauer sextets and doublets (their natural line
     shape), else the pseudo-Voigt — its per-line mixing η spans Gaussian (η = 0, e.g. instrumental
     broadening) to Lorentzian (η = 1, lifetime broadening), so measured lines (XPS, Mössbauer,
-    optical) are not split into extra components to mimic their tails; the report gives η."""
-    return ("lorentz",) if all(c in ("sextet", "doublet") for c in components) else ("voigt",)
+    optical) are not split into extra components to mimic their tails; the report gives η. On counts
+    (XPS, gamma-ray, diffraction detectors) the asymmetric Doniach–Šunjić pseudo-Voigt competes too
+    (for peaks, not dips): a metal's or graphite's core line has a tail that symmetric lines can only
+    tile with extra components (the real C 1s: eight Voigt lines)."""
+    if all(c in ("sextet", "doublet") for c in components):
+        return ("lorentz",)
+    return ("voigt", "doniach") if likelihood == "poisson" else ("voigt",)
 
 
 def _choices(value, options, auto, what):
@@ -591,7 +596,8 @@ def deconvolve(
     if likelihood == "poisson" and (sigma is not None or not np.all(y >= 0)):
         raise InputError("a Poisson likelihood needs non-negative counts and no sigma")
     components = _choices(components, sp.COMPONENTS, ("peak",), "component")
-    shapes = _choices(shapes, sp.SHAPES, auto_shapes(components), "line shape")
+    auto_shape = shapes == "auto"
+    shapes = _choices(shapes, sp.SHAPES, auto_shapes(components, likelihood), "line shape")
     backgrounds = _choices(backgrounds, sp.BACKGROUNDS, sp.AUTO_BACKGROUNDS, "background")
     signs = _choices(signs, sp.SIGNS, sp.SIGNS, "sign")
     settings = dict(num_points=x.size, sigma=sigma, sigma0=0.5 * noise_scale_guess(y) if sigma is None else None,
@@ -603,8 +609,10 @@ def deconvolve(
     # decided before the scan from one component is unreliable both ways: on a constant background a
     # decaying baseline looks like one broad dip (NIST Gauss2, dips by 33 nat), on a smooth one two
     # peaks look like a broad hump with a dip between them (Gauss1, dips by 17 nat).
+    # (``auto`` pairs the asymmetric line with peaks only: absorption dips are symmetric lines)
     families = [(c, s, b, g) for c in components for s in shapes for b in backgrounds for g in signs
-                if not (g == "negative" and b == "none")]
+                if not (g == "negative" and b == "none")
+                and not (auto_shape and s == "doniach" and (g == "negative" or c != "peak"))]
     if not families:
         raise InputError("absorption dips (sign negative) need a background: choose one other than none")
 

@@ -8,6 +8,13 @@ Line shapes g (peak height a_k, centre μ_k, width parameter b_k > 0 with the Ga
 * ``gauss``:   exp(−b d²/2)
 * ``lorentz``: 1 / (1 + d²/h²)
 * ``voigt``:   pseudo-Voigt η L + (1 − η) G with a per-peak mixing η ∈ [0, 1]
+* ``doniach``: η DS + (1 − η) G, the Lorentzian replaced by the Doniach–Šunjić line of a metal's or a
+  conjugated solid's core level, DS(t) = cos(πα/2 + (1 − α) arctan(t/h)) / (h² + t²)^((1 − α)/2), with a
+  per-peak asymmetry α ∈ (−0.4, 0.4): a tail towards higher x for α > 0 (higher binding energy on a
+  binding-energy axis), towards lower x for α < 0; α = 0 is the pseudo-Voigt. DS is scaled to 1 at its
+  maximum and placed so that the maximum is at μ (the line's position as read off the spectrum). The
+  sum with a Gaussian stands in for the convolution DS ⊗ G (the XPS programs' "GL" approximation):
+  closed form, so the O(n) update stays cheap. DS's tail is not integrable: ``area`` is over the window.
 
 Backgrounds B(u) of the normalised abscissa u (below): ``none``; ``constant`` c; ``linear``
 c + s (u − 1.5)/1.5; ``exponential`` c + A exp(−u/τ).
@@ -53,6 +60,8 @@ from physlaw.priors import JointPrior, LogGamma, Normal, Uniform
 from physlaw.sampling import Incremental, Target
 
 _LN2 = math.log(2.0)
+#: The shapes with a per-line Lorentzian (or Doniach–Šunjić) mixing η.
+MIXED_SHAPES = ("voigt", "doniach")
 
 #: The standard synthetic benchmark of Nagata et al. (2012): n = 301, x_i = 0.01 i, σ = 0.1.
 NAGATA_2012 = {
@@ -78,16 +87,36 @@ def gaussian_peaks(x, a, mu, b):
     return xp.sum(a[:, None] * xp.exp(-0.5 * b[:, None] * (x[None, :] - mu[:, None]) ** 2), axis=0)
 
 
-def peak_shape(x, mu, b, eta, shape: str, xp=jnp):
-    """Unit-height line shape g(x; μ, b, η) (see the module docstring); broadcasts."""
+def peak_shape(x, mu, b, eta, shape: str, xp=jnp, alpha=0.0):
+    """Unit-height line shape g(x; μ, b, η, α) (see the module docstring); broadcasts."""
     d2 = (x - mu) ** 2
     gauss = xp.exp(-0.5 * b * d2)
     if shape == "gauss":
         return gauss
+    if shape == "doniach":
+        return eta * doniach_sunjic(x - mu, xp.sqrt(2.0 * _LN2 / b), alpha, xp) + (1.0 - eta) * gauss
     lorentz = 1.0 / (1.0 + b * d2 / (2.0 * _LN2))
     if shape == "lorentz":
         return lorentz
     return eta * lorentz + (1.0 - eta) * gauss
+
+
+def doniach_sunjic(d, h, alpha, xp=jnp):
+    """The Doniach–Šunjić line of half width h and asymmetry α at offsets d from its maximum, scaled to 1
+    there; the tail is on the side of sign(α) (α = 0: the Lorentzian 1/(1 + d²/h²)).
+
+    With τ = t/h and a = |α|: DS ∝ cos(πa/2 + (1 − a) arctan τ) (1 + τ²)^(−(1 − a)/2), whose maximum
+    is at arctan τ_m = −πa/(2(2 − a)) (where the phase is θ_m = πa/(2(2 − a))); the heavy tail is
+    at τ → −∞, so τ = τ_m − sign(α) d/h.
+    """
+    a = xp.abs(alpha)
+    phi_m = -xp.pi * a / (2.0 * (2.0 - a))
+    tau_m = xp.tan(phi_m)
+    tau = tau_m - xp.where(alpha >= 0, 1.0, -1.0) * d / h
+    theta = 0.5 * xp.pi * a + (1.0 - a) * xp.arctan(tau)
+    log_ratio = 0.5 * (1.0 - a) * (xp.log1p(tau_m * tau_m) - xp.log1p(tau * tau))
+    theta_m = 0.5 * xp.pi * a + (1.0 - a) * phi_m
+    return xp.cos(theta) / xp.cos(theta_m) * xp.exp(log_ratio)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -152,8 +181,9 @@ def component_curves(p: dict, u, component: str, shape: str, sx, xp=jnp):
     off, w = component_lines(p, component, sx, xp)
     centre = (p["mu"][..., None] + off)[..., None]                     # [..., K, L, 1]
     b = xp.exp(p["log_b"])[..., None, None]
-    eta = p["eta"][..., None, None] if shape == "voigt" else 0.0
-    g = peak_shape(u, centre, b, eta, shape, xp)                       # [..., K, L, n]
+    eta = p["eta"][..., None, None] if shape in MIXED_SHAPES else 0.0
+    alpha = p["alpha"][..., None, None] if shape == "doniach" else 0.0
+    g = peak_shape(u, centre, b, eta, shape, xp, alpha)                # [..., K, L, n]
     return xp.exp(p["log_a"])[..., None] * xp.sum(w[..., None] * g, axis=-2)
 
 
@@ -236,6 +266,7 @@ class SpectrumPriors:
         centre: (mean, sd) of μ ~ Normal.
         width: (shape k, rate r) of b ~ Gamma(k, r), b the inverse variance of the Gaussian.
         eta: (low, high) of the pseudo-Voigt mixing η ~ Uniform.
+        asymmetry: (low, high) of the Doniach–Šunjić asymmetry α ~ Uniform.
         bg_c: (mean, sd) of the background level c ~ Normal.
         bg_slope: (mean, sd) of the linear background's slope ~ Normal (change over half the range);
             also each Legendre coefficient of a polynomial background and the Shirley step height.
@@ -251,6 +282,7 @@ class SpectrumPriors:
     centre: tuple = (1.5, math.sqrt(0.2))
     width: tuple = (5.0, 0.04)
     eta: tuple = (0.0, 1.0)
+    asymmetry: tuple = (-0.4, 0.4)
     bg_c: tuple = (0.0, 1.0)
     bg_slope: tuple = (0.0, 1.0)
     bg_amp: tuple = (0.0, 2.0)
@@ -275,8 +307,10 @@ def spectrum_prior(num_peaks: int, shape: str = "gauss", background: str = "none
         "log_b": LogGamma(*priors.width, shape=k),
         "mu": Normal(*priors.centre, shape=k),
     }
-    if shape == "voigt":
+    if shape in MIXED_SHAPES:
         comps["eta"] = Uniform(*priors.eta, shape=k)
+    if shape == "doniach":
+        comps["alpha"] = Uniform(*priors.asymmetry, shape=k)
     if component in SPIN_ORBIT_RATIO:
         comps["so_split"] = Uniform(*priors.splitting)
     elif component == "doublet":
@@ -346,7 +380,7 @@ def normalised_priors(overrides: dict | None, tr: Transform, component: str = "p
             p[field] = ((a - tr.x0) / tr.sx, b / tr.sx)
         elif name == "width":
             p[field] = (a, b / tr.sx**2)                 # b_u = b sx²: rate scales by 1/sx²
-        elif name in ("eta", "hyperfine_field"):
+        elif name in ("eta", "hyperfine_field", "asymmetry"):
             p[field] = (a, b)
         elif name == "background_level":
             p[field] = ((a - tr.y0) / tr.sy, b / tr.sy)
@@ -636,7 +670,7 @@ def _unravel(k: int, shape: str, background: str, component: str):
     return jax.flatten_util.ravel_pytree(example)[1]
 
 
-PEAK_PARAMETERS = ("log_a", "log_b", "mu", "eta", "field", "qshift", "xratio", "qsplit")
+PEAK_PARAMETERS = ("log_a", "log_b", "mu", "eta", "alpha", "field", "qshift", "xratio", "qsplit")
 
 
 def order_by_centre(params: dict) -> dict:
@@ -688,6 +722,10 @@ def physical_samples(post: dict, tr: Transform, shape: str, background: str, com
     if shape == "voigt":
         out["eta"] = take(post["eta"])
         out["area"] = out["eta"] * l_area + (1 - out["eta"]) * g_area
+    elif shape == "doniach":
+        out["eta"] = take(post["eta"])
+        out["asymmetry"] = take(post["alpha"])
+        out["area"] = _window_area(out, tr)
     else:
         out["area"] = g_area if shape == "gauss" else l_area
     if component != "peak":
@@ -722,13 +760,30 @@ def physical_samples(post: dict, tr: Transform, shape: str, background: str, com
     return out
 
 
+def _window_area(phys: dict, tr: Transform, num: int = 601) -> np.ndarray:
+    """[N, K] area of each Doniach–Šunjić pseudo-Voigt line over the window u ∈ [0, 3] (trapezoid rule
+    in data units; the DS tail is not integrable over the whole line)."""
+    from scipy.integrate import trapezoid
+
+    u = np.linspace(0.0, 3.0, num)
+    mu = (phys["centre"] - tr.x0) / tr.sx
+    b = 8 * _LN2 / phys["fwhm"] ** 2 * tr.sx**2
+    out = np.empty_like(mu)
+    for k in range(mu.shape[1]):   # one component at a time keeps the [N, num] table small
+        g = peak_shape(u, mu[:, k, None], b[:, k, None], phys["eta"][:, k, None], "doniach", np,
+                       phys["asymmetry"][:, k, None])
+        out[:, k] = phys["amplitude"][:, k] * trapezoid(g, u, axis=1) * tr.sx
+    return out
+
+
 def model_curves(phys: dict, x, shape: str, background: str, tr: Transform, component: str = "peak",
                  sign: str = "positive"):
     """Component curves [N, K, m] (signed: dips are negative) and background [N, m] on the grid ``x``
     from ``physical_samples``."""
     u = (np.asarray(x, float) - tr.x0) / tr.sx
     p = {"log_a": np.log(phys["amplitude"] / tr.sy), "mu": (phys["centre"] - tr.x0) / tr.sx,
-         "log_b": np.log(8 * _LN2 / phys["fwhm"] ** 2 * tr.sx**2), "eta": phys.get("eta", np.zeros_like(phys["centre"]))}
+         "log_b": np.log(8 * _LN2 / phys["fwhm"] ** 2 * tr.sx**2), "eta": phys.get("eta", np.zeros_like(phys["centre"])),
+         "alpha": phys.get("asymmetry", np.zeros_like(phys["centre"]))}
     if component == "sextet":
         p.update(field=phys["field"], qshift=phys["quadrupole_shift"], xratio=phys["line_ratio"])
     elif component == "doublet":

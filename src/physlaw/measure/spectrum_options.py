@@ -6,7 +6,7 @@ its argument parser, and answer ``--help``, without importing JAX. ``physlaw.mea
 re-exports every name here.
 """
 
-SHAPES = ("gauss", "lorentz", "voigt")
+SHAPES = ("gauss", "lorentz", "voigt", "doniach")
 #: What one of the K components is: one line (``peak``), an XPS spin–orbit pair (``spin-orbit-p|d|f``,
 #: area ratio 1:2, 2:3, 3:4), a ⁵⁷Fe Mössbauer magnetic ``sextet`` or quadrupole ``doublet``.
 COMPONENTS = ("peak", "spin-orbit-p", "spin-orbit-d", "spin-orbit-f", "sextet", "doublet")
@@ -22,6 +22,7 @@ PRIOR_TOML_KEYS = {
     "centre": ("centre", "normal", ("mean", "sd")),
     "width": ("width", "gamma", ("shape", "rate")),
     "eta": ("eta", "uniform", ("low", "high")),
+    "asymmetry": ("asymmetry", "uniform", ("low", "high")),
     "background_level": ("bg_c", "normal", ("mean", "sd")),
     "background_slope": ("bg_slope", "normal", ("mean", "sd")),
     "background_amplitude": ("bg_amp", "normal", ("mean", "sd")),
@@ -35,6 +36,7 @@ PRIOR_TOML_HELP = """Prior file (TOML), every value in the data's own units; any
   [centre]     mean = 1.5, sd = 0.447    # peak centre mu ~ Normal(mean, sd^2)
   [width]      shape = 5, rate = 0.04    # b = 1/variance of the Gaussian (1/x^2) ~ Gamma(shape, rate)
   [eta]        low = 0, high = 1         # pseudo-Voigt mixing ~ Uniform
+  [asymmetry]  low = -0.4, high = 0.4    # doniach lines: Doniach-Sunjic asymmetry alpha ~ Uniform (tail to +x if > 0)
   [background_level]     mean = 0, sd = 1   # background constant ~ Normal
   [background_slope]     mean = 0, sd = 1   # linear background: change from the middle to the right end
   [background_amplitude] mean = 0, sd = 1   # exponential background: amplitude at the left end

@@ -304,7 +304,7 @@ def write_integration(res, out: Path, *, data: list, seed: int, priors: str) -> 
         figs.noise_figure(SimpleNamespace(fits=res.independent[k], noise_sigma=None), stage / "noise.png")
     phys = res.physical(0)
     marg = {f"{q} {kk + 1}": phys[q][:, kk] for kk in range(phys["centre"].shape[1])
-            for q in ("centre", "amplitude", "fwhm", "eta") if q in phys}
+            for q in ("centre", "amplitude", "fwhm", "eta", "asymmetry") if q in phys}
     figs.marginals_figure(marg, stage / "marginals.png", title=f"posterior marginals of {best.name} (file 1)")
     write_json(stage / "summary.json", summary)
     write_report(stage / "report.html", "physlaw spectrum (data integration)",
