@@ -115,6 +115,8 @@ def main(args) -> int:
 
     files = [args.data] if isinstance(args.data, (str, Path)) else list(args.data)
     args.share = getattr(args, "share", None)  # callers building a Namespace by hand (physlaw demo) may omit it
+    if args.share is not None:  # a joint fit's options first: they fix the choices the size check counts
+        check_integration_args(args, files)
     check_spectrum_size(args, files)
     if wants_batch(files, args):
         return main_batch(args, files, "spectrum", spectrum_one, min_points=5)
