@@ -70,3 +70,18 @@ def test_the_gain_exemption_is_given_once(runs):
         del TABLE["filler"]
     assert sel.selected == "K2-exponential"
     assert "K3-filler" in runs and "K4-filler" not in runs
+
+
+def test_evidence_words_read_the_gap_with_its_error():
+    """The verdict's words follow ΔF − 2 err on Jeffreys' scale; an F error wide enough turns a
+    decisive-looking gap into "cannot decide" (the words cannot be read off ΔF alone)."""
+    from types import SimpleNamespace as F
+
+    from physlaw.measure.selection import evidence_words
+
+    best = F(free_energy=100.0, free_energy_err=0.1)
+    assert evidence_words(best, F(free_energy=100.5, free_energy_err=0.1), "K = 2").startswith("the data cannot decide")
+    assert evidence_words(best, F(free_energy=102.5, free_energy_err=0.1), "K = 2").startswith("a weak preference")
+    assert evidence_words(best, F(free_energy=104.5, free_energy_err=0.1), "K = 2").startswith("strong evidence")
+    assert evidence_words(best, F(free_energy=110.0, free_energy_err=0.1), "K = 2").startswith("decisive evidence over K = 2")
+    assert evidence_words(best, F(free_energy=110.0, free_energy_err=5.0), "K = 2").startswith("the data cannot decide")

@@ -11,14 +11,14 @@ from physlaw.cli._common import (
 )
 from physlaw.cli._output import add_output_folder, output_folder
 
-MODEL_CHOICES = ["hnn", "baseline", "port-hnn", "dae", "node2", "lnn", "dhnn", "hnn-separable", "graph-hnn"]
-"""``physlaw.nets.DYNAMICS_MODELS`` plus the DAE (listed here so that ``--help`` does not import JAX)."""
+MODEL_CHOICES = ["hnn", "baseline", "port-hnn", "dae", "node2", "lnn", "dhnn", "hnn-separable", "graph-hnn", "vin"]
+"""``physlaw.nets.DYNAMICS_MODELS`` and ``POSITION_MODELS`` plus the DAE (listed here so that ``--help`` does not import JAX)."""
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "train",
-        help="train a network (baseline, node2, hnn, hnn-separable, dhnn, port-hnn, lnn, graph-hnn, dae) on trajectory data",
+        help="train a network (baseline, node2, hnn, hnn-separable, dhnn, port-hnn, lnn, graph-hnn, vin, dae) on trajectory data",
         description=(
             "Train a network on a dataset (.npz from 'physlaw simulate', or a trajectory CSV with columns "
             "trajectory, t, coordinates). Dynamics models regress the vector field on the stored derivatives, "
@@ -26,6 +26,9 @@ def register(subparsers) -> None:
             "neural ODE) train on positions and velocities: simulated Hamiltonian data are converted, in other files "
             "the --p columns are taken as velocities. graph-hnn (pairwise Hamiltonian of N bodies in 2D) takes 4 columns per "
             "body (x, y of every body, then px, py of every body) and, once trained, runs on any number of bodies. "
+            "vin (variational integrator network: learned potential and constant mass matrix, Stormer-Verlet update) "
+            "trains on the --q positions alone, sampled at a uniform time step, by rolling out windows of 8 positions "
+            "from their first two; momentum or velocity columns are ignored (--p is refused). "
             "Trajectories of unequal length are cut into windows of "
             "--window rows (default: the shortest trajectory). Writes DIR/model.eqx and "
             "DIR/config.json and the last chunk's DIR/checkpoint.eqx with DIR/checkpoint.json when "
@@ -48,7 +51,7 @@ def register(subparsers) -> None:
                         help="rows held out, in [0, 1) [0.1]")
     parser.add_argument("--patience", type=positive_int, help="early stopping: evaluations without improvement [off]")
     parser.add_argument("--eval-every", type=positive_int, default=100, help="steps between validations/checkpoints [100]")
-    parser.add_argument("--width", type=int_between(1, 65536), help="hidden units per layer [200; dae 128; graph-hnn 64]")
+    parser.add_argument("--width", type=int_between(1, 65536), help="hidden units per layer [200; dae 128; graph-hnn, vin 64]")
     parser.add_argument("--depth", type=int_between(1, 64), help="hidden layers, 1 to 64 [2]")
     parser.add_argument("--activation", choices=["tanh", "silu", "relu", "softplus"], help="[tanh; dae silu]")
     parser.add_argument("--latent-dim", type=int_between(1, 65536), help="dae bottleneck [phase-space dimension]")
@@ -57,7 +60,7 @@ def register(subparsers) -> None:
                         help="continue from the latest checkpoint (.DIR.checkpoints/ of an interrupted run, else "
                              "DIR/checkpoint.eqx) for the remaining steps up to --steps (fresh optimiser state)")
     parser.add_argument("--angles", metavar="I,J|all",
-                        help="lnn/node2: 0-based position indices that are angles (embedded as cos, sin) "
+                        help="lnn/node2/vin: 0-based position indices that are angles (embedded as cos, sin) "
                              "[all for the simulated pendulums, else none]")
     parser.add_argument("--window", type=int_between(3, 10**8),
                         help="cut trajectories into windows of this many rows [only when their lengths differ: "
@@ -72,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not (0 <= args.weight_decay < float("inf")):
         raise InputError(f"--weight-decay must be a finite number >= 0, got {args.weight_decay}")
+    if args.model == "vin" and args.p:
+        raise InputError("vin trains on positions only: drop --p (give the position columns with --q)")
     width, depth = args.width or 200, args.depth or 2
     check_network_size(width=width, depth=depth)
 
@@ -93,8 +98,8 @@ def run(args: argparse.Namespace) -> int:
     if args.model == "dae" and args.latent_dim is not None:
         settings["latent_dim"] = args.latent_dim
     if args.angles is not None:
-        if args.model not in ("lnn", "node2"):
-            raise InputError(f"--angles applies to lnn and node2, not {args.model}")
+        if args.model not in ("lnn", "node2", "vin"):
+            raise InputError(f"--angles applies to lnn, node2 and vin, not {args.model}")
         from physlaw.nets import parse_angles
 
         parse_angles(args.angles, dataset.q.shape[-1])

@@ -17,7 +17,7 @@ from physlaw.measure import linear
 from physlaw.measure.linear import LABELS, Basis, coefficient_names, design_matrix, monomial_map
 # the result helpers every selection shares, re-exported here for older imports
 from physlaw.measure.selection import (  # noqa: F401
-    ModelFit, Selection, fit_by_name, model_probabilities, parameter_summary, select,
+    ModelFit, Selection, evidence_words, fit_by_name, model_probabilities, parameter_summary, select,
 )
 from physlaw.sampling import CheckpointFactory, Progress
 
@@ -149,6 +149,6 @@ class Regression(Selection):
         text = f"{LABELS[best.name]} ({best.name}) selected, p = {best.probability:.3g}"
         if others:
             second = min(others, key=lambda f: f.free_energy)
-            text += f", ΔF = {second.free_energy - best.free_energy:.3g} nat to {second.name}"
+            text += "; " + evidence_words(best, second, second.name)
         kind = "estimated" if self.noise_estimated else "given"
         return f"{text}; noise σ = {self.noise_sigma:.4g} ({kind})"

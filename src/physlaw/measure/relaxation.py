@@ -47,7 +47,7 @@ import numpy as np
 
 from physlaw.errors import InputError
 from physlaw.measure.selection import parameter_summary
-from physlaw.measure.selection import Candidate, Selection, noise_scale_guess, scan
+from physlaw.measure.selection import Candidate, Selection, evidence_words, noise_scale_guess, scan
 from physlaw.priors import JointPrior, Normal, Uniform
 from physlaw.sampling import Target
 
@@ -374,7 +374,7 @@ class RelaxationAnalysis(Selection):
         extra = ""
         if others:
             second = min(others, key=lambda f: f.free_energy)
-            extra = f", ΔF = {second.free_energy - best.free_energy:.3g} nat to {second.name}"
+            extra = "; " + evidence_words(best, second, second.name)
         return f"{text} (p = {best.probability:.3g}{extra})"
 
 

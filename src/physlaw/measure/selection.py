@@ -61,6 +61,21 @@ def fit_by_name(fits, name: str):
     raise InputError(f"no model named {name!r}; the models are {', '.join(f.name for f in fits)}")
 
 
+def evidence_words(best, runner_up, what: str) -> str:
+    """How strongly the data prefer ``best`` to ``runner_up`` (two fits), in words for a verdict.
+
+    ΔF is a log Bayes factor; its lower end ΔF − 2 err is read on Jeffreys' scale (in nat): below 1
+    the data cannot decide, 1–3 a weak preference, 3–5 strong, above 5 decisive. ``what`` names the
+    runner-up, e.g. "K = 6".
+    """
+    df = runner_up.free_energy - best.free_energy
+    low = df - 2.0 * float(np.hypot(best.free_energy_err, runner_up.free_energy_err))
+    if low < 1.0:
+        return f"the data cannot decide between this and {what} (ΔF = {df:.3g} nat)"
+    strength = "a weak preference" if low < 3.0 else ("strong evidence" if low < 5.0 else "decisive evidence")
+    return f"{strength} over {what} (ΔF = {df:.3g} nat)"
+
+
 def parameter_summary(samples: np.ndarray) -> dict:
     """Median, mean, sd, 68 % and 95 % central intervals of 1-D samples."""
     q = np.quantile(samples, [0.025, 0.16, 0.5, 0.84, 0.975])
@@ -466,8 +481,7 @@ class SpectrumAnalysis(Selection):
         others = [f for f in self.fits if f.info["num_peaks"] != k]
         if others:
             nxt = min(others, key=lambda f: f.free_energy)
-            dF = nxt.free_energy - best.free_energy
-            text += f"; the next best K = {nxt.info['num_peaks']} is ΔF = {dF:.3g} nat worse"
+            text += "; " + evidence_words(best, nxt, f"K = {nxt.info['num_peaks']}")
         lik = "Poisson counts" if self.likelihood == "poisson" else (
             f"Gaussian noise σ = {self.noise_sigma:.4g} ({'estimated' if self.noise_estimated else 'given'})")
         return f"{text}; {lik}"

@@ -48,7 +48,7 @@ from jax.scipy.special import gammaln, xlogy
 from physlaw.errors import InputError
 from physlaw.measure.formula import Formula, PriorSpec, parse_formula, parse_prior
 from physlaw.measure.selection import parameter_summary
-from physlaw.measure.selection import Candidate, Selection, noise_scale_guess, scan
+from physlaw.measure.selection import Candidate, Selection, evidence_words, noise_scale_guess, scan
 from physlaw.priors import JointPrior
 from physlaw.sampling import Target
 
@@ -298,8 +298,9 @@ class UserFit(Selection):
         best = self.best
         k = best.info.get("K", best.info.get("num_components"))
         pk = self.k_probabilities()
-        others = [f.free_energy - best.free_energy for f in self.fits if f.info.get("K") != k]
-        gap = f"; ΔF = {min(others):.3g} nat to the next-best K" if others else ""
+        others = [f for f in self.fits if f.info.get("K") != k]
+        nxt = min(others, key=lambda f: f.free_energy) if others else None
+        gap = f"; {evidence_words(best, nxt, 'K = ' + str(nxt.info.get('K')))}" if nxt else ""
         noun = "component" if k == 1 else "components"
         text = (f"{_WORDS.get(k, str(k))} {noun} of {self.model.description['component']}"
                 + (f" on a background {self.model.description['background']}" if self.model.background else "")

@@ -7,6 +7,8 @@ Models (Equinox modules, built from JSON-able configs)
     ``_mechanics.py``: ``LNN`` (Lagrangian), ``NODE2`` (second-order neural ODE), ``DHNN`` (dissipative
     HNN), ``SeparableHNN``; ``hessian_report`` (near-singular LNN Hessians), ``parse_angles``.
     ``_graph.py``: ``GraphHNN`` (pairwise ``H`` on the fully connected graph of N bodies; any N).
+    ``_vin.py``: ``VIN`` (variational integrator network: learned ``V_θ`` and constant ``M``, Störmer–Verlet
+    update, trained on positions only), ``vin_arrays``, ``vin_loss``, ``uniform_step``.
     ``_state.py``: ``(q, p) ↔ (q, q̇)``: ``velocity_dataset``, ``velocities``, ``momenta``.
 Integrators
     ``_integrate.py``: ``rollout`` (one function for every model: Yoshida for separable H, implicit
@@ -51,15 +53,16 @@ from physlaw.nets._models import DAE, HNN, MODELS, AbstractDynamicsModel, Baseli
 from physlaw.nets._graph import GraphHNN  # after _models, which registers it
 from physlaw.nets._mechanics import DHNN, LNN, NODE2, SeparableHNN, hessian_report, parse_angles
 from physlaw.nets._state import momenta, velocities, velocity_dataset
-from physlaw.nets._tasks import DYNAMICS_MODELS, VELOCITY_MODELS, autoencoder_arrays, dynamics_arrays, train
+from physlaw.nets._vin import VIN, uniform_step, vin_arrays, vin_loss
+from physlaw.nets._tasks import DYNAMICS_MODELS, POSITION_MODELS, VELOCITY_MODELS, autoencoder_arrays, dynamics_arrays, train
 from physlaw.nets._train import TrainConfig, TrainInfo, derivative_loss, fit, reconstruction_loss, split_rows
 
 __all__ = [
     "AbstractDynamicsModel", "Baseline", "DAE", "DHNN", "DYNAMICS_MODELS", "GraphHNN", "HNN", "INTEGRATORS", "LNN", "MODELS",
-    "NODE2", "PortHNN", "SeparableHNN", "TrainConfig", "TrainInfo", "VELOCITY_MODELS", "autoencoder_arrays",
+    "NODE2", "POSITION_MODELS", "PortHNN", "SeparableHNN", "TrainConfig", "TrainInfo", "VELOCITY_MODELS", "autoencoder_arrays",
     "derivative_loss", "derivative_mse", "dynamics_arrays", "energy_mse", "evaluate_on_system", "evaluate_panel",
     "evaluate_rollouts", "fit", "geometric_mean_relative_error", "hessian_report", "implicit_midpoint_step",
     "integrate_implicit_midpoint", "make_model", "momenta", "parse_angles", "quantity_drift",
     "reconstruction_loss", "relative_error", "rollout", "rollout_mse", "split_rows", "train",
-    "valid_prediction_time", "velocities", "velocity_dataset",
+    "uniform_step", "valid_prediction_time", "velocities", "velocity_dataset", "VIN", "vin_arrays", "vin_loss",
 ]

@@ -166,6 +166,9 @@ def _register_family():
     from physlaw.nets._graph import GraphHNN
 
     MODELS["graph-hnn"] = GraphHNN
+    from physlaw.nets._vin import VIN
+
+    MODELS["vin"] = VIN
 
 
 _register_family()

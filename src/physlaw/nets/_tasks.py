@@ -14,6 +14,8 @@ from physlaw.nets._train import TrainConfig, derivative_loss, fit, reconstructio
 DYNAMICS_MODELS = ("baseline", "hnn", "port-hnn", "node2", "lnn", "dhnn", "hnn-separable", "graph-hnn")
 VELOCITY_MODELS = ("node2", "lnn")
 """Models whose state is ``(q, q̇)``: the dataset is converted by :func:`physlaw.nets._state.velocity_dataset`."""
+POSITION_MODELS = ("vin",)
+"""Models trained on positions alone (uniform time step): the variational integrator network."""
 ANGLE_SYSTEMS = ("pendulum", "double-pendulum")
 """Simulated systems whose positions are angles (the LNN/NODE2 embed them as cos/sin by default)."""
 
@@ -128,7 +130,9 @@ def train(
     to hold velocities in their ``p`` columns; positions of the pendulum systems are embedded as angles
     unless ``model_settings["angles"]`` says otherwise.
 
-    Dynamics models regress their vector field on ``ẋ`` (:func:`derivative_loss`); the DAE
+    Dynamics models regress their vector field on ``ẋ`` (:func:`derivative_loss`); the VIN
+    (``POSITION_MODELS``) uses the positions alone: multi-step rollouts of windows of
+    ``model_settings["window"]`` positions (:func:`physlaw.nets._vin.vin_loss`; angles as for the LNN); the DAE
     reconstructs transition pairs (:func:`reconstruction_loss`) with a bottleneck
     ``latent_dim`` (default: the phase-space dimension 2d for pairs — the dimension of the pair
     manifold, one more than on an energy shell — and ``dim − 1`` for static points) and one global
@@ -161,6 +165,15 @@ def train(
         data = dynamics_arrays(dataset)
         loss = derivative_loss
         model_config = {"model": kind, "dim": int(data[1].shape[-1]), **settings}
+    elif kind in POSITION_MODELS:
+        from physlaw.nets._vin import VIN_WINDOW, vin_arrays, vin_loss
+
+        if "angles" not in settings and (dataset.metadata or {}).get("system") in ANGLE_SYSTEMS:
+            settings["angles"] = "all"
+        settings.setdefault("window", VIN_WINDOW)
+        data = vin_arrays(dataset, window=settings["window"])
+        loss = vin_loss
+        model_config = {"model": kind, "dim": 2 * int(data[0].shape[-1]), **settings}
     elif kind == "dae":
         rows = autoencoder_arrays(dataset, lag=lag)
         data = (rows,)
@@ -170,7 +183,7 @@ def train(
         settings.setdefault("scale", float(jnp.sqrt(jnp.mean(rows**2))))
         model_config = {"model": "dae", "dim": int(rows.shape[-1]), **settings}
     else:
-        raise InputError(f"unknown model {kind!r}; choose one of {', '.join(DYNAMICS_MODELS + ('dae',))}")
+        raise InputError(f"unknown model {kind!r}; choose one of {', '.join(DYNAMICS_MODELS + POSITION_MODELS + ('dae',))}")
     model = make_model(model_config, key=k_model) if init_model is None else init_model
     save = None if checkpoint_fn is None else (lambda m, step, info: checkpoint_fn(m, model_config, step, info))
     model, info = fit(model, loss, data, key=k_fit, config=config, progress=progress, checkpoint_fn=save)
