@@ -20,7 +20,8 @@ def register(subparsers) -> None:
         description=(
             "Load a model written by 'physlaw train', draw fresh initial conditions of SYSTEM, integrate the "
             "true system and the model over [0, t-max] (the model with its own integrator: implicit midpoint for a "
-            "learned Hamiltonian, Yoshida for a separable one, RK4 otherwise) and write derivative, rollout and "
+            "learned Hamiltonian, Yoshida for a separable one, RK4 otherwise; a vin runs its continuous limit "
+            "q'' = -M^-1 grad V with RK4, from the true positions and velocities) and write derivative, rollout and "
             "energy MSEs, the geometric-mean relative rollout error (Finzi et al. 2020) next to its chaos floor "
             "(the true system from initial states perturbed by 1e-4), the valid prediction time (relative error "
             "below 0.1) and the drift of each conserved quantity to a JSON file; with --seeds N, the medians over "

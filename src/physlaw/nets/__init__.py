@@ -8,7 +8,7 @@ Models (Equinox modules, built from JSON-able configs)
     HNN), ``SeparableHNN``; ``hessian_report`` (near-singular LNN Hessians), ``parse_angles``.
     ``_graph.py``: ``GraphHNN`` (pairwise ``H`` on the fully connected graph of N bodies; any N).
     ``_vin.py``: ``VIN`` (variational integrator network: learned ``V_θ`` and constant ``M``, Störmer–Verlet
-    update, trained on positions only), ``vin_arrays``, ``vin_loss``, ``uniform_step``.
+    update, trained on positions only), ``fit_vin``, ``vin_arrays``, ``vin_loss``, ``uniform_step``.
     ``_state.py``: ``(q, p) ↔ (q, q̇)``: ``velocity_dataset``, ``velocities``, ``momenta``.
 Integrators
     ``_integrate.py``: ``rollout`` (one function for every model: Yoshida for separable H, implicit
@@ -53,7 +53,7 @@ from physlaw.nets._models import DAE, HNN, MODELS, AbstractDynamicsModel, Baseli
 from physlaw.nets._graph import GraphHNN  # after _models, which registers it
 from physlaw.nets._mechanics import DHNN, LNN, NODE2, SeparableHNN, hessian_report, parse_angles
 from physlaw.nets._state import momenta, velocities, velocity_dataset
-from physlaw.nets._vin import VIN, uniform_step, vin_arrays, vin_loss
+from physlaw.nets._vin import VIN, fit_vin, uniform_step, vin_arrays, vin_loss
 from physlaw.nets._tasks import DYNAMICS_MODELS, POSITION_MODELS, VELOCITY_MODELS, autoencoder_arrays, dynamics_arrays, train
 from physlaw.nets._train import TrainConfig, TrainInfo, derivative_loss, fit, reconstruction_loss, split_rows
 
@@ -64,5 +64,5 @@ __all__ = [
     "evaluate_rollouts", "fit", "geometric_mean_relative_error", "hessian_report", "implicit_midpoint_step",
     "integrate_implicit_midpoint", "make_model", "momenta", "parse_angles", "quantity_drift",
     "reconstruction_loss", "relative_error", "rollout", "rollout_mse", "split_rows", "train",
-    "uniform_step", "valid_prediction_time", "velocities", "velocity_dataset", "VIN", "vin_arrays", "vin_loss",
+    "uniform_step", "valid_prediction_time", "velocities", "velocity_dataset", "VIN", "fit_vin", "vin_arrays", "vin_loss",
 ]

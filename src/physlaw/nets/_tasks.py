@@ -132,7 +132,7 @@ def train(
 
     Dynamics models regress their vector field on ``ẋ`` (:func:`derivative_loss`); the VIN
     (``POSITION_MODELS``) uses the positions alone: multi-step rollouts of windows of
-    ``model_settings["window"]`` positions (:func:`physlaw.nets._vin.vin_loss`; angles as for the LNN); the DAE
+    ``model_settings["window"]`` positions (:func:`physlaw.nets._vin.fit_vin`; angles as for the LNN); the DAE
     reconstructs transition pairs (:func:`reconstruction_loss`) with a bottleneck
     ``latent_dim`` (default: the phase-space dimension 2d for pairs — the dimension of the pair
     manifold, one more than on an energy shell — and ``dim − 1`` for static points) and one global
@@ -166,13 +166,13 @@ def train(
         loss = derivative_loss
         model_config = {"model": kind, "dim": int(data[1].shape[-1]), **settings}
     elif kind in POSITION_MODELS:
-        from physlaw.nets._vin import VIN_WINDOW, vin_arrays, vin_loss
+        from physlaw.nets._vin import VIN_WINDOW, vin_arrays
 
         if "angles" not in settings and (dataset.metadata or {}).get("system") in ANGLE_SYSTEMS:
             settings["angles"] = "all"
         settings.setdefault("window", VIN_WINDOW)
         data = vin_arrays(dataset, window=settings["window"])
-        loss = vin_loss
+        loss = None  # fit_vin below
         model_config = {"model": kind, "dim": 2 * int(data[0].shape[-1]), **settings}
     elif kind == "dae":
         rows = autoencoder_arrays(dataset, lag=lag)
@@ -186,7 +186,12 @@ def train(
         raise InputError(f"unknown model {kind!r}; choose one of {', '.join(DYNAMICS_MODELS + POSITION_MODELS + ('dae',))}")
     model = make_model(model_config, key=k_model) if init_model is None else init_model
     save = None if checkpoint_fn is None else (lambda m, step, info: checkpoint_fn(m, model_config, step, info))
-    model, info = fit(model, loss, data, key=k_fit, config=config, progress=progress, checkpoint_fn=save)
+    if kind in POSITION_MODELS:
+        from physlaw.nets._vin import fit_vin
+
+        model, info = fit_vin(model, data, key=k_fit, config=config, progress=progress, checkpoint_fn=save)
+    else:
+        model, info = fit(model, loss, data, key=k_fit, config=config, progress=progress, checkpoint_fn=save)
     if not np.isfinite(info.history[-1][1]):  # the data were checked above: the optimisation itself diverged
         raise InputError(f"training diverged (loss {info.history[-1][1]}) although the data are finite; lower the "
                          f"learning rate (it is {config.learning_rate:g})")

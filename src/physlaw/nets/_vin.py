@@ -17,7 +17,9 @@ the explicit Störmer–Verlet update
 
 a symplectic map on ``(q_{k−1}, q_k)``: the discrete energy (:meth:`VIN.energy`) of a rollout
 oscillates without drifting. Training needs no velocities or momenta: windows of ``W`` consecutive
-positions, rolled out from their first two, are compared with the observed ones (:func:`vin_loss`).
+positions, rolled out from their first two, are compared with the observed ones (:func:`vin_loss`); by
+default the two start positions of each training window are trained along with the network
+(:func:`fit_vin`), which keeps position noise out of the initial velocity.
 
 Identifiability: positions determine only ``M⁻¹∇V``, so ``(M, V)`` and ``(c M, c V)`` give the same
 trajectories. The scale is fixed by ``det M = 1`` (``C``'s log-diagonal is centred); the learned ``V``
@@ -62,6 +64,8 @@ class VIN(AbstractDynamicsModel):
         width, depth, activation: of the MLP ``V_θ``.
         angles: position indices that are periodic angles (``"0,1"``, ``"all"``; default none).
         window: training window ``W`` (positions per window, 3 to 1000), kept with the model.
+        free_starts: train each window's two start positions along with the network (:func:`fit_vin`;
+            for noisy positions), or roll out from the observed ones. A training setting, kept with the model.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -76,14 +80,18 @@ class VIN(AbstractDynamicsModel):
     lower: jax.Array
     angles: tuple = eqx.field(static=True)
     window: int = eqx.field(static=True)
+    free_starts: bool = eqx.field(static=True)
 
     def __init__(self, dim: int, *, width: int = 64, depth: int = 2, activation: str = "tanh", angles: str = "",
-                 window: int = VIN_WINDOW, key):
+                 window: int = VIN_WINDOW, free_starts: bool = True, key):
         d = dim // 2
         if isinstance(window, bool) or not isinstance(window, int) or not 3 <= window <= 1000:
             raise InputError(f"vin: window must be an integer from 3 to 1000 positions, got {window!r:.40}")
+        if not isinstance(free_starts, bool):
+            raise InputError(f"vin: free_starts must be true or false, got {free_starts!r:.40}")
         self.angles = parse_angles(angles, d)
         self.window = window
+        self.free_starts = free_starts
         self.mlp_v = eqx.nn.MLP(_embedded_size(d, self.angles), "scalar", width, depth, _activation(activation), key=key)
         self.log_diag = jnp.zeros(d)
         self.lower = jnp.zeros((d, d))
@@ -191,3 +199,41 @@ def vin_loss(model: VIN, windows, h):
     steps = windows.shape[1] - 2
     pred = jax.vmap(lambda w, hh: model.rollout(w[0], w[1], hh, steps)[2:])(windows, h)
     return jnp.mean((pred - windows[:, 2:]) ** 2)
+
+
+class _FreeStarts(eqx.Module):
+    """Training only: a VIN and the two start positions ``[N, 2, d]`` of every training window, trained together."""
+
+    vin: VIN
+    starts: jax.Array
+
+
+def _free_start_loss(wrapper: _FreeStarts, windows, h, idx):
+    """Rollout MSE over all ``W`` positions of each window, started from its trained start pair."""
+    steps = windows.shape[1] - 2
+    pred = jax.vmap(lambda s, hh: wrapper.vin.rollout(s[0], s[1], hh, steps))(wrapper.starts[idx], h)
+    return jnp.mean((pred - windows) ** 2)
+
+
+def fit_vin(model: VIN, data, *, key, config, progress=None, checkpoint_fn=None):
+    """Train a VIN on :func:`vin_arrays` rows with :func:`physlaw.nets.fit`; returns ``(model, TrainInfo)``.
+
+    With ``model.free_starts`` (the default) each window's start pair ``(q_k, q_{k+1})`` is a trained
+    parameter too, initialised at the observed positions, and the loss compares all ``W`` positions:
+    noisy observed starts (a velocity error of ``√2 σ / h`` for position noise ``σ``) would otherwise
+    dominate the loss and bias ``V_θ``. Validation windows keep their observed starts (their start
+    parameters get no gradient), so on noisy data the validation loss, and with it the choice of the
+    returned (best-validation) step, measures rollouts from noisy starts. Without it the loss is :func:`vin_loss`. ``checkpoint_fn`` receives the VIN
+    alone.
+    """
+    from physlaw.nets._train import fit
+
+    windows, h = data
+    if not model.free_starts:
+        return fit(model, vin_loss, (windows, h), key=key, config=config, progress=progress,
+                   checkpoint_fn=checkpoint_fn)
+    wrapper = _FreeStarts(model, jnp.asarray(windows[:, :2]))
+    save = None if checkpoint_fn is None else (lambda m, step, info: checkpoint_fn(m.vin, step, info))
+    wrapper, info = fit(wrapper, _free_start_loss, (windows, h, jnp.arange(windows.shape[0])), key=key,
+                        config=config, progress=progress, checkpoint_fn=save)
+    return wrapper.vin, info
