@@ -69,9 +69,12 @@ def test_prior_toml_override(tmp_path):
     assert pri.centre == (3.0, 1.0)           # (10 − 4)/2, 2/2
     assert pri.width == (5.0, 0.25)           # rate / sx²
     assert pri.amplitude == sp.DEFAULT_PRIORS.amplitude
+    path.write_text("[asymmetry]\nlow = 0\nhigh = 0.3\n")   # unitless: taken as it is
+    assert sp.normalised_priors(load_prior_toml(path), tr).asymmetry == (0.0, 0.3)
     for text, msg in (("[centre]\nmean = 1\n", "needs exactly"), ("[nope]\na = 1\n", "unknown prior"),
                       ("[width]\nshape = -1\nrate = 1\n", "positive"), ("[eta]\nlow = 1\nhigh = 0\n", "low < high"),
-                      ("centre = {", "not valid TOML")):
+                      ("centre = {", "not valid TOML"), ("[asymmetry]\nlow = -2\nhigh = 0.3\n", "within -0.9 .. 0.9"),
+                      ("[eta]\nlow = 0\nhigh = 1.5\n", "within 0 .. 1")):
         path.write_text(text)
         with pytest.raises(InputError, match=msg):
             load_prior_toml(path)

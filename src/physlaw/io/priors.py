@@ -8,7 +8,7 @@ from pathlib import Path
 
 from physlaw.errors import InputError
 from physlaw.io.tables import read_text
-from physlaw.measure.spectrum import PRIOR_TOML_KEYS
+from physlaw.measure.spectrum_options import PRIOR_TOML_BOUNDS, PRIOR_TOML_KEYS
 
 MAX_PRIOR_BYTES = 1 << 20
 """Largest prior TOML file read (1 MiB; a prior file is a few lines)."""
@@ -47,5 +47,8 @@ def load_prior_toml(path) -> dict:
             raise InputError(f"{path}: [{name}] {keys[1] if dist == 'normal' else 'shape and rate'} must be positive")
         if dist == "uniform" and vals[1] <= vals[0]:
             raise InputError(f"{path}: [{name}] needs low < high, got {vals[0]} and {vals[1]}")
+        lo, hi = PRIOR_TOML_BOUNDS.get(name, (-math.inf, math.inf))
+        if vals[0] < lo or vals[1] > hi:
+            raise InputError(f"{path}: [{name}] must stay within {lo:g} .. {hi:g}, got {vals[0]:g} .. {vals[1]:g}")
         out[name] = tuple(vals)
     return out

@@ -31,6 +31,10 @@ PRIOR_TOML_KEYS = {
     "hyperfine_field": ("field", "uniform", ("low", "high")),
 }
 
+#: The range a uniform prior must stay in, for the parameters whose meaning ends at a bound: the
+#: pseudo-Voigt mixing is a fraction, and the Doniach–Šunjić line has a maximum only for |α| < 1.
+PRIOR_TOML_BOUNDS = {"eta": (0.0, 1.0), "asymmetry": (-0.9, 0.9), "hyperfine_field": (0.0, 200.0)}
+
 PRIOR_TOML_HELP = """Prior file (TOML), every value in the data's own units; any table may be left out:
   [amplitude]  shape = 5, rate = 5       # peak height a ~ Gamma(shape, rate)
   [centre]     mean = 1.5, sd = 0.447    # peak centre mu ~ Normal(mean, sd^2)
