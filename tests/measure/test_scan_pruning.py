@@ -35,7 +35,7 @@ def runs(monkeypatch):
 
 
 def _candidates(k):
-    return [Candidate(f"K{k}-{fam}", {"family": fam}, None, needs_noise=False) for fam in TABLE]
+    return [Candidate(f"K{k}-{fam}", {"family": fam}, None, needs_noise=False) for fam in TABLE if fam != "asym"]
 
 
 @pytest.mark.parametrize("kmax", [None, 4])
@@ -70,6 +70,26 @@ def test_the_gain_exemption_is_given_once(runs):
         del TABLE["filler"]
     assert sel.selected == "K2-exponential"
     assert "K3-filler" in runs and "K4-filler" not in runs
+
+
+@pytest.mark.parametrize("parent_f1,tried", [(-50.0, True), (200.0, False)])
+def test_a_family_extending_another_joins_only_beside_it(runs, parent_f1, tried):
+    """An extension (the asymmetric line of a symmetric family, ``joins_after``) runs at its first K only
+    when its parent is then within the pruning margin of the best: beside a parent in the race it runs
+    and can win; beside a parent 300 nat behind it is never tried (the negative control)."""
+    TABLE["sym"] = [parent_f1, -60.0, -55.0, -50.0, -45.0, -40.0]
+    TABLE["asym"] = [parent_f1 - 20.0, -130.0, -125.0, -120.0, -115.0, -110.0]
+
+    def cands(k):
+        return [*_candidates(k), Candidate(f"K{k}-asym", {"family": "asym", "joins_after": "sym"}, None, False)]
+
+    try:
+        sel = scan(cands, limit=6, num_points=10, sigma=0.01, key=jax.random.key(0))
+    finally:
+        del TABLE["sym"], TABLE["asym"]
+    assert ("K1-asym" in runs) == tried
+    assert runs.index("K1-sym") < (runs.index("K1-asym") if tried else len(runs))
+    assert sel.selected == ("K2-asym" if tried else "K2-exponential")
 
 
 def test_evidence_words_read_the_gap_with_its_error():

@@ -243,6 +243,11 @@ def scan(
     A selected model at the largest K tried is reported in ``warnings``: the data may hold more
     components than were tried.
 
+    A family may name a *parent* (``info["joins_after"]``: the family it extends, e.g. the asymmetric
+    line of the symmetric one): it runs after the others at its first K, and only if its parent is then
+    within ``prune`` nat of the best; otherwise it is not tried at all (listed in ``info`` of no fit;
+    the caller can say so). It never changes the runs that happen (keys follow the candidate's position).
+
     Every fit's ``info`` gets ``"K"``. Other arguments as in :func:`select`.
     """
     if not (1 <= kmin and (kmax is None or kmin <= kmax) and kmin <= limit):
@@ -260,10 +265,17 @@ def scan(
         if active is None:
             active = set(families)
         todo = [(i, c, fam) for i, (c, fam) in enumerate(zip(cands, families)) if fam in active]
+        todo.sort(key=lambda t: "joins_after" in t[1].info)   # parents before the families that extend them
         if not todo:
             break
         kkey = jax.random.fold_in(key, 1000 + k)
         for i, c, fam in todo:
+            parent = c.info.get("joins_after")
+            if parent is not None and fam not in history:   # its first K: only beside a parent in the race
+                lead = history.get(parent, [None])[-1]
+                if lead is None or lead.free_energy - min(f.free_energy for f in fits) > prune:
+                    active.discard(fam)
+                    continue
             # with kmax, candidate i of the whole list K = kmin..kmax uses fold_in(key, i), as ``select``
             ckey = jax.random.fold_in(kkey, i) if grow else jax.random.fold_in(key, offset + i)
             f = runner.fit(_with_k(c, k), ckey)
@@ -639,6 +651,8 @@ def deconvolve(
             info = {"num_peaks": k, "shape": shape, "background": bg, "component": comp, "sign": sign,
                     "likelihood": likelihood, "family": name.split("-", 1)[1],
                     **({"count_scale": scale} if likelihood == "poisson" else {})}
+            if auto_shape and shape == "doniach":   # the asymmetric line extends the symmetric one
+                info["joins_after"] = spectrum_model_name(k, "voigt", bg, comp, sign).split("-", 1)[1]
             out.append(Candidate(name, info, _spectrum_maker(x, y, k, info, transforms[name], prior_overrides, pad),
                                  needs_noise=likelihood == "gaussian"))
         return out
@@ -647,6 +661,9 @@ def deconvolve(
     res = SpectrumAnalysis(sel.fits, sel.selected, sel.noise_estimated, sel.warnings, x=x, y=y,
                            sigma=None if sigma is None else np.broadcast_to(np.asarray(sigma, float), x.shape),
                            transforms=transforms, likelihood=likelihood, notes=notes)
+    if auto_shape and "doniach" in shapes and not any(f.info["shape"] == "doniach" for f in res.fits):
+        res.notes.append("the asymmetric (doniach) line was not tried: symmetric peaks were more than 30 nat "
+                         "behind the best model at K = 1")
     for axis, options in (("background", backgrounds), ("shape", shapes), ("component", components), ("sign", signs)):
         if len(options) > 1:
             p = res.choice_probabilities(axis)
