@@ -35,7 +35,7 @@ def register(sub) -> None:
             "(nonlinear laws such as the energy) plus the family's linear symmetries; "
             "'library' uses no network: dG/dt = 0 along the trajectories with finite-difference velocities "
             "(the baseline); 'all' runs lie, hnn and library and reports their agreement. Every law is checked "
-            "on held-out trajectories: its drift (dG/dt)/<|G|> with a 95%% interval and a verdict (conserved, "
+            "on held-out trajectories: its drift (dG/dt)/<|G|> with a 95 % interval and a verdict (conserved, "
             "approximately conserved with its decay rate, not conserved: dropped), and against a time-shuffled "
             "surrogate (a law constant there too is a property of the state distribution: dropped). "
             "Writes DIR/summary.json (\"laws\": expression, coefficients with errors, "

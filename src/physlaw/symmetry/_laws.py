@@ -290,7 +290,7 @@ class Discovery:
     """What a route found: its laws, the evidence for their number, and data for the figures.
 
     Attributes:
-        route: ``"group"``, ``"lie"``, ``"hnn"`` or ``"library"``.
+        route: ``"group"``, ``"lie"``, ``"lie-library"``, ``"hnn"`` or ``"library"``.
         laws: the conserved quantities (or, on a static manifold, the group relations).
         spectrum: relative singular values of the route's null-space problem (descending), or None.
         count: number of laws (null directions) found.
