@@ -115,8 +115,7 @@ def doniach_sunjic(d, h, alpha, xp=jnp):
     tau = tau_m - xp.where(alpha >= 0, 1.0, -1.0) * d / h
     theta = 0.5 * xp.pi * a + (1.0 - a) * xp.arctan(tau)
     log_ratio = 0.5 * (1.0 - a) * (xp.log1p(tau_m * tau_m) - xp.log1p(tau * tau))
-    theta_m = 0.5 * xp.pi * a + (1.0 - a) * phi_m
-    return xp.cos(theta) / xp.cos(theta_m) * xp.exp(log_ratio)
+    return xp.cos(theta) / xp.cos(phi_m) * xp.exp(log_ratio)   # θ_m = −φ_m
 
 
 # ----------------------------------------------------------------------------------------------
