@@ -15,7 +15,7 @@ import sys
 from physlaw.errors import InputError
 
 # Subcommand modules, in the order ``physlaw --help`` lists them.
-SUBCOMMANDS = ["demo", "regress", "spectrum", "relaxation", "fit", "simulate", "train", "evaluate", "compare", "conserve"]
+SUBCOMMANDS = ["demo", "regress", "spectrum", "relaxation", "fit", "simulate", "train", "evaluate", "compare", "control", "conserve"]
 
 
 class OneLineParser(argparse.ArgumentParser):

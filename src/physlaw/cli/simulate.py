@@ -17,7 +17,10 @@ def register(subparsers) -> None:
         description=(
             "Simulate trajectories of a named system (symplectic Yoshida integrator for separable "
             "Hamiltonians, RK4 otherwise) and write them to FILE: .npz with metadata, or .csv "
-            "(columns trajectory, t, q1.., p1..). 'physlaw simulate --list' names the systems."
+            "(columns trajectory, t, q1.., p1..). 'physlaw simulate --list' names the systems. The controlled "
+            "systems (pendulum-controlled, cart-pole, acrobot) are driven by random piecewise-constant controls, "
+            "written as columns u1..: a new value, uniform in [-u_max, u_max], every 'hold' records (--param "
+            "u_max=2 --param hold=1 are the pendulum's defaults); train a symoden on them."
         ),
     )
     parser.add_argument("system", nargs="?", help="system name (see --list)")
@@ -65,7 +68,7 @@ def check_size(args, params: dict, *, fix: str = "lower --num-trajectories or --
     """Refuse before simulating when the arrays cannot fit in memory: about 5 float64 copies of
     trajectories × times × coordinates (states, derivatives, noisy states, output), and for swarms
     the agents' pairwise distances."""
-    from physlaw.dynamics import get_system
+    from physlaw.dynamics import CONTROLLED_SYSTEMS, get_controlled_system, get_system
 
     if args.system in ("couzin", "boids"):
         agents = params.get("num_agents", 100)
@@ -74,7 +77,8 @@ def check_size(args, params: dict, *, fix: str = "lower --num-trajectories or --
     elif args.system == "sphere":
         n, times, dim, pairwise = args.num_trajectories or 1000, 1, 3, 0.0
     else:
-        system = get_system(args.system, **params)
+        known = {k: v for k, v in params.items() if k not in ("u_max", "hold")}
+        system = (get_controlled_system if args.system in CONTROLLED_SYSTEMS else get_system)(args.system, **known)
         n, times, dim, pairwise = args.num_trajectories or 50, args.num_times or system.num_times, 2 * system.dim, 0.0
     check_memory(5.0 * 8 * n * times * dim + pairwise, f"{n} trajectories × {times} times × {dim} coordinates",
                  fix + (" or --param num_agents" if pairwise else ""))

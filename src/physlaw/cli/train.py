@@ -11,14 +11,16 @@ from physlaw.cli._common import (
 )
 from physlaw.cli._output import add_output_folder, output_folder
 
-MODEL_CHOICES = ["hnn", "baseline", "port-hnn", "dae", "node2", "lnn", "dhnn", "hnn-separable", "graph-hnn", "vin"]
-"""``physlaw.nets.DYNAMICS_MODELS`` and ``POSITION_MODELS`` plus the DAE (listed here so that ``--help`` does not import JAX)."""
+MODEL_CHOICES = ["hnn", "baseline", "port-hnn", "dae", "node2", "lnn", "dhnn", "hnn-separable", "graph-hnn", "vin",
+                 "symoden"]
+"""``physlaw.nets.DYNAMICS_MODELS``, ``POSITION_MODELS`` and ``CONTROL_MODELS`` plus the DAE (listed here so that ``--help`` does not import JAX)."""
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "train",
-        help="train a network (baseline, node2, hnn, hnn-separable, dhnn, port-hnn, lnn, graph-hnn, vin, dae) on trajectory data",
+        help="train a network (baseline, node2, hnn, hnn-separable, dhnn, port-hnn, lnn, graph-hnn, vin, symoden, dae) "
+             "on trajectory data",
         description=(
             "Train a network on a dataset (.npz from 'physlaw simulate', or a trajectory CSV with columns "
             "trajectory, t, coordinates). Dynamics models regress the vector field on the stored derivatives, "
@@ -29,6 +31,11 @@ def register(subparsers) -> None:
             "vin (variational integrator network: learned potential and constant mass matrix, Stormer-Verlet update) "
             "trains on the --q positions alone, sampled at a uniform time step, by rolling out windows of 8 positions "
             "from their first two; momentum or velocity columns are ignored (--p is refused). "
+            "symoden (Symplectic ODE-Net: learned inverse mass matrix M(q)^-1, potential V(q) and input matrix g(q) of "
+            "a system driven by controls u) trains on positions, momenta and the control columns (--u; columns named "
+            "u, u1, u2, ... are found by themselves, e.g. from 'physlaw simulate pendulum-controlled'), predicting "
+            "windows of 4 states under the recorded controls held between records; 'physlaw control' then drives "
+            "the system to a chosen configuration. "
             "Trajectories of unequal length are cut into windows of "
             "--window rows (default: the shortest trajectory). Writes DIR/model.eqx and "
             "DIR/config.json and the last chunk's DIR/checkpoint.eqx with DIR/checkpoint.json when "
@@ -60,13 +67,15 @@ def register(subparsers) -> None:
                         help="continue from the latest checkpoint (.DIR.checkpoints/ of an interrupted run, else "
                              "DIR/checkpoint.eqx) for the remaining steps up to --steps (fresh optimiser state)")
     parser.add_argument("--angles", metavar="I,J|all",
-                        help="lnn/node2/vin: 0-based position indices that are angles (embedded as cos, sin) "
-                             "[all for the simulated pendulums, else none]")
+                        help="lnn/node2/vin/symoden: 0-based position indices that are angles (embedded as cos, sin) "
+                             "[all for the simulated pendulums, the simulated controlled systems' angles, else none]")
     parser.add_argument("--window", type=int_between(3, 10**8),
                         help="cut trajectories into windows of this many rows [only when their lengths differ: "
                              "the shortest length]")
     parser.add_argument("--q", nargs="+", metavar="COLUMN", help="CSV columns to use as positions")
     parser.add_argument("--p", nargs="+", metavar="COLUMN", help="CSV columns to use as momenta")
+    parser.add_argument("--u", nargs="+", metavar="COLUMN",
+                        help="symoden: CSV columns of the control inputs [columns named u, u1, u2, ...]")
     parser.set_defaults(func=run)
 
 
@@ -77,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--weight-decay must be a finite number >= 0, got {args.weight_decay}")
     if args.model == "vin" and args.p:
         raise InputError("vin trains on positions only: drop --p (give the position columns with --q)")
+    if args.u and args.model != "symoden":
+        raise InputError(f"--u (control columns) applies to symoden, not {args.model}")
     width, depth = args.width or 200, args.depth or 2
     check_network_size(width=width, depth=depth)
 
@@ -87,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
 
     setup_jax(float64=None)
 
-    dataset = load_training_data(args.data, q=args.q, p=args.p, window=args.window)
+    dataset = load_training_data(args.data, q=args.q, p=args.p, window=args.window, u=args.u)
     rows = dataset.num_trajectories * dataset.num_times
     batch = max(min(rows, args.batch_size or rows), int(rows * args.validation_fraction))  # validation: one batch
     check_network_size(width=width, depth=depth, rows=batch, dim=dataset.x.shape[-1])
@@ -98,8 +109,8 @@ def run(args: argparse.Namespace) -> int:
     if args.model == "dae" and args.latent_dim is not None:
         settings["latent_dim"] = args.latent_dim
     if args.angles is not None:
-        if args.model not in ("lnn", "node2", "vin"):
-            raise InputError(f"--angles applies to lnn, node2 and vin, not {args.model}")
+        if args.model not in ("lnn", "node2", "vin", "symoden"):
+            raise InputError(f"--angles applies to lnn, node2, vin and symoden, not {args.model}")
         from physlaw.nets import parse_angles
 
         parse_angles(args.angles, dataset.q.shape[-1])

@@ -61,6 +61,17 @@ from physlaw.dynamics._datasets import (
     sphere_dataset,
     swarm_dataset,
 )
+from physlaw.dynamics._controlled import (
+    CONTROLLED_SYSTEMS,
+    ControlledSystem,
+    acrobot,
+    cart_pole,
+    closed_loop,
+    controlled_pendulum,
+    get_controlled_system,
+    integrate_held,
+    simulate_controlled,
+)
 from physlaw.dynamics._flows import (
     FLOW_SYSTEMS,
     FlowSystem,
@@ -92,6 +103,8 @@ from physlaw.dynamics._systems import (
 )
 
 __all__ = [
+    "CONTROLLED_SYSTEMS", "ControlledSystem", "acrobot", "cart_pole", "closed_loop", "controlled_pendulum",
+    "get_controlled_system", "integrate_held", "simulate_controlled",
     "GAP_MODES", "GapRepair", "agents_dataset", "collective_coordinates", "finite_differences", "repair_gaps",
     "window_length",
     "FLOW_SYSTEMS", "FlowSystem", "damped_oscillator", "damped_pendulum", "damped_double_pendulum", "modal_damping", "duffing_driven", "henon_heiles", "lotka_volterra",

@@ -26,6 +26,7 @@ from physlaw.dynamics._collective import (
     polarisation,
     run_swarm,
 )
+from physlaw.dynamics._controlled import CONTROLLED_SYSTEMS
 from physlaw.dynamics._integrators import integrate_ode, integrate_separable
 from physlaw.dynamics._systems import HAMILTONIAN_SYSTEMS, HamiltonianSystem, get_system
 from physlaw.errors import InputError
@@ -109,6 +110,8 @@ class Dataset:
         metadata: system, parameters, seed, dt, noise, energy error, … (JSON-serialisable).
         dq, dp: exact time derivatives at the noise-free states, or ``None`` (then
             :meth:`derivatives` uses finite differences).
+        u: control inputs ``[trajectory, time, m]`` (``u[:, k]`` acts on ``[t_k, t_{k+1})``), or ``None``.
+        control_names: names of the ``m`` control columns.
 
     Example:
         >>> import jax
@@ -124,6 +127,8 @@ class Dataset:
     metadata: dict = dataclasses.field(default_factory=dict)
     dq: np.ndarray | None = None
     dp: np.ndarray | None = None
+    u: np.ndarray | None = None
+    control_names: tuple[str, ...] = ()
 
     def __post_init__(self):
         q, p, t = np.shape(self.q), np.shape(self.p), np.shape(self.t)
@@ -138,6 +143,16 @@ class Dataset:
         if not isinstance(self.metadata, dict):
             raise InputError(f"dataset metadata must be a dict, got {type(self.metadata).__name__}")
         object.__setattr__(self, "coordinate_names", check_coordinate_names(self.coordinate_names, num=q[2] + p[2]))
+        if self.u is None:
+            if self.control_names:
+                raise InputError("control names given without control values u")
+            return
+        if np.ndim(self.u) != 3 or np.shape(self.u)[:2] != q[:2] or np.shape(self.u)[2] < 1:
+            raise InputError(f"controls u must have shape [trajectory, time, m] = [{q[0]}, {q[1]}, m >= 1], "
+                             f"got {np.shape(self.u)}")
+        names = check_coordinate_names(tuple(self.coordinate_names) + tuple(self.control_names),
+                                       num=q[2] + p[2] + np.shape(self.u)[2])
+        object.__setattr__(self, "control_names", names[q[2] + p[2]:])
 
     @property
     def x(self) -> np.ndarray:
@@ -324,6 +339,13 @@ def simulate(
             raise InputError(f"energy, method and substeps apply to Hamiltonian systems, not to {system!r}")
         return swarm_dataset(system, key, num_runs=num_trajectories or 1, num_times=num_times or 50,
                              dt=dt or 0.1, noise=noise, seed=seed, **parameters)
+    if isinstance(system, str) and system in CONTROLLED_SYSTEMS:
+        if energy is not None or method not in (None, "rk4"):
+            raise InputError(f"{system!r} is driven by random controls: energy and method do not apply")
+        from physlaw.dynamics._controlled import simulate_controlled
+
+        return simulate_controlled(system, key, num_trajectories=int(num_trajectories or 50), num_times=num_times,
+                                   dt=dt, substeps=substeps, noise=noise, seed=seed, **parameters)
     if isinstance(system, str) and system == "sphere":
         if energy is not None or method is not None or substeps is not None:
             raise InputError("the sphere is a static manifold: energy, method and substeps do not apply")
@@ -513,6 +535,7 @@ def list_systems() -> dict[str, str]:
     from physlaw.dynamics._flows import FLOW_SYSTEMS
 
     out.update({name: factory().description for name, factory in FLOW_SYSTEMS.items()})
+    out.update({name: factory().description + " [random controls u]" for name, factory in CONTROLLED_SYSTEMS.items()})
     return out
 
 

@@ -110,7 +110,7 @@ def _check_config(config, cfg_path: Path) -> None:
             raise InputError(f"{where}: {label}: {err}") from None
 
 
-def load_training_data(path: str | os.PathLike, *, q=None, p=None, window: int | None = None):
+def load_training_data(path: str | os.PathLike, *, q=None, p=None, window: int | None = None, u=None):
     """A dataset for the networks: :func:`physlaw.io.load_dataset`, and trajectories of unequal length cut
     into windows of one length (``Dataset`` arrays are rectangular ``[trajectory, time, d]``).
 
@@ -133,7 +133,7 @@ def load_training_data(path: str | os.PathLike, *, q=None, p=None, window: int |
     path = Path(path)
     if window is None:
         try:
-            return load_dataset(path, q=q, p=p)
+            return load_dataset(path, q=q, p=p, u=u)
         except InputError as err:
             if "different numbers of rows" not in str(err):
                 raise
@@ -163,7 +163,7 @@ def load_training_data(path: str | os.PathLike, *, q=None, p=None, window: int |
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "windows.csv"
         np.savetxt(csv, np.concatenate(rows), delimiter=",", header=",".join(header), comments="")
-        data = load_dataset(csv, q=q, p=p)
+        data = load_dataset(csv, q=q, p=p, u=u)
     meta = {**data.metadata, "source": str(path),
             "windows": {"length": window, "num_windows": len(where), "rows_dropped": int(dropped), "from": where}}
     return dataclasses.replace(data, metadata=meta)

@@ -27,7 +27,7 @@ def save_dataset(path: str | os.PathLike, dataset: Dataset) -> None:
     """Write a dataset to ``.npz`` atomically (plain arrays, metadata as a JSON string).
 
     Keys: ``q``, ``p``, ``t``, ``coordinate_names``, ``metadata`` (JSON) and, when known,
-    ``dq``, ``dp``. Readable with ``numpy.load(path, allow_pickle=False)``.
+    ``dq``, ``dp``, and the controls ``u`` with ``control_names``. Readable with ``numpy.load(path, allow_pickle=False)``.
     """
     arrays = {
         "q": dataset.q,
@@ -38,24 +38,27 @@ def save_dataset(path: str | os.PathLike, dataset: Dataset) -> None:
     }
     if dataset.dq is not None:
         arrays.update(dq=dataset.dq, dp=dataset.dp)
+    if dataset.u is not None:
+        arrays.update(u=dataset.u, control_names=np.array(dataset.control_names, dtype=str))
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **arrays)
 
 
 MAX_NPZ_BYTES = 1 << 32
 """Largest total uncompressed size of the arrays in a trajectory ``.npz`` (4 GiB)."""
-_NPZ_ARRAYS = ("q", "p", "t", "coordinate_names", "metadata", "dq", "dp")
+_NPZ_ARRAYS = ("q", "p", "t", "coordinate_names", "metadata", "dq", "dp", "u", "control_names")
 
 
 def load_dataset(path: str | os.PathLike, *, q: list[str] | None = None, p: list[str] | None = None,
                  names: list[str] | None = None, gaps: str | None = None, max_gap: int = 5,
-                 min_length: int = 7) -> Dataset:
+                 min_length: int = 7, u: list[str] | None = None) -> Dataset:
     """Read a dataset from ``.npz`` (written by :func:`save_dataset`) or a trajectory CSV.
 
     CSV format: a header line (it may start with ``%`` or ``#``), then numeric rows separated by
     commas or whitespace, UTF-8 (a byte-order mark is ignored). Columns: ``trajectory``, ``t``, then
-    the coordinates; names starting with ``q`` are positions, with ``p`` momenta. ``q``/``p`` name
-    other columns as positions and momenta. If no column starts with q or p, an even number of
+    the coordinates; names starting with ``q`` are positions, with ``p`` momenta, ``u``, ``u1``, ``u2`` … control
+    inputs (the value at ``t_k`` acting until ``t_{k+1}``). ``q``/``p``/``u`` name other columns as
+    positions, momenta and controls. If no column starts with q or p, an even number of
     coordinates is split into positions then momenta (the Schmidt–Lipson files: trial, t, θ, ω,
     header ``%o v``), an odd number are all positions; other columns are ignored. Rows are grouped
     by the trajectory column (in order of appearance) and each trajectory is sorted by t; every
@@ -76,6 +79,8 @@ def load_dataset(path: str | os.PathLike, *, q: list[str] | None = None, p: list
     Args:
         path: ``.npz`` file or text file.
         q, p: optional column names to use as positions / momenta (CSV only).
+        u: optional column names to use as control inputs (CSV only; default: the columns named u…
+            when the positions are named q…).
         names: optional new coordinate names, one per chosen coordinate.
         gaps: ``None`` (refuse gaps), ``"drop"`` or ``"interpolate"``.
         max_gap, min_length: see :func:`physlaw.dynamics.repair_gaps`.
@@ -89,15 +94,17 @@ def load_dataset(path: str | os.PathLike, *, q: list[str] | None = None, p: list
         raise InputError(f"data file {str(path)!r} does not exist; pass the path of a .npz or trajectory CSV file")
     if gaps is not None and gaps not in GAP_MODES:
         raise InputError(f"gaps must be one of {', '.join(GAP_MODES)} (or None to refuse gaps), got {gaps!r}")
-    q_, p_, t, coords, meta, dq, dp = (_load_npz(path, gaps, max_gap, min_length) if path.suffix == ".npz"
-                                       else _load_csv(path, q, p, gaps, max_gap, min_length))
+    if u and path.suffix == ".npz":
+        raise InputError(f"{str(path)!r}: control columns are chosen in CSV files only; a .npz stores its controls")
+    q_, p_, t, coords, meta, dq, dp, u_, unames = (_load_npz(path, gaps, max_gap, min_length) if path.suffix == ".npz"
+                                                   else _load_csv(path, q, p, gaps, max_gap, min_length, u))
     if names is not None:
         if len(names) != len(coords):
             raise InputError(f"{len(names)} names given for {len(coords)} coordinates ({', '.join(coords)}) of "
                              f"{str(path)!r}; give one name per coordinate, positions first")
         coords = tuple(names)
     try:
-        return Dataset(q_, p_, t, coords, meta, dq, dp)
+        return Dataset(q_, p_, t, coords, meta, dq, dp, u=u_, control_names=unames)
     except InputError as err:
         raise InputError(f"{str(path)!r}: {err}") from None
 
@@ -134,7 +141,11 @@ def _load_npz(path: Path, gaps=None, max_gap=5, min_length=7):
         raise InputError(f"{where} lacks the arrays {sorted(missing)}; write it with physlaw simulate or save_dataset")
     if ("dq" in arrays) != ("dp" in arrays):
         raise InputError(f"{where} has only one of the arrays dq and dp; store both exact derivatives or neither")
-    for k in ("q", "p", "t", "dq", "dp"):
+    if ("u" in arrays) != ("control_names" in arrays):
+        raise InputError(f"{where} has only one of the arrays u and control_names; store both or neither")
+    if "u" in arrays and gaps is not None:
+        raise InputError(f"{where} holds controls u: gap repair is not supported for controlled data; remove the gaps")
+    for k in ("q", "p", "t", "dq", "dp", "u"):
         if k not in arrays:
             continue
         a = arrays[k]
@@ -194,7 +205,14 @@ def _load_npz(path: Path, gaps=None, max_gap=5, min_length=7):
         elif dq is not None:
             dq, dp = x[..., n:n + d], x[..., n + d:]
         q, p = x[..., :d], x[..., d:n]
-    return q, p, t, coords, meta, dq, dp
+    u, unames = arrays.get("u"), ()
+    if u is not None:
+        raw = arrays["control_names"]
+        if raw.dtype.kind != "U" or raw.ndim != 1:
+            raise InputError(f"{where}: control_names must be a 1-D array of strings, got dtype {raw.dtype} and "
+                             f"shape {raw.shape}")
+        unames = tuple(str(n) for n in raw)
+    return q, p, t, coords, meta, dq, dp, u, unames
 
 
 MISSING_CELLS = frozenset({"", "na", "n/a", "nan", "null", "none", "-"})
@@ -248,7 +266,7 @@ def _read_table(path: Path, *, what: str, example: str, header_example: str, all
     return where, header, rows, data
 
 
-def _load_csv(path: Path, q_names, p_names, gaps=None, max_gap=5, min_length=7):
+def _load_csv(path: Path, q_names, p_names, gaps=None, max_gap=5, min_length=7, u_names=None):
     where, header, rows, data = _read_table(path, what="trajectory CSV (columns trajectory, t, coordinates)",
                                             example="trajectory, t, coordinates", header_example="trajectory,t,q1,p1",
                                             allow_missing=gaps is not None)
@@ -277,6 +295,11 @@ def _load_csv(path: Path, q_names, p_names, gaps=None, max_gap=5, min_length=7):
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise InputError(f"{where}: the header names column {dup!r:.40} twice; column names must be distinct")
+    if u_names:
+        u_names = list(u_names)
+        unknown = [n for n in u_names if n not in names]
+        if unknown:
+            raise InputError(f"{where} has no columns {unknown}; its columns are {names}")
     if q_names or p_names:
         q_names, p_names = list(q_names or []), list(p_names or [])
         unknown = [n for n in q_names + p_names if n not in names]
@@ -285,11 +308,20 @@ def _load_csv(path: Path, q_names, p_names, gaps=None, max_gap=5, min_length=7):
     else:
         q_names = [n for n in names if n.lower().startswith("q")]
         p_names = [n for n in names if n.lower().startswith("p")]
+        if u_names is None and q_names:
+            u_names = [n for n in names if re.fullmatch(r"[uU]\d*", n)]
         if not q_names and not p_names:
             half = ncoord // 2 if ncoord % 2 == 0 else ncoord
             q_names, p_names = names[:half], names[half:]
     if p_names and len(q_names) != len(p_names):
         raise InputError(f"{where}: {len(q_names)} position columns but {len(p_names)} momentum columns")
+    u_names = list(u_names or [])
+    overlap = sorted(set(u_names) & set(q_names + p_names))
+    if overlap:
+        raise InputError(f"{where}: column {overlap[0]!r} is chosen both as a coordinate and as a control")
+    if u_names and gaps is not None:
+        raise InputError(f"{where} has control columns {u_names}: gap repair is not supported for controlled data; "
+                         "remove the gaps")
     col = {n: i + 2 for i, n in enumerate(names)}
     chosen = [col[n] for n in q_names + p_names]
     groups = _group_rows(where, rows)
@@ -305,11 +337,19 @@ def _load_csv(path: Path, q_names, p_names, gaps=None, max_gap=5, min_length=7):
                                q_names + p_names)
         metadata.update(dt=float(np.median(np.diff(t[0]))), gaps=report.to_dict())
         d = len(q_names)
-        return x[..., :d], x[..., d:], t, tuple(q_names + p_names), metadata, None, None
+        return x[..., :d], x[..., d:], t, tuple(q_names + p_names), metadata, None, None, None, ()
     data = np.stack(groups)
     pick = lambda ns: data[:, :, [col[n] for n in ns]] if ns else data[:, :, :0]  # noqa: E731
     metadata["dt"] = float(np.median(np.diff(data[0, :, 1]))) if data.shape[1] > 1 else None
-    return pick(q_names), pick(p_names), data[:, :, 1], tuple(q_names + p_names), metadata, None, None
+    controls = pick(u_names) if u_names else None
+    if u_names:
+        metadata["u_columns"] = u_names
+        bad = np.argwhere(~np.isfinite(controls))
+        if bad.size:
+            raise InputError(f"{where}: control column {u_names[bad[0][2]]!r} has a missing value in trajectory "
+                             f"{bad[0][0]} at time index {bad[0][1]}; every row needs its controls")
+    return (pick(q_names), pick(p_names), data[:, :, 1], tuple(q_names + p_names), metadata, None, None, controls,
+            tuple(u_names))
 
 
 def _group_rows(where: str, rows: np.ndarray, *, id_column: int = 0, time_column: int = 1,
@@ -335,12 +375,14 @@ def _repair(where: str, tracks, gaps: str, max_gap: int, min_length: int, names=
 
 
 def save_csv(path: str | os.PathLike, dataset: Dataset) -> None:
-    """Write a dataset as a trajectory CSV (``trajectory,t,<coordinates>``) atomically."""
+    """Write a dataset as a trajectory CSV (``trajectory,t,<coordinates>[,<controls>]``) atomically."""
     n, m = dataset.num_trajectories, dataset.num_times
     cols = [np.repeat(np.arange(n), m)[:, None], dataset.t.reshape(-1, 1), dataset.x.reshape(n * m, -1)]
+    if dataset.u is not None:
+        cols.append(dataset.u.reshape(n * m, -1))
     with atomic_path(path) as tmp:
         np.savetxt(tmp, np.concatenate(cols, axis=1), delimiter=",", comments="",
-                   header=",".join(("trajectory", "t") + tuple(dataset.coordinate_names)))
+                   header=",".join(("trajectory", "t") + tuple(dataset.coordinate_names) + tuple(dataset.control_names)))
 
 
 # --------------------------------------------------------------------------------------------

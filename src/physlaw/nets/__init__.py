@@ -9,6 +9,9 @@ Models (Equinox modules, built from JSON-able configs)
     ``_graph.py``: ``GraphHNN`` (pairwise ``H`` on the fully connected graph of N bodies; any N).
     ``_vin.py``: ``VIN`` (variational integrator network: learned ``V_θ`` and constant ``M``, Störmer–Verlet
     update, trained on positions only), ``fit_vin``, ``vin_arrays``, ``vin_loss``, ``uniform_step``.
+    ``_symoden.py``: ``SymODEN`` (learned ``M⁻¹(q)``, ``V(q)`` and input matrix ``g(q)`` of a system with
+    controls, trained on windows of states under the recorded controls), ``energy_shaping_controller``
+    (``u = β(q) + v(p)`` from the learned model), ``symoden_arrays``, ``symoden_loss``.
     ``_state.py``: ``(q, p) ↔ (q, q̇)``: ``velocity_dataset``, ``velocities``, ``momenta``.
 Integrators
     ``_integrate.py``: ``rollout`` (one function for every model: Yoshida for separable H, implicit
@@ -54,7 +57,10 @@ from physlaw.nets._graph import GraphHNN  # after _models, which registers it
 from physlaw.nets._mechanics import DHNN, LNN, NODE2, SeparableHNN, hessian_report, parse_angles
 from physlaw.nets._state import momenta, velocities, velocity_dataset
 from physlaw.nets._vin import VIN, fit_vin, uniform_step, vin_arrays, vin_loss
-from physlaw.nets._tasks import DYNAMICS_MODELS, POSITION_MODELS, VELOCITY_MODELS, autoencoder_arrays, dynamics_arrays, train
+from physlaw.nets._symoden import SymODEN, actuation_rank, energy_shaping_controller, symoden_arrays, symoden_loss
+from physlaw.nets._tasks import (
+    CONTROL_MODELS, DYNAMICS_MODELS, POSITION_MODELS, VELOCITY_MODELS, autoencoder_arrays, dynamics_arrays, train,
+)
 from physlaw.nets._train import TrainConfig, TrainInfo, derivative_loss, fit, reconstruction_loss, split_rows
 
 __all__ = [
@@ -65,4 +71,5 @@ __all__ = [
     "integrate_implicit_midpoint", "make_model", "momenta", "parse_angles", "quantity_drift",
     "reconstruction_loss", "relative_error", "rollout", "rollout_mse", "split_rows", "train",
     "uniform_step", "valid_prediction_time", "velocities", "velocity_dataset", "VIN", "fit_vin", "vin_arrays", "vin_loss",
+    "CONTROL_MODELS", "SymODEN", "actuation_rank", "energy_shaping_controller", "symoden_arrays", "symoden_loss",
 ]

@@ -169,6 +169,9 @@ def _register_family():
     from physlaw.nets._vin import VIN
 
     MODELS["vin"] = VIN
+    from physlaw.nets._symoden import SymODEN
+
+    MODELS["symoden"] = SymODEN
 
 
 _register_family()

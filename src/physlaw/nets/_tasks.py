@@ -16,6 +16,8 @@ VELOCITY_MODELS = ("node2", "lnn")
 """Models whose state is ``(q, q̇)``: the dataset is converted by :func:`physlaw.nets._state.velocity_dataset`."""
 POSITION_MODELS = ("vin",)
 """Models trained on positions alone (uniform time step): the variational integrator network."""
+CONTROL_MODELS = ("symoden",)
+"""Models of systems with control inputs (the dataset's ``u``): SymODEN."""
 ANGLE_SYSTEMS = ("pendulum", "double-pendulum")
 """Simulated systems whose positions are angles (the LNN/NODE2 embed them as cos/sin by default)."""
 
@@ -130,7 +132,9 @@ def train(
     to hold velocities in their ``p`` columns; positions of the pendulum systems are embedded as angles
     unless ``model_settings["angles"]`` says otherwise.
 
-    Dynamics models regress their vector field on ``ẋ`` (:func:`derivative_loss`); the VIN
+    Dynamics models regress their vector field on ``ẋ`` (:func:`derivative_loss`); SymODEN
+    (``CONTROL_MODELS``) predicts windows of recorded states under the recorded controls
+    (:func:`physlaw.nets._symoden.symoden_loss`); the VIN
     (``POSITION_MODELS``) uses the positions alone: multi-step rollouts of windows of
     ``model_settings["window"]`` positions (:func:`physlaw.nets._vin.fit_vin`; angles as for the LNN); the DAE
     reconstructs transition pairs (:func:`reconstruction_loss`) with a bottleneck
@@ -174,6 +178,18 @@ def train(
         data = vin_arrays(dataset, window=settings["window"])
         loss = None  # fit_vin below
         model_config = {"model": kind, "dim": 2 * int(data[0].shape[-1]), **settings}
+    elif kind in CONTROL_MODELS:
+        from physlaw.nets._mechanics import parse_angles
+        from physlaw.nets._symoden import SYMODEN_WINDOW, symoden_arrays, symoden_loss
+
+        known = (dataset.metadata or {}).get("angles")
+        if "angles" not in settings and isinstance(known, list) and all(isinstance(i, int) for i in known):
+            settings["angles"] = ",".join(map(str, known))  # a simulated controlled system says which
+        settings.setdefault("window", SYMODEN_WINDOW)
+        angles = parse_angles(settings.get("angles", ""), dataset.q.shape[-1])
+        data = symoden_arrays(dataset, window=settings["window"], angles=angles)
+        loss = symoden_loss
+        model_config = {"model": kind, "dim": int(data[0].shape[-1]), "controls": int(data[1].shape[-1]), **settings}
     elif kind == "dae":
         rows = autoencoder_arrays(dataset, lag=lag)
         data = (rows,)
@@ -183,7 +199,8 @@ def train(
         settings.setdefault("scale", float(jnp.sqrt(jnp.mean(rows**2))))
         model_config = {"model": "dae", "dim": int(rows.shape[-1]), **settings}
     else:
-        raise InputError(f"unknown model {kind!r}; choose one of {', '.join(DYNAMICS_MODELS + POSITION_MODELS + ('dae',))}")
+        raise InputError(f"unknown model {kind!r}; choose one of "
+                         f"{', '.join(DYNAMICS_MODELS + POSITION_MODELS + CONTROL_MODELS + ('dae',))}")
     model = make_model(model_config, key=k_model) if init_model is None else init_model
     save = None if checkpoint_fn is None else (lambda m, step, info: checkpoint_fn(m, model_config, step, info))
     if kind in POSITION_MODELS:

@@ -1,0 +1,120 @@
+"""SymODEN: a learned mechanical system with controls, its training windows and its energy-shaping controller."""
+
+import dataclasses
+import json
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from physlaw.dynamics import closed_loop, get_controlled_system, simulate, simulate_controlled
+from physlaw.errors import InputError
+from physlaw.nets import SymODEN, TrainConfig, energy_shaping_controller, symoden_arrays, train
+from physlaw.nets._symoden import closed_loop_summary
+
+
+def test_structure_power_balance_and_positive_mass():
+    """dH/dt = (∂H/∂p)ᵀ g u exactly (no control: H conserved); M⁻¹ is positive definite everywhere."""
+    net = SymODEN(4, controls=1, width=16, angles="1", key=jax.random.key(0))
+    xs = jax.random.normal(jax.random.key(1), (64, 4)) * 2.0
+    us = jax.random.normal(jax.random.key(2), (64, 1))
+
+    def power(x, u):
+        return jnp.dot(jax.grad(net.hamiltonian)(x), net.controlled_field(x, u)), (net.inverse_mass(x[:2]) @ x[2:]) @ (
+            net.input_matrix(x[:2]) @ u)
+
+    dh, supplied = jax.vmap(power)(xs, us)
+    np.testing.assert_allclose(dh, supplied, rtol=1e-4, atol=1e-5)
+    free = jax.vmap(lambda x: jnp.dot(jax.grad(net.hamiltonian)(x), net.vector_field(0.0, x)))(xs)
+    assert float(jnp.max(jnp.abs(free))) < 1e-5
+    assert float(jnp.max(jnp.abs(supplied))) > 1e-2  # negative control: the controls do change H
+    eig = jax.vmap(lambda x: jnp.linalg.eigvalsh(net.inverse_mass(x[:2])))(xs)
+    assert float(jnp.min(eig)) > 0
+    # the angle coordinate is periodic: q2 and q2 + 2π give the same field
+    shifted = xs.at[:, 1].add(2 * math.pi)
+    np.testing.assert_allclose(jax.vmap(net.vector_field, (None, 0))(0.0, shifted),
+                               jax.vmap(net.vector_field, (None, 0))(0.0, xs), rtol=1e-4, atol=1e-4)
+
+
+class _TruePendulum(eqx.Module):
+    """The pendulum's true M⁻¹ = 3, V = 5 (1 − cos q), g = 1, in SymODEN's interface."""
+
+    def inverse_mass(self, q):
+        return jnp.full((1, 1), 3.0)
+
+    def potential(self, q):
+        return 5.0 * jnp.sum(1.0 - jnp.cos(q))
+
+    def input_matrix(self, q):
+        return jnp.ones((1, 1))
+
+
+def test_energy_shaping_swings_the_true_pendulum_up():
+    plant = get_controlled_system("pendulum-controlled")
+    ctrl = energy_shaping_controller(_TruePendulum(), jnp.array([math.pi]), kp=2.0, kd=1.0)
+    x, u = closed_loop(plant, ctrl, jnp.zeros(2), dt=0.05, num_times=201)
+    summary = closed_loop_summary(x, u, [math.pi], dt=0.05, angles=(0,))
+    assert summary["reached"] and summary["max_final_error"] < 1e-3, summary
+    assert summary["settling_time"] is not None and summary["settling_time"] < 6.0
+    # negative control: without the shaped potential (kp → 0) the pendulum stays down
+    lazy = energy_shaping_controller(_TruePendulum(), jnp.array([math.pi]), kp=1e-6, kd=1.0)
+    x0, u0 = closed_loop(plant, lazy, jnp.zeros(2), dt=0.05, num_times=201)
+    assert not closed_loop_summary(x0, u0, [math.pi], dt=0.05, angles=(0,))["reached"]
+
+
+def test_training_learns_mass_input_and_potential():
+    data = simulate("pendulum-controlled", jax.random.key(0), num_trajectories=32, num_times=12)
+    config = TrainConfig(num_steps=400, learning_rate=3e-3, schedule="cosine", batch_size=64, eval_every=100)
+    model, info, cfg = train("symoden", data, key=jax.random.key(1), config=config, model_settings={"width": 32})
+    assert cfg["model"] == "symoden" and cfg["controls"] == 1 and cfg["angles"] == "0"
+    assert info.history[-1][1] < 1e-2 * info.history[0][1]
+    q = jnp.linspace(-2.5, 2.5, 11)[:, None]
+    m_inv = jax.vmap(model.inverse_mass)(q)[:, 0, 0]
+    g = jax.vmap(model.input_matrix)(q)[:, 0, 0]
+    dv = jax.vmap(jax.grad(model.potential))(q)[:, 0]
+    assert float(jnp.max(jnp.abs(m_inv / 3.0 - 1))) < 0.1, m_inv
+    assert float(jnp.max(jnp.abs(g - 1))) < 0.1, g
+    assert float(jnp.max(jnp.abs(dv - 5 * jnp.sin(q[:, 0])))) < 0.5, dv
+    # negative control: the untrained network is far off
+    fresh = SymODEN(2, controls=1, width=32, angles="0", key=jax.random.key(1))
+    assert float(jnp.max(jnp.abs(jax.vmap(fresh.inverse_mass)(q)[:, 0, 0] / 3.0 - 1))) > 0.3
+
+
+def test_windows_unwrap_angles_and_refuse_bad_data():
+    data = simulate_controlled("pendulum-controlled", jax.random.key(3), num_trajectories=2, num_times=8)
+    wrapped = dataclasses.replace(data, q=np.angle(np.exp(1j * (data.q + 3.0))))
+    rows, controls, h = symoden_arrays(wrapped, window=4, angles=(0,))
+    assert rows.shape == (10, 4, 2) and controls.shape == (10, 3, 1) and h.shape == (10,)
+    assert float(jnp.max(jnp.abs(jnp.diff(rows[:, :, 0], axis=1)))) < 1.0  # no 2π jumps left
+    with pytest.raises(InputError, match="control"):
+        symoden_arrays(dataclasses.replace(data, u=None, control_names=()), window=4)
+    t = data.t.copy()
+    t[1, 5] += 0.01
+    with pytest.raises(InputError, match="trajectory 1 has uneven time steps"):
+        symoden_arrays(dataclasses.replace(data, t=t), window=4)
+
+
+def test_cli_simulate_train_control(cli, tmp_path):
+    data = tmp_path / "pend.csv"
+    code, out, err = cli("simulate", "pendulum-controlled", "--num-trajectories", 8, "--num-times", 8, "--out", data)
+    assert code == 0, err
+    assert data.read_text().splitlines()[0] == "trajectory,t,q1,p1,u1"
+    code, out, err = cli("train", "symoden", data, "--out", tmp_path / "m", "--steps", 20, "--width", 8,
+                         "--eval-every", 10, "--batch-size", 16)
+    assert code == 0, err
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert config["model"]["controls"] == 1 and config["data_metadata"]["u_columns"] == ["u1"]
+    code, out, err = cli("control", tmp_path / "m", "--target", math.pi, "--time", 1, "--system", "pendulum-controlled",
+                         "--out", tmp_path / "c")
+    assert code == 0, err
+    summary = json.loads((tmp_path / "c" / "summary.json").read_text())
+    assert summary["plant"] == "the true pendulum-controlled" and len(summary["final_q"]) == 1
+    assert (tmp_path / "c" / "closed_loop.png").stat().st_size > 0
+    # refusals: one line, exit 2, nothing written
+    code, out, err = cli("train", "hnn", data, "--u", "u1", "--out", tmp_path / "x")
+    assert code == 2 and "--u" in err and not (tmp_path / "x").exists()
+    code, out, err = cli("control", tmp_path / "m", "--target", 1, 2, "--out", tmp_path / "y")
+    assert code == 2 and "--target needs 1" in err and not (tmp_path / "y").exists()
