@@ -10,7 +10,8 @@ Tasks (``physlaw.dynamics`` controlled systems, trained from trajectories under 
 
 Prediction error, the authors' definition (their ``analyze-*`` scripts): 256 unseen initial conditions,
 no control, 40 steps; per trajectory the sum over the 40 predicted states and over the coordinates of the
-squared error, in the authors' coordinates (task 1: ``(q, p)``; tasks 2–4: angles as ``(cos, sin)`` and
+squared error (the model predicts with its own RK4 steps, one per record as in training; the truth with
+ten), in the authors' coordinates (task 1: ``(q, p)``; tasks 2–4: angles as ``(cos, sin)`` and
 velocities ``q̇``, the model's ``q̇ = M⁻¹_θ(q) p``); the mean over trajectories. Published SymODEN values:
 the authors' figure data (``analyze-train-pred-loss.py`` in their repository, 4-point windows, RK4), by the
 number of training initial conditions; we train on 64.
@@ -109,8 +110,7 @@ def prediction_error(model, system, embed, dt, key, num=256, steps=40):
     x0 = jnp.stack(jax.vmap(lambda k: jnp.concatenate(system.sample_fn(k)))(jax.random.split(key, num)))
     zero = jnp.zeros((steps, system.num_controls))
     truth = jax.jit(jax.vmap(lambda x: integrate_held(system.controlled_field, x, zero, dt, 10)[1:]))(x0)
-    pred = jax.jit(jax.vmap(lambda x: integrate_held(model.controlled_field, x.astype(jnp.float32),
-                                                    zero.astype(jnp.float32), dt, 10)[1:]))(x0)
+    pred = jax.jit(jax.vmap(lambda x: model.predict(x.astype(jnp.float32), zero.astype(jnp.float32), dt)[1:]))(x0)
     d = system.dim
     true_obs = observe(system, truth, jax.vmap(jax.vmap(system.velocity)), embed)
     pred_obs = observe(system, pred, jax.vmap(jax.vmap(lambda y: model.inverse_mass(y[:d]) @ y[d:])), embed)

@@ -10,9 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from physlaw.dynamics import closed_loop, get_controlled_system, simulate, simulate_controlled
+from physlaw.dynamics import closed_loop, get_controlled_system, simulate_controlled
 from physlaw.errors import InputError
-from physlaw.nets import SymODEN, TrainConfig, energy_shaping_controller, symoden_arrays, train
+from physlaw.nets import SymODEN, energy_shaping_controller, symoden_arrays
 from physlaw.nets._symoden import closed_loop_summary
 
 
@@ -65,24 +65,6 @@ def test_energy_shaping_swings_the_true_pendulum_up():
     assert not closed_loop_summary(x0, u0, [math.pi], dt=0.05, angles=(0,))["reached"]
 
 
-def test_training_learns_mass_input_and_potential():
-    data = simulate("pendulum-controlled", jax.random.key(0), num_trajectories=32, num_times=12)
-    config = TrainConfig(num_steps=400, learning_rate=3e-3, schedule="cosine", batch_size=64, eval_every=100)
-    model, info, cfg = train("symoden", data, key=jax.random.key(1), config=config, model_settings={"width": 32})
-    assert cfg["model"] == "symoden" and cfg["controls"] == 1 and cfg["angles"] == "0"
-    assert info.history[-1][1] < 1e-2 * info.history[0][1]
-    q = jnp.linspace(-2.5, 2.5, 11)[:, None]
-    m_inv = jax.vmap(model.inverse_mass)(q)[:, 0, 0]
-    g = jax.vmap(model.input_matrix)(q)[:, 0, 0]
-    dv = jax.vmap(jax.grad(model.potential))(q)[:, 0]
-    assert float(jnp.max(jnp.abs(m_inv / 3.0 - 1))) < 0.1, m_inv
-    assert float(jnp.max(jnp.abs(g - 1))) < 0.1, g
-    assert float(jnp.max(jnp.abs(dv - 5 * jnp.sin(q[:, 0])))) < 0.5, dv
-    # negative control: the untrained network is far off
-    fresh = SymODEN(2, controls=1, width=32, angles="0", key=jax.random.key(1))
-    assert float(jnp.max(jnp.abs(jax.vmap(fresh.inverse_mass)(q)[:, 0, 0] / 3.0 - 1))) > 0.3
-
-
 def test_windows_unwrap_angles_and_refuse_bad_data():
     data = simulate_controlled("pendulum-controlled", jax.random.key(3), num_trajectories=2, num_times=8)
     wrapped = dataclasses.replace(data, q=np.angle(np.exp(1j * (data.q + 3.0))))
@@ -97,24 +79,66 @@ def test_windows_unwrap_angles_and_refuse_bad_data():
         symoden_arrays(dataclasses.replace(data, t=t), window=4)
 
 
-def test_cli_simulate_train_control(cli, tmp_path):
+def test_cli_trains_mass_input_and_potential_then_controls(cli, tmp_path):
+    """simulate → train → control from the command line; the trained networks match the true pendulum."""
+    from physlaw.io.networks import load_model
+
     data = tmp_path / "pend.csv"
-    code, out, err = cli("simulate", "pendulum-controlled", "--num-trajectories", 8, "--num-times", 8, "--out", data)
+    code, out, err = cli("simulate", "pendulum-controlled", "--num-trajectories", 32, "--num-times", 12, "--out", data)
     assert code == 0, err
     assert data.read_text().splitlines()[0] == "trajectory,t,q1,p1,u1"
-    code, out, err = cli("train", "symoden", data, "--out", tmp_path / "m", "--steps", 20, "--width", 8,
-                         "--eval-every", 10, "--batch-size", 16)
+    code, out, err = cli("train", "symoden", data, "--out", tmp_path / "m", "--steps", 300, "--width", 32,
+                         "--batch-size", 64, "--validation-fraction", 0, "--eval-every", 100, "--angles", 0)
     assert code == 0, err
     config = json.loads((tmp_path / "m" / "config.json").read_text())
     assert config["model"]["controls"] == 1 and config["data_metadata"]["u_columns"] == ["u1"]
-    code, out, err = cli("control", tmp_path / "m", "--target", math.pi, "--time", 1, "--system", "pendulum-controlled",
+    assert config["model"]["angles"] == "0"
+    history = config["history"]
+    assert history[-1][1] < 1e-2 * history[0][1]
+    model, _ = load_model(tmp_path / "m")
+    q = jnp.linspace(-2.5, 2.5, 11)[:, None]
+    m_inv = jax.vmap(model.inverse_mass)(q)[:, 0, 0]
+    g = jax.vmap(model.input_matrix)(q)[:, 0, 0]
+    dv = jax.vmap(jax.grad(model.potential))(q)[:, 0]
+    assert float(jnp.max(jnp.abs(m_inv / 3.0 - 1))) < 0.1, m_inv  # true M⁻¹ = 3, g = 1, V' = 5 sin q
+    assert float(jnp.max(jnp.abs(g - 1))) < 0.1, g
+    assert float(jnp.max(jnp.abs(dv - 5 * jnp.sin(q[:, 0])))) < 0.5, dv
+    # negative control: the untrained network is far off
+    fresh = SymODEN(2, controls=1, width=32, key=jax.random.key(1))
+    assert float(jnp.max(jnp.abs(jax.vmap(fresh.inverse_mass)(q)[:, 0, 0] / 3.0 - 1))) > 0.3
+
+    code, out, err = cli("control", tmp_path / "m", "--target", math.pi, "--system", "pendulum-controlled",
                          "--out", tmp_path / "c")
     assert code == 0, err
     summary = json.loads((tmp_path / "c" / "summary.json").read_text())
-    assert summary["plant"] == "the true pendulum-controlled" and len(summary["final_q"]) == 1
+    assert summary["plant"] == "the true pendulum-controlled" and summary["fully_actuated"]
+    assert summary["max_final_error"] < 0.3, summary  # a short training run: near upright from hanging down
     assert (tmp_path / "c" / "closed_loop.png").stat().st_size > 0
+    code, out, err = cli("evaluate", tmp_path / "m", "--system", "pendulum-controlled", "--out", tmp_path / "e.json",
+                         "--num-trajectories", 3, "--t-max", 2)
+    assert code == 0, err
+    metrics = json.loads((tmp_path / "e.json").read_text())
+    assert metrics["derivative_mse"] < 1.0 and metrics["energy_mse"] >= 0  # the free dynamics, u = 0
     # refusals: one line, exit 2, nothing written
     code, out, err = cli("train", "hnn", data, "--u", "u1", "--out", tmp_path / "x")
     assert code == 2 and "--u" in err and not (tmp_path / "x").exists()
     code, out, err = cli("control", tmp_path / "m", "--target", 1, 2, "--out", tmp_path / "y")
     assert code == 2 and "--target needs 1" in err and not (tmp_path / "y").exists()
+
+
+def test_control_columns_are_read_and_checked(tmp_path):
+    from physlaw.io.trajectories import load_dataset
+
+    good = tmp_path / "c.csv"
+    good.write_text("trajectory,t,q1,p1,u1,other\n0,0,0.1,0.2,1.0,5\n0,0.1,0.2,0.3,-1.0,5\n1,0,0.0,0.1,0.5,5\n1,0.1,0.1,0.1,0.5,5\n")
+    ds = load_dataset(good)
+    assert ds.control_names == ("u1",) and ds.u.shape == (2, 2, 1) and ds.u[0, 1, 0] == -1.0
+    assert load_dataset(good, u=["other"]).control_names == ("other",)
+    with pytest.raises(InputError, match="both as a coordinate and as a control"):
+        load_dataset(good, q=["q1"], p=["p1"], u=["q1"])
+    with pytest.raises(InputError, match="no columns"):
+        load_dataset(good, u=["torque"])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("trajectory,t,q1,p1,u1\n0,0,0.1,0.2,1.0\n0,0.1,0.2,0.3,nan\n")
+    with pytest.raises(InputError, match="line 3"):
+        load_dataset(bad)

@@ -26,7 +26,8 @@ def register(subparsers) -> None:
             "(the true system from initial states perturbed by 1e-4), the valid prediction time (relative error "
             "below 0.1) and the drift of each conserved quantity to a JSON file; with --seeds N, the medians over "
             "N draws of initial conditions and each draw's numbers. "
-            "For a DAE, writes the reconstruction MSE on fresh transition pairs instead."
+            "For a DAE, writes the reconstruction MSE on fresh transition pairs instead. A controlled system "
+            "(pendulum-controlled, cart-pole, acrobot) is evaluated without control (u = 0), where its energy is conserved."
         ),
     )
     parser.add_argument("model_dir", metavar="DIR", help="directory written by physlaw train")
@@ -50,17 +51,17 @@ def check_size(args, params: dict) -> None:
     ``--t-max / --dt`` is at most 1e5 compared times (``rollout_times``)."""
     from physlaw.cli.simulate import check_size as check_simulation_size
     from physlaw.errors import InputError
-    from physlaw.dynamics import HAMILTONIAN_SYSTEMS, get_system, list_systems
+    from physlaw.dynamics import CONTROLLED_SYSTEMS, HAMILTONIAN_SYSTEMS, list_systems
 
     if args.system not in list_systems():
         raise InputError(f"unknown system {args.system!r}; choose one of {', '.join(list_systems())}")
-    if args.system not in HAMILTONIAN_SYSTEMS:  # only a DAE is scored there, on a simulation of default length
+    if args.system not in HAMILTONIAN_SYSTEMS and args.system not in CONTROLLED_SYSTEMS:  # only a DAE is scored there, on a simulation of default length
         check_simulation_size(argparse.Namespace(system=args.system, num_trajectories=args.num_trajectories,
                                                  num_times=None), params, fix="lower --num-trajectories")
         return
     from physlaw.nets._metrics import rollout_times
 
-    system = get_system(args.system, **params)
+    system = _system(args.system, params)
     try:
         times = rollout_times(args.t_max, args.dt or system.dt)
     except InputError as err:  # name the options, not the function arguments
@@ -68,6 +69,15 @@ def check_size(args, params: dict) -> None:
     check_memory(6.0 * 8 * args.num_trajectories * times * 2 * system.dim,
                  f"{args.num_trajectories} trajectories × {times:.0f} times × {2 * system.dim} coordinates",
                  "lower --num-trajectories or --t-max, or raise --dt")
+
+
+def _system(name: str, params: dict):
+    """A Hamiltonian system by name; a controlled one (``physlaw simulate --list``) without its control."""
+    from physlaw.dynamics import CONTROLLED_SYSTEMS, get_controlled_system, get_system
+
+    if name in CONTROLLED_SYSTEMS:
+        return get_controlled_system(name, **params).free_system()
+    return get_system(name, **params)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     import jax.numpy as jnp
 
     setup_jax(float64=None)
-    from physlaw.dynamics import HAMILTONIAN_SYSTEMS, get_system, simulate
+    from physlaw.dynamics import HAMILTONIAN_SYSTEMS, simulate
     from physlaw.io.atomic import write_json
     from physlaw.io.networks import load_model
     from physlaw.io.results import check_output_file
@@ -102,9 +112,12 @@ def run(args: argparse.Namespace) -> int:
         rows = jnp.asarray(rows, jnp.float32)
         result["reconstruction_mse"] = float(jnp.mean((jax.vmap(model)(rows) - rows) ** 2))
     else:
-        if args.system not in HAMILTONIAN_SYSTEMS:
-            raise InputError(f"--system {args.system!r} is not a Hamiltonian system; choose one of {', '.join(HAMILTONIAN_SYSTEMS)}")
-        system = get_system(args.system, **params)
+        from physlaw.dynamics import CONTROLLED_SYSTEMS
+
+        if args.system not in HAMILTONIAN_SYSTEMS and args.system not in CONTROLLED_SYSTEMS:
+            raise InputError(f"--system {args.system!r} is not a Hamiltonian or controlled system; choose one of "
+                             f"{', '.join([*HAMILTONIAN_SYSTEMS, *CONTROLLED_SYSTEMS])}")
+        system = _system(args.system, params)
         per_body = getattr(model, "columns_per_body", None)  # a graph network runs on any number of bodies
         if per_body is not None and (2 * system.dim) % per_body:
             raise InputError(f"the graph network in {args.model_dir!r} takes {per_body} columns per body but "

@@ -14,6 +14,21 @@ from physlaw.cli._output import add_output_folder, output_folder
 MODEL_CHOICES = ["hnn", "baseline", "port-hnn", "dae", "node2", "lnn", "dhnn", "hnn-separable", "graph-hnn", "vin",
                  "symoden"]
 """``physlaw.nets.DYNAMICS_MODELS``, ``POSITION_MODELS`` and ``CONTROL_MODELS`` plus the DAE (listed here so that ``--help`` does not import JAX)."""
+TRAINING_DEFAULTS = {"steps": 2000, "learning_rate": 1e-3, "schedule": "constant", "batch_size": None}
+"""Optimiser settings when the command line leaves them out; ``MODEL_TRAINING_DEFAULTS`` overrides them per model."""
+MODEL_TRAINING_DEFAULTS = {
+    # measured in benchmarks/symoden.py: minibatches of 128 windows, 1200 cosine-decayed steps train in <= 30 CPU-s
+    "symoden": {"steps": 1200, "learning_rate": 3e-3, "schedule": "cosine", "batch_size": 128},
+}
+
+
+def training_setting(args, name: str):
+    """The value of optimiser setting ``name``: the command line's, else the model's default, else the general one."""
+    given = getattr(args, name)
+    if given is not None:
+        return given
+    return MODEL_TRAINING_DEFAULTS.get(args.model, {}).get(name, TRAINING_DEFAULTS[name])
+
 
 
 def register(subparsers) -> None:
@@ -46,14 +61,14 @@ def register(subparsers) -> None:
     parser.add_argument("model", choices=MODEL_CHOICES, help="network to train")
     parser.add_argument("data", help=".npz or trajectory CSV file")
     add_output_folder(parser, resume=False)
-    parser.add_argument("--steps", type=positive_int, default=2000, help="optimiser steps [2000]")
+    parser.add_argument("--steps", type=positive_int, help="optimiser steps [2000; symoden 1200]")
     parser.add_argument("--seed", type=seed, default=0, help="random seed [0]")
-    parser.add_argument("--learning-rate", type=float_between(0, 10, lo_open=True), default=1e-3,
-                        help="Adam step size, in (0, 10] [1e-3]")
-    parser.add_argument("--schedule", choices=["constant", "cosine"], default="constant",
-                        help="learning-rate schedule [constant]")
+    parser.add_argument("--learning-rate", type=float_between(0, 10, lo_open=True),
+                        help="Adam step size, in (0, 10] [1e-3; symoden 3e-3]")
+    parser.add_argument("--schedule", choices=["constant", "cosine"],
+                        help="learning-rate schedule [constant; symoden cosine]")
     parser.add_argument("--weight-decay", type=nonnegative_float, default=0.0, help="AdamW weight decay [0]")
-    parser.add_argument("--batch-size", type=positive_int, help="minibatch size [full batch]")
+    parser.add_argument("--batch-size", type=positive_int, help="minibatch size [full batch; symoden 128]")
     parser.add_argument("--validation-fraction", type=float_between(0, 1, hi_open=True), default=0.1,
                         help="rows held out, in [0, 1) [0.1]")
     parser.add_argument("--patience", type=positive_int, help="early stopping: evaluations without improvement [off]")
@@ -88,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("vin trains on positions only: drop --p (give the position columns with --q)")
     if args.u and args.model != "symoden":
         raise InputError(f"--u (control columns) applies to symoden, not {args.model}")
+    batch_given = args.batch_size is not None
+    for name in TRAINING_DEFAULTS:
+        setattr(args, name, training_setting(args, name))
     width, depth = args.width or 200, args.depth or 2
     check_network_size(width=width, depth=depth)
 
@@ -100,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
 
     dataset = load_training_data(args.data, q=args.q, p=args.p, window=args.window, u=args.u)
     rows = dataset.num_trajectories * dataset.num_times
+    if not batch_given and args.batch_size is not None:  # a model's default minibatch, never more than the data
+        windows = dataset.num_trajectories * max(dataset.num_times - 3, 1) * (1 - args.validation_fraction)
+        args.batch_size = args.batch_size if args.batch_size < windows else None
     batch = max(min(rows, args.batch_size or rows), int(rows * args.validation_fraction))  # validation: one batch
     check_network_size(width=width, depth=depth, rows=batch, dim=dataset.x.shape[-1])
     folder = output_folder(args, "train")

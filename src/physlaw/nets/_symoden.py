@@ -56,7 +56,8 @@ class SymODEN(AbstractDynamicsModel):
         width, depth, activation: of the three MLPs.
         angles: position indices that are periodic angles (``"0,1"``, ``"all"``).
         window: training window (states per window, 2 to 1000); substeps: RK4 steps per record interval
-            in training and :meth:`predict`. Training settings kept with the model.
+            in training and :meth:`predict` (1, as the authors: the network learns the field whose RK4 step
+            matches the data, and :meth:`predict` takes the same steps). Training settings kept with the model.
 
     ``vector_field(t, x)`` is the free dynamics (``u = 0``), so :func:`physlaw.nets.rollout` and
     ``physlaw evaluate`` treat a SymODEN like any other model; :meth:`controlled_field` takes ``u``.
@@ -79,7 +80,7 @@ class SymODEN(AbstractDynamicsModel):
     epsilon: float = eqx.field(static=True)
 
     def __init__(self, dim: int, *, controls: int = 1, width: int = 64, depth: int = 2, activation: str = "tanh",
-                 angles: str = "", window: int = SYMODEN_WINDOW, substeps: int = 2, epsilon: float = 1e-3, key):
+                 angles: str = "", window: int = SYMODEN_WINDOW, substeps: int = 1, epsilon: float = 1e-3, key):
         d = dim // 2
         if not (isinstance(controls, int) and 1 <= controls <= 64):
             raise InputError(f"controls must be an integer from 1 to 64, got {controls}")
