@@ -331,6 +331,87 @@ def double_pendulum(
     )
 
 
+def _per_link(name: str, value, n: int) -> tuple[float, ...]:
+    """A chain constant as one float per link: a scalar is repeated, a sequence must have ``n`` entries."""
+    values = tuple(float(v) for v in value) if isinstance(value, (list, tuple)) else (float(value),) * n
+    if len(values) != n:
+        raise InputError(f"pendulum-chain: {name} needs one value or one per link ({n}), got {len(values)}")
+    if not all(v > 0 for v in values):
+        raise InputError(f"pendulum-chain: {name} must be positive, got {values}")
+    return values
+
+
+def pendulum_chain(n: int = 3, m: float | tuple = 1.0, l: float | tuple = 1.0, g: float = 1.0,  # noqa: E741
+                   angle_scale: float = 1.0, rate_scale: float = 1.0) -> HamiltonianSystem:
+    """Planar chain of ``n`` point masses on massless rods hanging from a fixed pivot (an n-pendulum).
+
+    Coordinates: the angles ``θ_i`` of the rods from the downward vertical, conjugate momenta ``p``.
+    Mass ``k`` sits at ``(Σ_{i≤k} l_i sin θ_i, −Σ_{i≤k} l_i cos θ_i)``, so with ``μ_i = Σ_{k≥i} m_k``
+    (the mass hanging from rod ``i``)
+
+    .. math::
+        H = \\tfrac12 p^\\top M(θ)^{-1} p - g \\sum_i μ_i l_i \\cos θ_i, \\qquad
+        M_{ij}(θ) = μ_{\\max(i, j)}\\, l_i l_j \\cos(θ_i - θ_j).
+
+    ``n = 2`` is :func:`double_pendulum` (same ``H`` for the same constants); ``n = 3`` is the
+    3-pendulum of Finzi, Wang & Wilson (NeurIPS 2020), whose setting the defaults follow: ``g = 1``,
+    angles and angular velocities standard normal, 10 time units (they also draw the masses and
+    lengths from [0.6, 1.4], pass them as ``m`` and ``l``, and record every 0.1 instead of 0.05:
+    ``benchmarks/pendulum_chain.py``). Not separable (integrated with RK4); conserves only the
+    energy; chaotic at moderate energies (links that swing over the top).
+
+    Args:
+        n: number of links (2 to 20; ``--param n=3``).
+        m, l: mass and length of every link, or one per link (a sequence of ``n``).
+        g: gravitational acceleration.
+        angle_scale, rate_scale: default initial conditions (Finzi et al.'s sampler): angles
+            ``θ_i ~ N(0, angle_scale²)`` and angular velocities ``θ̇_i ~ N(0, rate_scale²)``, momenta
+            ``p = M(θ) θ̇``.
+    """
+    if isinstance(n, bool) or int(n) != n or not 2 <= int(n) <= 20:
+        raise InputError(f"pendulum-chain: n (the number of links) must be an integer from 2 to 20, got {n}")
+    n = int(n)
+    ms, ls = _per_link("m", m, n), _per_link("l", l, n)
+    if not (g > 0 and angle_scale >= 0 and rate_scale >= 0):
+        raise InputError(f"pendulum-chain needs g > 0, angle_scale >= 0 and rate_scale >= 0; got g = {g}, "
+                         f"angle_scale = {angle_scale}, rate_scale = {rate_scale}")
+    mass, length = jnp.asarray(ms), jnp.asarray(ls)
+    hanging = jnp.cumsum(mass[::-1])[::-1]  # μ_i = Σ_{k ≥ i} m_k
+    idx = jnp.arange(n)
+    mu_max = hanging[jnp.maximum(idx[:, None], idx[None, :])]
+
+    def mass_matrix(q):
+        return mu_max * length[:, None] * length[None, :] * jnp.cos(q[:, None] - q[None, :])
+
+    def kin(q, p):
+        return 0.5 * p @ jnp.linalg.solve(mass_matrix(q), p)
+
+    def pot(q):
+        return -g * jnp.sum(hanging * length * jnp.cos(q))
+
+    def sample(key):
+        k1, k2 = jax.random.split(key)
+        q = angle_scale * jax.random.normal(k1, (n,))
+        return q, mass_matrix(q) @ (rate_scale * jax.random.normal(k2, (n,)))
+
+    return HamiltonianSystem(
+        name="pendulum-chain",
+        description="chain of n point masses on massless rods (n-pendulum), H = p^T M(theta)^-1 p / 2 "
+                    "- g sum_i mu_i l_i cos theta_i (--param n=3)",
+        dim=n,
+        kinetic_fn=kin,
+        potential_fn=pot,
+        sample_fn=sample,
+        separable=False,
+        parameters={"n": n, "m": list(ms), "l": list(ls), "g": float(g), "angle_scale": float(angle_scale),
+                    "rate_scale": float(rate_scale)},
+        conserved={"energy": lambda q, p: kin(q, p) + pot(q)},
+        dt=0.05,
+        num_times=200,
+        substeps=10,
+    )
+
+
 def henon_heiles(lam: float = 1.0) -> HamiltonianSystem:
     """Hénon–Heiles system ``H = |p|²/2 + (q1² + q2²)/2 + λ (q1² q2 − q2³/3)`` (Hénon & Heiles 1964).
 
@@ -455,6 +536,7 @@ HAMILTONIAN_SYSTEMS: dict[str, Callable[..., HamiltonianSystem]] = {
     "two-body": two_body,
     "henon-heiles": henon_heiles,
     "n-body-springs": n_body_springs,
+    "pendulum-chain": pendulum_chain,
 }
 
 
