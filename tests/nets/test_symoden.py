@@ -122,6 +122,8 @@ def test_cli_trains_mass_input_and_potential_then_controls(cli, tmp_path):
     # refusals: one line, exit 2, nothing written
     code, out, err = cli("train", "hnn", data, "--u", "u1", "--out", tmp_path / "x")
     assert code == 2 and "--u" in err and not (tmp_path / "x").exists()
+    code, out, err = cli("train", "hnn", data, "--fixed-starts", "--out", tmp_path / "x")
+    assert code == 2 and "--fixed-starts applies to vin" in err and not (tmp_path / "x").exists()
     code, out, err = cli("control", tmp_path / "m", "--target", 1, 2, "--out", tmp_path / "y")
     assert code == 2 and "--target needs 1" in err and not (tmp_path / "y").exists()
 

@@ -87,6 +87,9 @@ def register(subparsers) -> None:
     parser.add_argument("--window", type=int_between(3, 10**8),
                         help="cut trajectories into windows of this many rows [only when their lengths differ: "
                              "the shortest length]")
+    parser.add_argument("--fixed-starts", action="store_true",
+                        help="vin: roll each training window out from its two observed start positions instead of "
+                             "training them with the network (noise-free positions) [trained starts]")
     parser.add_argument("--q", nargs="+", metavar="COLUMN", help="CSV columns to use as positions")
     parser.add_argument("--p", nargs="+", metavar="COLUMN", help="CSV columns to use as momenta")
     parser.add_argument("--u", nargs="+", metavar="COLUMN",
@@ -101,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--weight-decay must be a finite number >= 0, got {args.weight_decay}")
     if args.model == "vin" and args.p:
         raise InputError("vin trains on positions only: drop --p (give the position columns with --q)")
+    if args.fixed_starts and args.model != "vin":
+        raise InputError(f"--fixed-starts applies to vin, not {args.model}")
     if args.u and args.model != "symoden":
         raise InputError(f"--u (control columns) applies to symoden, not {args.model}")
     batch_given = args.batch_size is not None
@@ -129,6 +134,8 @@ def run(args: argparse.Namespace) -> int:
     settings = {k: getattr(args, k) for k in ("width", "depth", "activation") if getattr(args, k) is not None}
     if args.model == "dae" and args.latent_dim is not None:
         settings["latent_dim"] = args.latent_dim
+    if args.fixed_starts:
+        settings["free_starts"] = False
     if args.angles is not None:
         if args.model not in ("lnn", "node2", "vin", "symoden"):
             raise InputError(f"--angles applies to lnn, node2, vin and symoden, not {args.model}")
@@ -155,8 +162,9 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size, validation_fraction=args.validation_fraction, patience=args.patience,
         eval_every=args.eval_every,
     )
-    record = {"data": str(args.data), "data_metadata": dataset.metadata, "seed": args.seed, "lag": args.lag,
-              "train": config._asdict()}
+    record = {"data": str(args.data), "data_metadata": dataset.metadata, "seed": args.seed, "train": config._asdict()}
+    if args.model == "dae":
+        record["lag"] = args.lag  # the transition pairs the autoencoder learned
 
     def checkpoint(model, model_config, step, info):
         save_model(ckpt_dir, model, {**record, "model": model_config, "checkpoint_step": args.steps - steps + step},
