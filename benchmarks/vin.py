@@ -11,8 +11,10 @@ training). Only the noisy positions ``q`` of the training half are used:
   (``np.gradient``: central inside, one-sided at the ends), and its targets ``(q̇, q̈)`` by finite
   differences of those (the default when a dataset has no stored derivatives).
 
-Both: MLP 2 × 200 tanh, Adam with a cosine decay from 1e-3, 2000 full-batch steps, float32; the
-pendulum's angle enters both networks as (cos q, sin q).
+Both: MLP with 2 hidden tanh layers, Adam with a cosine decay, full batch, float32; the pendulum's angle
+enters both networks as (cos q, sin q). Sizes (``SETTINGS``): the VINs 2 × 32, peak step 2e-3, 1500 steps
+(≈ 10–15 CPU-s; 2 × 200 at 1e-3 for 2000 steps took 120–180 CPU-s and gave larger position errors); the
+NODE2 2 × 200, 1e-3, 2000 steps. ``--steps`` overrides the number of steps of every model.
 
 Evaluation on 15 fresh initial conditions (noise-free, the true system integrated over t ∈ [0, 20]
 at the task's dt): the VIN rolls out with its own Störmer–Verlet map at h = dt from the true
@@ -50,6 +52,9 @@ from physlaw.nets._state import momenta, velocities  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 MODELS = ("vin", "vin-fixed-starts", "node2")
+# width, peak learning rate, steps: the VIN's windows cost 6 network gradients each, and its potential
+# is a function of d positions only, so a narrow network trains faster and no worse
+SETTINGS = {"vin": (32, 2e-3, 1500), "vin-fixed-starts": (32, 2e-3, 1500), "node2": (200, 1e-3, 2000)}
 
 
 def finite_difference_dataset(data):
@@ -91,32 +96,37 @@ def evaluate(kind, model, system, key, *, num_trajectories=15, t_max=20.0):
     }
 
 
-def run_task(name: str, kind: str, seed: int, steps: int) -> dict:
+def run_task(name: str, kind: str, seed: int, steps: int | None) -> dict:
     spec = dict(TASKS[name])
     spec.pop("batch_size")
     system = get_system(name)
     data = simulate(name, jax.random.key(1000 + seed), **spec)
     train_data = _half(data, True)
-    settings = {"width": 200, "depth": 2, "activation": "tanh"}
+    width, lr, default_steps = SETTINGS[kind]
+    steps = steps or default_steps
+    settings = {"width": width, "depth": 2, "activation": "tanh"}
     if name == "pendulum":
         settings["angles"] = "all"
     if kind == "node2":
         train_data = finite_difference_dataset(train_data)
     if kind == "vin-fixed-starts":
         settings["free_starts"] = False
-    cfg = TrainConfig(num_steps=steps, learning_rate=1e-3, schedule="cosine", eval_every=max(steps // 4, 1))
+    cfg = TrainConfig(num_steps=steps, learning_rate=lr, schedule="cosine", eval_every=max(steps // 4, 1))
     model, info, model_config = train(kind.split("-")[0], train_data, key=jax.random.key(seed), config=cfg, model_settings=settings)
     metrics = evaluate(kind, model, system, jax.random.key(3000 + seed))
-    return {**metrics, "train_cpu_s": info.cpu_time, "train_wall_s": info.wall_time,
+    return {**metrics, "train_cpu_s": info.cpu_time, "train_wall_s": info.wall_time, "steps": steps, "learning_rate": lr,
             "final_train_loss": info.history[-1][1], "model": model_config}
 
 
 def table(results: dict) -> str:
-    lines = ["| task | model | position MSE | energy MSE | train CPU s | train wall s |", "|---|---|---|---|---|---|"]
+    lines = ["| task | model | width | steps | position MSE | energy MSE | train CPU s | train wall s |",
+             "|---|---|---|---|---|---|---|---|"]
     for task, by_model in results.items():
         for kind, row in by_model.items():
             s = row["summary"]
-            lines.append(f"| {task} | {kind} | {s['position_mse_median']:.2e} | {s['energy_mse_median']:.2e} | "
+            first = next(iter(row["runs"].values()))
+            lines.append(f"| {task} | {kind} | {first['model'].get('width')} | {first['steps']} | "
+                         f"{s['position_mse_median']:.2e} | {s['energy_mse_median']:.2e} | "
                          f"{s['train_cpu_s_median']:.1f} | {s['train_wall_s_median']:.1f} |")
     return "\n".join(lines)
 
@@ -125,7 +135,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", nargs="+", default=["spring", "pendulum"], choices=["spring", "pendulum"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--steps", type=int, help="Adam steps of every model [per model: SETTINGS]")
     parser.add_argument("--out", default=str(HERE / "results" / "vin"), help="output prefix (.json, .md)")
     args = parser.parse_args(argv)
 
@@ -147,7 +157,8 @@ def main(argv=None) -> int:
         "benchmark": "VIN (positions only) vs NODE2 (finite-difference velocities), Greydanus tasks",
         "command": "python benchmarks/vin.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "seeds": args.seeds,
-        "steps": args.steps,
+        "steps": args.steps or {k: v[2] for k, v in SETTINGS.items()},
+        "settings": {k: {"width": v[0], "learning_rate": v[1], "steps": v[2]} for k, v in SETTINGS.items()},
         "tasks": {k: v for k, v in TASKS.items() if k in args.tasks},
         "machine": machine(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
@@ -160,7 +171,7 @@ def main(argv=None) -> int:
     md = (f"# VIN vs NODE2 from positions only (Greydanus tasks)\n\n"
           f"Command: `{record['command']}`; seeds {args.seeds} (medians over seeds; one seed is one draw of data, "
           f"initialisation and test initial conditions, so differences within a factor of a few are not "
-          f"significant); {args.steps} Adam steps.\n"
+          f"significant); Adam steps, widths and step sizes per model in the table (benchmarks/vin.py SETTINGS).\n"
           f"Machine: {m['cpu']} ({m['nproc']} cores, shared with other jobs: noisy timings), jax "
           f"{m['versions']['jax']}; load average {m['load_average_1min_at_end']:.1f} at the end. {record['date']}.\n\n"
           f"{text}\n\nTraining data: noisy positions (noise 0.1) of 25 trajectories; vin trains each window's start pair, "
