@@ -110,19 +110,25 @@ def prediction_error(model, system, embed, dt, key, num=256, steps=40):
     x0 = jnp.stack(jax.vmap(lambda k: jnp.concatenate(system.sample_fn(k)))(jax.random.split(key, num)))
     zero = jnp.zeros((steps, system.num_controls))
     truth = jax.jit(jax.vmap(lambda x: integrate_held(system.controlled_field, x, zero, dt, 10)[1:]))(x0)
-    pred = jax.jit(jax.vmap(lambda x: model.predict(x.astype(jnp.float32), zero.astype(jnp.float32), dt)[1:]))(x0)
     d = system.dim
+    start = jax.vmap(system.positions_and_velocities)(x0) if model.velocity_data else x0
+    pred = jax.jit(jax.vmap(lambda x: model.predict(x.astype(jnp.float32), zero.astype(jnp.float32), dt)[1:]))(start)
     true_obs = observe(system, truth, jax.vmap(jax.vmap(system.velocity)), embed)
-    pred_obs = observe(system, pred, jax.vmap(jax.vmap(lambda y: model.inverse_mass(y[:d]) @ y[d:])), embed)
+    model_velocity = (lambda y: y[..., d:]) if model.velocity_data else jax.vmap(jax.vmap(
+        lambda y: model.inverse_mass(y[:d]) @ y[d:]))
+    pred_obs = observe(system, pred, model_velocity, embed)
     per_traj = jnp.sum((true_obs - pred_obs) ** 2, axis=(1, 2))
     return float(jnp.mean(per_traj)), float(jnp.std(per_traj)), float(jnp.median(per_traj)), float(jnp.max(per_traj))
 
 
-def run_task(name, seed, *, num_ics, steps, batch, width, lr):
+def run_task(name, seed, *, num_ics, steps, batch, width, lr, velocities=False):
     spec = TASKS[name]
     system = task_system(name)
     data = simulate_controlled(system, jax.random.key(seed), num_trajectories=num_ics, num_times=spec["num_times"],
                                dt=spec["dt"], seed=seed)
+    if velocities:  # measured (q, q'), as the authors' Gym observations: momenta are the network's business
+        qv = np.asarray(jax.vmap(jax.vmap(system.positions_and_velocities))(jnp.asarray(data.x)))
+        data = dataclasses.replace(data, p=qv[..., system.dim:], dq=None, dp=None)
     if not spec["embed"]:
         data = dataclasses.replace(data, metadata={**data.metadata, "angles": []})
     else:  # wrapped angles, as an instrument or Gym reports them
@@ -131,19 +137,21 @@ def run_task(name, seed, *, num_ics, steps, batch, width, lr):
         data = dataclasses.replace(data, q=q)
     config = TrainConfig(num_steps=steps, learning_rate=lr, schedule="cosine", batch_size=batch, eval_every=steps // 4)
     model, info, cfg = train("symoden", data, key=jax.random.key(100 + seed), config=config,
-                             model_settings={"width": width})
+                             model_settings={"width": width, "velocity_data": velocities})
     err, err_sd, err_median, err_max = prediction_error(model, system, spec["embed"], spec["dt"],
                                                        jax.random.key(10_000 + seed))
-    row = {"task": name, "seed": seed, "num_ics": num_ics, "prediction_error": err, "prediction_error_sd": err_sd,
+    row = {"task": name + (" (velocities)" if velocities else ""), "seed": seed, "num_ics": num_ics,
+           "velocity_data": velocities, "prediction_error": err, "prediction_error_sd": err_sd,
            "prediction_error_median_trajectory": err_median, "prediction_error_max_trajectory": err_max,
            "published": PUBLISHED[name][SIZES.index(num_ics)] if num_ics in SIZES else None,
            "published_range": [min(PUBLISHED[name]), max(PUBLISHED[name])],
            "train_cpu_s": info.cpu_time, "train_wall_s": info.wall_time, "final_loss": info.history[-1][1],
            "config": cfg}
-    if name == "pendulum":
+    if name in ("pendulum", "pendulum-embed"):
         plant = get_controlled_system("pendulum-controlled")
         ctrl = energy_shaping_controller(model, jnp.array([math.pi], jnp.float32))
-        xs, us = closed_loop(plant, ctrl, jnp.zeros(2, jnp.float32), dt=0.05, num_times=201)
+        xs, us = closed_loop(plant, ctrl, jnp.zeros(2, jnp.float32), dt=0.05, num_times=201,
+                             observe=plant.positions_and_velocities if velocities else None)
         row["control"] = closed_loop_summary(xs, us, [math.pi], dt=0.05, angles=(0,))
     return row
 
@@ -158,12 +166,14 @@ def main(argv=None):
     ap.add_argument("--width", type=int, default=64)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--tag", default="symoden")
+    ap.add_argument("--velocities", action="store_true",
+                    help="train on (q, q') instead of (q, p), as the authors' tasks 2-4 (Gym observations)")
     args = ap.parse_args(argv)
     rows = []
     for name in args.tasks.split(","):
         for seed in (int(s) for s in args.seeds.split(",")):
             row = run_task(name, seed, num_ics=args.num_ics, steps=args.steps, batch=args.batch, width=args.width,
-                           lr=args.lr)
+                           lr=args.lr, velocities=args.velocities)
             rows.append(row)
             ctrl = row.get("control")
             print(f"{name} seed {seed}: prediction error {row['prediction_error']:.4g} (published {row['published']}), "
@@ -171,26 +181,29 @@ def main(argv=None):
                   + (f"; control final error {ctrl['max_final_error']:.3g} rad" if ctrl else ""), flush=True)
     md = ["# SymODEN: four tasks and the energy-shaping controller (issue 13)\n",
           f"Command: `python benchmarks/symoden.py --tasks {args.tasks} --seeds {args.seeds} --num-ics {args.num_ics} "
-          f"--steps {args.steps} --batch {args.batch} --width {args.width} --lr {args.lr} --tag {args.tag}`.",
+          f"--steps {args.steps} --batch {args.batch} --width {args.width} --lr {args.lr} --tag {args.tag}"
+          + (" --velocities" if args.velocities else "") + "`.",
           f"Machine: {os.cpu_count()} cores ({platform.machine()}), load {os.getloadavg()[0]:.1f}; jax {jax.__version__}; "
           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n",
           "| task | seeds | prediction error per seed | median | published SymODEN at this size | published range | ratio "
           "| median over trajectories (per seed) | train CPU s (median) |",
           "|---|---|---|---|---|---|---|---|---|"]
     for name in args.tasks.split(","):
-        rs = [r for r in rows if r["task"] == name]
+        rs = [r for r in rows if r["task"].split(" (")[0] == name]
         med = float(np.median([r["prediction_error"] for r in rs]))
         pub = rs[0]["published"]
         each = ", ".join(f"{r['prediction_error']:.3g}" for r in rs)
         typical = ", ".join(f"{r['prediction_error_median_trajectory']:.2g}" for r in rs)
-        md.append(f"| {name} | {len(rs)} | {each} | {med:.4g} | {pub} | {rs[0]['published_range'][0]:.3g}–"
+        md.append(f"| {rs[0]['task']} | {len(rs)} | {each} | {med:.4g} | {pub} | {rs[0]['published_range'][0]:.3g}–"
                   f"{rs[0]['published_range'][1]:.3g} | {med / pub if pub else float('nan'):.2f} | {typical} | "
                   f"{np.median([r['train_cpu_s'] for r in rs]):.1f} |")
-    ctrl = [r["control"] for r in rows if "control" in r]
+    ctrl = [r for r in rows if "control" in r]
     if ctrl:
-        md.append("\nController (task-1 model, true pendulum from rest at q = 0 to q = π, Kp 2, Kd 1, 10 s, dt 0.05): "
-                  + "; ".join(f"final error {c['max_final_error']:.3g} rad, settling {'never' if c['settling_time'] is None else format(c['settling_time'], '.2f')} s, "
-                              f"max |u| {c['max_abs_control'][0]:.3g}" for c in ctrl) + ".")
+        md.append("\nController (the pendulum models; the true pendulum from rest at q = 0 to q = π, Kp 2, Kd 1, 10 s, "
+                  "dt 0.05): " + "; ".join(
+                      f"{r['task']} seed {r['seed']}: final error {r['control']['max_final_error']:.3g} rad, settling "
+                      f"{'never' if r['control']['settling_time'] is None else format(r['control']['settling_time'], '.2f')} s, "
+                      f"max |u| {r['control']['max_abs_control'][0]:.3g}" for r in ctrl) + ".")
     md.append("\n" + __doc__.split("\n\n", 1)[1])
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.tag}.md").write_text("\n".join(md) + "\n")

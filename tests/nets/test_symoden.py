@@ -122,6 +122,8 @@ def test_cli_trains_mass_input_and_potential_then_controls(cli, tmp_path):
     # refusals: one line, exit 2, nothing written
     code, out, err = cli("train", "hnn", data, "--u", "u1", "--out", tmp_path / "x")
     assert code == 2 and "--u" in err and not (tmp_path / "x").exists()
+    code, out, err = cli("train", "hnn", data, "--velocities", "--out", tmp_path / "x")
+    assert code == 2 and "--velocities applies to symoden" in err and not (tmp_path / "x").exists()
     code, out, err = cli("train", "hnn", data, "--fixed-starts", "--out", tmp_path / "x")
     assert code == 2 and "--fixed-starts applies to vin" in err and not (tmp_path / "x").exists()
     code, out, err = cli("control", tmp_path / "m", "--target", 1, 2, "--out", tmp_path / "y")
@@ -144,3 +146,22 @@ def test_control_columns_are_read_and_checked(tmp_path):
     bad.write_text("trajectory,t,q1,p1,u1\n0,0,0.1,0.2,1.0\n0,0.1,0.2,0.3,nan\n")
     with pytest.raises(InputError, match="line 3"):
         load_dataset(bad)
+
+
+def test_velocity_data_model_is_the_same_flow_in_positions_and_velocities():
+    """With velocity data the state is (q, q̇): p = M_θ(q) q̇ in, q̇ = M⁻¹_θ(q) p out, the same learned flow."""
+    net = SymODEN(4, controls=1, width=16, angles="0", velocity_data=True, key=jax.random.key(4))
+    assert net.state == "qv" and SymODEN(2, width=4, key=jax.random.key(0)).state == "qp"
+    xs = jax.random.normal(jax.random.key(5), (16, 4))
+    back = jax.vmap(lambda x: net.velocities_of(net.momenta_of(x)))(xs)
+    np.testing.assert_allclose(back, xs, rtol=1e-4, atol=1e-5)
+    h = 1e-3
+
+    def central(x):  # d/dt of (q, q̇) along the (q, p) flow, by a central difference
+        y = net.momenta_of(x)
+        f = net.controlled_field(y, jnp.zeros(1))
+        return (net.velocities_of(y + h * f) - net.velocities_of(y - h * f)) / (2 * h)
+
+    np.testing.assert_allclose(jax.vmap(net.vector_field, (None, 0))(0.0, xs), jax.vmap(central)(xs), rtol=2e-2, atol=2e-3)
+    traj = net.predict(xs[0], jnp.ones((5, 1)), 0.05)
+    assert traj.shape == (6, 4) and np.allclose(traj[0], xs[0], atol=1e-5)

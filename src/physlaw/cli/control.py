@@ -29,7 +29,7 @@ def register(subparsers) -> None:
                         help="target configuration, one number per position (e.g. 3.14159 for a pendulum upright)")
     add_output_folder(parser, resume=False)
     parser.add_argument("--start", type=finite_float, nargs="+", metavar="X",
-                        help="initial q1..qd p1..pd [all zero]")
+                        help="initial q1..qd p1..pd (q1..qd v1..vd for a model trained on velocities) [all zero]")
     parser.add_argument("--system", help="plant to control: a controlled system of 'physlaw simulate --list' "
                                           "[the one the training data came from; else the learned model]")
     parser.add_argument("--kp", type=float_between(0, 1e6, lo_open=True), default=2.0,
@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if steps > 1e6:
         raise InputError(f"--time / --dt = {steps:.3g} control intervals; at most 1e6: lower --time or raise --dt")
     setup_jax(float64=None)
+    import jax
     import jax.numpy as jnp
     import numpy as np
 
@@ -84,13 +85,23 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{name!r} has {plant.dim} positions and {plant.num_controls} control(s) but the model "
                              f"{d} and {model.num_controls}; choose the system the model was trained on")
         plant_text = f"the true {name}"
+        to_state = lambda y: jnp.concatenate([y[:d], plant.mass_fn(y[:d]) @ y[d:]])  # noqa: E731  (q, q') -> (q, p)
+        observe = plant.positions_and_velocities
     else:
         plant = _LearnedPlant(model, d)
         plant_text = "the learned model itself (no simulator for the training data)"
+        to_state, observe = model.momenta_of, model.velocities_of
     controller = energy_shaping_controller(model, jnp.asarray(args.target, jnp.float32), kp=args.kp, kd=args.kd)
     num_times = int(round(steps)) + 1
-    x, u = closed_loop(plant, controller, jnp.asarray(start, jnp.float32), dt=args.dt, num_times=num_times,
-                       substeps=args.substeps, u_max=args.max_control)
+    x0 = jnp.asarray(start, jnp.float32)
+    if not model.velocity_data:  # the controller and the start are in (q, p)
+        observe = None
+    else:  # a model of measured velocities: the start is (q, q'), the controller is given (q, q')
+        x0 = to_state(x0)
+    x, u = closed_loop(plant, controller, x0, dt=args.dt, num_times=num_times, substeps=args.substeps,
+                       u_max=args.max_control, observe=observe)
+    if observe is not None:
+        x = np.asarray(jax.vmap(observe)(jnp.asarray(x)))
     if not np.all(np.isfinite(x)):
         raise InputError("the closed loop diverged (non-finite states); lower --kp/--kd or --dt, or set --max-control")
     summary = closed_loop_summary(x, u, args.target, dt=args.dt, angles=model.angles, tolerance=args.tolerance)
@@ -106,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
         warnings.append(f"the closed loop ends {summary['max_final_error']:.3g} from the target (tolerance "
                         f"{args.tolerance:g}); raise --time or --kp, or retrain on data that cover the path")
     summary["warnings"] = warnings
-    names = [f"q{i + 1}" for i in range(d)] + [f"p{i + 1}" for i in range(d)]
+    second = "v" if model.velocity_data else "p"
+    names = [f"q{i + 1}" for i in range(d)] + [f"{second}{i + 1}" for i in range(d)]
     controls = [f"u{j + 1}" for j in range(u.shape[-1])]
     t = args.dt * np.arange(num_times)
     with folder as stage:

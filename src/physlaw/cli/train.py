@@ -19,7 +19,13 @@ TRAINING_DEFAULTS = {"steps": 2000, "learning_rate": 1e-3, "schedule": "constant
 MODEL_TRAINING_DEFAULTS = {
     # measured in benchmarks/symoden.py: minibatches of 128 windows, 1200 cosine-decayed steps train in <= 30 CPU-s
     "symoden": {"steps": 1200, "learning_rate": 3e-3, "schedule": "cosine", "batch_size": 128},
+    # benchmarks/nets_family.py: minibatches of 64 rows, 1500 cosine steps from 3e-3: 10-14 CPU-s (full batch ~100-130)
+    "lnn": {"steps": 1500, "learning_rate": 3e-3, "schedule": "cosine", "batch_size": 64},
+    # benchmarks/vin.py: width 32, 1500 cosine steps from 2e-3, full batch: 7-16 CPU-s and a lower position error
+    "vin": {"steps": 1500, "learning_rate": 2e-3, "schedule": "cosine"},
 }
+MODEL_WIDTHS = {"vin": 32}
+"""Hidden units per layer when ``--width`` is left out and the model's class default is not the measured best."""
 
 
 def training_setting(args, name: str):
@@ -61,19 +67,19 @@ def register(subparsers) -> None:
     parser.add_argument("model", choices=MODEL_CHOICES, help="network to train")
     parser.add_argument("data", help=".npz or trajectory CSV file")
     add_output_folder(parser, resume=False)
-    parser.add_argument("--steps", type=positive_int, help="optimiser steps [2000; symoden 1200]")
+    parser.add_argument("--steps", type=positive_int, help="optimiser steps [2000; lnn, vin 1500; symoden 1200]")
     parser.add_argument("--seed", type=seed, default=0, help="random seed [0]")
     parser.add_argument("--learning-rate", type=float_between(0, 10, lo_open=True),
-                        help="Adam step size, in (0, 10] [1e-3; symoden 3e-3]")
+                        help="Adam step size, in (0, 10] [1e-3; lnn, symoden 3e-3; vin 2e-3]")
     parser.add_argument("--schedule", choices=["constant", "cosine"],
-                        help="learning-rate schedule [constant; symoden cosine]")
+                        help="learning-rate schedule [constant; lnn, vin, symoden cosine]")
     parser.add_argument("--weight-decay", type=nonnegative_float, default=0.0, help="AdamW weight decay [0]")
-    parser.add_argument("--batch-size", type=positive_int, help="minibatch size [full batch; symoden 128]")
+    parser.add_argument("--batch-size", type=positive_int, help="minibatch size [full batch; lnn 64; symoden 128]")
     parser.add_argument("--validation-fraction", type=float_between(0, 1, hi_open=True), default=0.1,
                         help="rows held out, in [0, 1) [0.1]")
     parser.add_argument("--patience", type=positive_int, help="early stopping: evaluations without improvement [off]")
     parser.add_argument("--eval-every", type=positive_int, default=100, help="steps between validations/checkpoints [100]")
-    parser.add_argument("--width", type=int_between(1, 65536), help="hidden units per layer [200; dae 128; graph-hnn, vin 64]")
+    parser.add_argument("--width", type=int_between(1, 65536), help="hidden units per layer [200; dae 128; graph-hnn, symoden 64; vin 32]")
     parser.add_argument("--depth", type=int_between(1, 64), help="hidden layers, 1 to 64 [2]")
     parser.add_argument("--activation", choices=["tanh", "silu", "relu", "softplus"], help="[tanh; dae silu]")
     parser.add_argument("--latent-dim", type=int_between(1, 65536), help="dae bottleneck [phase-space dimension]")
@@ -92,6 +98,9 @@ def register(subparsers) -> None:
                              "training them with the network (noise-free positions) [trained starts]")
     parser.add_argument("--q", nargs="+", metavar="COLUMN", help="CSV columns to use as positions")
     parser.add_argument("--p", nargs="+", metavar="COLUMN", help="CSV columns to use as momenta")
+    parser.add_argument("--velocities", action="store_true",
+                        help="symoden: the --p columns are velocities q' (what most experiments measure), not "
+                             "momenta; momenta then come from the learned mass matrix [momenta]")
     parser.add_argument("--u", nargs="+", metavar="COLUMN",
                         help="symoden: CSV columns of the control inputs [columns named u, u1, u2, ...]")
     parser.set_defaults(func=run)
@@ -124,18 +133,25 @@ def run(args: argparse.Namespace) -> int:
     dataset = load_training_data(args.data, q=args.q, p=args.p, window=args.window, u=args.u)
     rows = dataset.num_trajectories * dataset.num_times
     if not batch_given and args.batch_size is not None:  # a model's default minibatch, never more than the data
-        windows = dataset.num_trajectories * max(dataset.num_times - 3, 1) * (1 - args.validation_fraction)
-        args.batch_size = args.batch_size if args.batch_size < windows else None
+        per_trajectory = max(dataset.num_times - 3, 1) if args.model == "symoden" else dataset.num_times  # windows of 4
+        available = dataset.num_trajectories * per_trajectory * (1 - args.validation_fraction)
+        args.batch_size = args.batch_size if args.batch_size < available else None
     batch = max(min(rows, args.batch_size or rows), int(rows * args.validation_fraction))  # validation: one batch
     check_network_size(width=width, depth=depth, rows=batch, dim=dataset.x.shape[-1])
     folder = output_folder(args, "train")
     ckpt_dir = folder.checkpoint_dir
     init_model, steps = None, args.steps
     settings = {k: getattr(args, k) for k in ("width", "depth", "activation") if getattr(args, k) is not None}
+    if args.width is None and args.model in MODEL_WIDTHS:
+        settings["width"] = MODEL_WIDTHS[args.model]  # saved in the config, so the model loads the same
     if args.model == "dae" and args.latent_dim is not None:
         settings["latent_dim"] = args.latent_dim
     if args.fixed_starts:
         settings["free_starts"] = False
+    if args.velocities:
+        if args.model != "symoden":
+            raise InputError(f"--velocities applies to symoden, not {args.model} (lnn and node2 take velocities anyway)")
+        settings["velocity_data"] = True
     if args.angles is not None:
         if args.model not in ("lnn", "node2", "vin", "symoden"):
             raise InputError(f"--angles applies to lnn, node2, vin and symoden, not {args.model}")

@@ -85,6 +85,10 @@ class ControlledSystem:
         d = self.dim
         return jnp.linalg.solve(self.mass_fn(x[:d]), x[d:])
 
+    def positions_and_velocities(self, x):
+        """``(q, q̇)`` of a state ``x = (q, p)`` (what a camera and a tachometer measure)."""
+        return jnp.concatenate([x[:self.dim], self.velocity(x)])
+
     def controlled_field(self, x, u):
         """``ẋ = (∂H/∂p, −∂H/∂q + g(q) u)``."""
         d = self.dim
@@ -286,16 +290,19 @@ def simulate_controlled(system: str | ControlledSystem, key, *, num_trajectories
 
 
 def closed_loop(system: ControlledSystem, controller: Callable, x0, *, dt: float = 0.05, num_times: int = 201,
-                substeps: int = 10, u_max: float | None = None):
+                substeps: int = 10, u_max: float | None = None, observe: Callable | None = None):
     """The true ``system`` under the feedback ``u = controller(q, p)``, sampled every ``dt`` (zero-order hold).
 
+    ``observe`` maps the state ``(q, p)`` to what the controller is given (e.g. ``system.velocity``'s
+    ``(q, q̇)`` for a controller of measured velocities); default the state itself.
     Returns ``(x [num_times, 2d], u [num_times, m])``: ``u[k]`` is computed from ``x[k]`` and held on
     ``[t_k, t_{k+1})``, clipped to ``±u_max`` when given.
     """
     d = system.dim
 
     def policy(x):
-        u = controller(x[:d], x[d:])
+        y = x if observe is None else observe(x)
+        u = controller(y[:d], y[d:])
         return u if u_max is None else jnp.clip(u, -u_max, u_max)
 
     def interval(x, _):

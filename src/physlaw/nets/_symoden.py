@@ -78,14 +78,19 @@ class SymODEN(AbstractDynamicsModel):
     window: int = eqx.field(static=True)
     substeps: int = eqx.field(static=True)
     epsilon: float = eqx.field(static=True)
+    velocity_data: bool = eqx.field(static=True)
 
     def __init__(self, dim: int, *, controls: int = 1, width: int = 64, depth: int = 2, activation: str = "tanh",
-                 angles: str = "", window: int = SYMODEN_WINDOW, substeps: int = 1, epsilon: float = 1e-3, key):
+                 angles: str = "", window: int = SYMODEN_WINDOW, substeps: int = 1, epsilon: float = 1e-3,
+                 velocity_data: bool = False, key):
         d = dim // 2
         if not (isinstance(controls, int) and 1 <= controls <= 64):
             raise InputError(f"controls must be an integer from 1 to 64, got {controls}")
         if not (isinstance(window, int) and 2 <= window <= 1000) or not (isinstance(substeps, int) and 1 <= substeps <= 100):
             raise InputError(f"window must be 2..1000 and substeps 1..100, got {window} and {substeps}")
+        if not isinstance(velocity_data, bool):
+            raise InputError(f"velocity_data must be true or false, got {velocity_data!r:.40}")
+        self.velocity_data = velocity_data
         self.angles = parse_angles(angles, d)
         self.num_controls, self.window, self.substeps, self.epsilon = controls, window, substeps, float(epsilon)
         act = _activation(activation)
@@ -130,12 +135,36 @@ class SymODEN(AbstractDynamicsModel):
         grad = jax.grad(self.hamiltonian)(x)
         return jnp.concatenate([grad[d:], -grad[:d] + self.input_matrix(x[:d]) @ u])
 
+    @property
+    def state(self) -> str:
+        """``"qv"`` for a model trained on velocities (its states are ``(q, q̇)``), else ``"qp"``."""
+        return "qv" if self.velocity_data else "qp"
+
+    def momenta_of(self, x):
+        """``(q, q̇) → (q, p)`` with the learned mass matrix, ``p = M_θ(q) q̇``."""
+        d = x.shape[-1] // 2
+        return jnp.concatenate([x[:d], jnp.linalg.solve(self.inverse_mass(x[:d]), x[d:])])
+
+    def velocities_of(self, x):
+        """``(q, p) → (q, q̇)``, ``q̇ = M⁻¹_θ(q) p``."""
+        d = x.shape[-1] // 2
+        return jnp.concatenate([x[:d], self.inverse_mass(x[:d]) @ x[d:]])
+
     def vector_field(self, t, x):
-        return self.controlled_field(x, jnp.zeros(self.num_controls, x.dtype))
+        """The free dynamics (``u = 0``) in the model's own state: ``(q, p)``, or ``(q, q̇)`` for velocity data."""
+        free = jnp.zeros(self.num_controls, x.dtype)
+        if not self.velocity_data:
+            return self.controlled_field(x, free)
+        y = self.momenta_of(x)
+        return jax.jvp(self.velocities_of, (y,), (self.controlled_field(y, free),))[1]
 
     def predict(self, x0, u, dt):
-        """States ``[K + 1, 2d]`` from ``x0`` under controls ``u`` ``[K, m]`` held for ``dt`` each (RK4, ``substeps``)."""
-        return integrate_held(self.controlled_field, x0, u, dt, self.substeps)
+        """States ``[K + 1, 2d]`` from ``x0`` under controls ``u`` ``[K, m]`` held for ``dt`` each (RK4, ``substeps``),
+        in the model's own state (velocities converted through the learned mass matrix)."""
+        if not self.velocity_data:
+            return integrate_held(self.controlled_field, x0, u, dt, self.substeps)
+        xs = integrate_held(self.controlled_field, self.momenta_of(x0), u, dt, self.substeps)
+        return jax.vmap(self.velocities_of)(xs)
 
 
 def symoden_arrays(dataset, *, window: int = SYMODEN_WINDOW, angles: tuple = (), dtype=jnp.float32):
@@ -195,18 +224,22 @@ def symoden_loss(model: SymODEN, windows, controls, h):
 def energy_shaping_controller(model: SymODEN, target, *, kp: float = 2.0, kd: float = 1.0):
     """The learned model's controller ``u(q, p) = β(q) + v(p)`` that drives ``q`` to ``target`` (module docstring).
 
-    ``V_d = ½ kp |q − q*|²`` on the (unwrapped) coordinates; ``v = −kd gᵀ M⁻¹ p`` injects damping.
+    ``V_d = ½ kp |q − q*|²`` on the (unwrapped) coordinates; ``v = −kd gᵀ q̇`` injects damping, with
+    ``q̇ = M⁻¹_θ(q) p``. A model trained on velocities (``velocity_data``) takes the measured ``q̇`` in place of
+    ``p``: with velocity data ``M``, ``V`` and ``g`` are learned only up to one common factor, which the
+    controller does not need.
 
     Returns:
-        ``controller(q, p) -> u`` (``[m]``), a pure JAX function.
+        ``controller(q, p_or_qdot) -> u`` (``[m]``), a pure JAX function.
     """
     target = jnp.asarray(target)
 
-    def controller(q, p):
+    def controller(q, s):
         g = model.input_matrix(q)
         shaping = jax.grad(model.potential)(q) - kp * (q - target.astype(q.dtype))
         beta = jnp.linalg.solve(g.T @ g, g.T @ shaping)
-        return beta - kd * (g.T @ (model.inverse_mass(q) @ p))
+        qdot = s if getattr(model, "velocity_data", False) else model.inverse_mass(q) @ s
+        return beta - kd * (g.T @ qdot)
 
     return controller
 
@@ -232,7 +265,7 @@ def closed_loop_summary(x, u, target, *, dt: float, angles: tuple = (), toleranc
     worst = np.max(np.abs(err), axis=1)
     outside = np.flatnonzero(~(worst <= tolerance))
     settle = None if (len(outside) and outside[-1] == len(worst) - 1) else (0.0 if not len(outside) else float((outside[-1] + 1) * dt))
-    return {"final_q": x[-1, :d].tolist(), "final_p": x[-1, d:].tolist(), "final_error": err[-1].tolist(),
+    return {"final_q": x[-1, :d].tolist(), "final_p_or_v": x[-1, d:].tolist(), "final_error": err[-1].tolist(),
             "max_final_error": float(worst[-1]), "tolerance": tolerance, "reached": bool(worst[-1] <= tolerance),
             "settling_time": settle, "max_abs_control": np.max(np.abs(u), axis=0).tolist(),
             "duration": float(dt * (len(x) - 1))}

@@ -18,7 +18,7 @@ POSITION_MODELS = ("vin",)
 """Models trained on positions alone (uniform time step): the variational integrator network."""
 CONTROL_MODELS = ("symoden",)
 """Models of systems with control inputs (the dataset's ``u``): SymODEN."""
-ANGLE_SYSTEMS = ("pendulum", "double-pendulum")
+ANGLE_SYSTEMS = ("pendulum", "double-pendulum", "pendulum-chain")
 """Simulated systems whose positions are angles (the LNN/NODE2 embed them as cos/sin by default)."""
 
 
