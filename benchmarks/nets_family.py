@@ -49,7 +49,7 @@ TASKS = {
     "pendulum": dict(sim=dict(num_trajectories=50, num_times=45, dt=3.0 / 44.0, noise=0.1), batch=None, width=200,
                      models=("baseline", "hnn", "lnn", "node2"), t_max=20.0, model_train=MODEL_TRAIN),
     "double-pendulum": dict(sim=dict(num_trajectories=30, num_times=100, dt=0.05, noise=0.0), batch=256, width=128,
-                            models=("baseline", "lnn"), t_max=10.0),
+                            models=("baseline", "lnn"), t_max=10.0, model_train=MODEL_TRAIN),
 }
 
 
