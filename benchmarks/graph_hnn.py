@@ -114,7 +114,7 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=3e-3)
-    parser.add_argument("--batch-size", type=int, default=1024)
+    parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--num-trajectories", type=int, default=100)
     parser.add_argument("--num-times", type=int, default=50)
     parser.add_argument("--train-momentum", type=float, default=0.8,
