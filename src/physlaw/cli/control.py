@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--target needs {d} number(s), one per position of the model; got {len(args.target)}")
     start = np.zeros(2 * d) if args.start is None else np.asarray(args.start, float)
     if start.shape != (2 * d,):
-        raise InputError(f"--start needs {2 * d} numbers (q1..q{d} p1..p{d}); got {len(args.start)}")
+        which = "q1 p1" if d == 1 else f"q1..q{d} p1..p{d}"
+        raise InputError(f"--start needs {2 * d} numbers ({which}); got {len(args.start)}")
     source = (config.get("data_metadata") or {}).get("system")
     name = args.system or (source if source in CONTROLLED_SYSTEMS else None)
     if name is not None:

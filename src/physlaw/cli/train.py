@@ -208,6 +208,11 @@ def run(args: argparse.Namespace) -> int:
     val = f", validation loss {last[2]:.3g}" if last[2] is not None else ""
     print(f"trained {args.model} for {info.num_steps_run} steps in {info.wall_time:.1f} s: "
           f"training loss {last[1]:.3g}{val}; wrote {out}/model.eqx and {out}/config.json")
+    if args.model in ("lnn", "node2", "vin", "symoden") and not model_config.get("angles"):
+        import sys
+
+        print("physlaw train: note: no position is treated as a periodic angle; if some are angles (a pendulum's), "
+              "train again with --angles I,J (0-based) so that q and q + 2 pi are the same state", file=sys.stderr)
     hess = record.get("hessian")
     if hess and hess["num_near_singular"]:
         import sys
