@@ -119,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--fixed-starts applies to vin, not {args.model}")
     if args.u and args.model != "symoden":
         raise InputError(f"--u (control columns) applies to symoden, not {args.model}")
+    if args.velocities and args.model != "symoden":
+        raise InputError(f"--velocities applies to symoden, not {args.model} (lnn and node2 take velocities anyway)")
     batch_given = args.batch_size is not None
     for name in TRAINING_DEFAULTS:
         setattr(args, name, training_setting(args, name))
@@ -151,8 +153,6 @@ def run(args: argparse.Namespace) -> int:
     if args.fixed_starts:
         settings["free_starts"] = False
     if args.velocities:
-        if args.model != "symoden":
-            raise InputError(f"--velocities applies to symoden, not {args.model} (lnn and node2 take velocities anyway)")
         settings["velocity_data"] = True
     if args.angles is not None:
         if args.model not in ("lnn", "node2", "vin", "symoden"):

@@ -72,8 +72,12 @@ class ControlledSystem:
     def control_names(self) -> tuple[str, ...]:
         return tuple(f"u{i + 1}" for i in range(self.num_controls))
 
+    def kinetic(self, q, p):
+        """``T = ½ pᵀ M(q)⁻¹ p``."""
+        return 0.5 * p @ jnp.linalg.solve(self.mass_fn(q), p)
+
     def hamiltonian(self, q, p):
-        return 0.5 * p @ jnp.linalg.solve(self.mass_fn(q), p) + self.potential_fn(q)
+        return self.kinetic(q, p) + self.potential_fn(q)
 
     def energy(self, x):
         """``H`` of states ``x = (q, p)`` ``[..., 2d]``."""
@@ -103,7 +107,7 @@ class ControlledSystem:
 
         return HamiltonianSystem(
             name=self.name, description=self.description + " (no control)", dim=self.dim,
-            kinetic_fn=lambda q, p: 0.5 * p @ jnp.linalg.solve(self.mass_fn(q), p), potential_fn=self.potential_fn,
+            kinetic_fn=self.kinetic, potential_fn=self.potential_fn,
             sample_fn=self.sample_fn, separable=False, parameters=self.parameters,
             conserved={"energy": self.hamiltonian}, dt=self.dt, num_times=max(self.num_times, 100),
             substeps=self.substeps)
@@ -213,18 +217,27 @@ def get_controlled_system(name: str, **parameters) -> ControlledSystem:
         raise InputError(f"bad parameters {parameters} for system {name!r}: {err}") from None
 
 
+def held_step(field: Callable, x, u, dt, substeps: int):
+    """The state after ``dt`` from ``x`` with the control ``u`` held (``substeps`` RK4 steps, unrolled when few).
+
+    The state keeps its dtype (a float64 network on float32 data, or the reverse).
+    """
+    h = dt / substeps
+
+    def sub(y, _):
+        return rk4_step(lambda t, z: field(z, u), 0.0, y, h).astype(y.dtype), None
+
+    y, _ = jax.lax.scan(sub, x, None, length=substeps, unroll=substeps <= 4)
+    return y
+
+
 def integrate_held(field: Callable, x0, u, dt: float, substeps: int):
     """States at ``t_0 … t_K`` from ``x0`` with ``u[k]`` held on ``[t_k, t_{k+1})`` (RK4, ``substeps`` per interval).
 
     ``field(x, u) -> ẋ``; ``u`` ``[K, m]``; returns ``[K + 1, dim]``.
     """
-    h = dt / substeps
-
     def interval(x, uk):
-        def sub(y, _):  # the state keeps its dtype (a float64 network on float32 data, or the reverse)
-            return rk4_step(lambda t, z: field(z, uk), 0.0, y, h).astype(y.dtype), None
-
-        x, _ = jax.lax.scan(sub, x, None, length=substeps, unroll=substeps <= 4)
+        x = held_step(field, x, uk, dt, substeps)
         return x, x
 
     # the substeps unrolled (2x faster per training step on CPU); the intervals rolled (each unrolled interval
@@ -307,13 +320,7 @@ def closed_loop(system: ControlledSystem, controller: Callable, x0, *, dt: float
 
     def interval(x, _):
         u = policy(x).astype(x.dtype)
-        h = dt / substeps
-
-        def sub(y, _):
-            return rk4_step(lambda t, z: system.controlled_field(z, u), 0.0, y, h).astype(y.dtype), None
-
-        y, _ = jax.lax.scan(sub, x, None, length=substeps)
-        return y, (x, u)
+        return held_step(system.controlled_field, x, u, dt, substeps), (x, u)
 
     _, (xs, us) = jax.jit(lambda x: jax.lax.scan(interval, x, None, length=num_times))(jnp.asarray(x0))
     return np.asarray(xs), np.asarray(us)
