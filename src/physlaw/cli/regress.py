@@ -54,7 +54,11 @@ def register(sub) -> None:
                        help="relative prior width: coefficients ~ Normal(0, (S x data scale)^2) (see above)")
     prior.add_argument("--prior-absolute", type=float_between(1e-100, 1e100), default=None, metavar="S",
                        help="every coefficient has a Normal(0, S^2) prior in its model's basis (the older behaviour)")
-    p.add_argument("--samples", type=samples_type, default=5000, help="sweeps kept per chain after burn-in")
+    p.add_argument("--samples", type=samples_type, default=500,
+                   help="sweeps kept per chain after burn-in; with --precision the minimum (at most 10 x this)")
+    p.add_argument("--precision", type=float_between(0.0, 100.0), default=0.1, metavar="NAT",
+                   help="sample each model until its free energy is known to NAT (0: exactly --samples sweeps); "
+                        "models many errors worse than the best stop at --samples")
     p.add_argument("--replicas", type=replicas_type, default=32, help="temperatures in the exchange ladder")
     p.add_argument("--chains", type=chains_type, default=4, help="independent chains (error bars, R-hat)")
     add_column_options(p, region=True)
@@ -113,6 +117,7 @@ def run_regression(x, y, sigma, args, out: Path, ckpt_dir: Path):
             x, y, sigma=sigma, models=models, prior_scale=absolute, relative_scale=args.prior_scale,
             key=key_from_seed(args.seed), num_samples=args.samples, num_replicas=args.replicas,
             num_chains=args.chains, checkpoints=CheckpointFolder(ckpt_dir),
+            precision=getattr(args, "precision", 0.1) or None,
             progress=None if args.quiet else ProgressBar(unit="sweep"),
         )
     write_regression(reg, out, data_path=str(args.data), seed=args.seed, prior_scale=args.prior_scale,

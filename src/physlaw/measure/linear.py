@@ -33,6 +33,7 @@ The result type ``Regression`` of ``physlaw.measure.regression.regress`` is buil
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 from typing import NamedTuple
 
 import jax.numpy as jnp
@@ -245,13 +246,60 @@ def linear_target(x, y, sigma, model: str, prior_scale=DEFAULT_PRIOR_SCALE, dtyp
 # Candidates and the result type of ``regress``
 
 
+@functools.lru_cache(maxsize=8)
+def _standard_prior(width: int) -> JointPrior:
+    # one object per width: every model of a comparison shares the compiled sampler
+    return JointPrior({"z": Normal(0.0, 1.0, shape=(width,))})
+
+
+def _standard_log_likelihood(p, data):
+    scaled_phi, y, sigma = data   # Φ_j S_j, zero columns beyond the model's coefficients
+    return gaussian_log_likelihood(y - scaled_phi @ p["z"], sigma)
+
+
+@functools.lru_cache(maxsize=16)
+def _named(names: tuple[str, ...]):
+    def unravel(v):  # the sampled z_0 .. z_{k-1} under the model's coefficient names
+        return {n: v[j] for j, n in enumerate(names)}
+
+    return unravel
+
+
+def padded_target(x, y, sigma, model: str, scales, basis: Basis, width: int) -> Target:
+    """The model as a selection runs it: one compiled sampler for every model of the comparison.
+
+    The coefficients are standardised, w_j = S_j z_j with z_j ~ N(0, 1) (the same model and free
+    energy as :func:`linear_target`: a linear change of variables of a normalised prior), and padded
+    to ``width`` coordinates whose design columns are zero and which are not sampled. The samples
+    are z: multiply by the scales S (``rescale``) for the coefficients in the model's basis.
+    """
+    names = coefficient_names(model)
+    phi = design_matrix(x, model, basis) * np.asarray(scales)[None, :]
+    padded = np.zeros((phi.shape[0], width))
+    padded[:, : phi.shape[1]] = phi
+    dtype = jnp.result_type(float)
+    y = jnp.asarray(y, dtype)
+    data = (jnp.asarray(padded, dtype), y, jnp.broadcast_to(jnp.asarray(sigma, dtype), y.shape))
+    return Target.from_prior(_standard_prior(width), _standard_log_likelihood, data=data,
+                             sampled=range(len(names)), sampled_unravel=_named(names))
+
+
+def rescale(result, scales):
+    """A run of :func:`padded_target` with its samples turned from z into the coefficients w = S z."""
+    return replace(result, samples=np.asarray(result.samples) * np.asarray(scales, dtype=float))
+
+
 def candidates(x, y, models=DEFAULT_MODELS, prior_scale=None,
                relative_scale: float = DEFAULT_RELATIVE_SCALE) -> list[Candidate]:
     """One ``selection.Candidate`` per model; ``info`` holds the degree, prior scales and basis.
 
+    The targets are :func:`padded_target`\ s of one width (the largest model's): their samples are
+    standardised, ``rescale`` them with ``info["prior_scales"]``.
+
     ``prior_scale``: an absolute S for every coefficient, or None for the data-scaled defaults with
     ``relative_scale`` s (module docstring)."""
     basis = Basis.from_data(x)
+    width = max(len(coefficient_names(m)) for m in models)
     out = []
     for m in models:
         scales = _scales(x, y, m, prior_scale, relative_scale)
@@ -260,9 +308,9 @@ def candidates(x, y, models=DEFAULT_MODELS, prior_scale=None,
                 "basis": "raw x" if m in ("ax", "ax+b") else
                 f"Legendre P_j(u), u = (x - {basis.mid:.6g}) / {basis.half:.6g}"}
         out.append(Candidate(m, info, functools.partial(_make_target, np.asarray(x, float), np.asarray(y, float),
-                                                          m, tuple(scales), basis)))
+                                                          m, tuple(scales), basis, width)))
     return out
 
 
-def _make_target(x, y, model, scales, basis, sigma):
-    return linear_target(x, y, sigma, model, prior_scale=np.asarray(scales), basis=basis)
+def _make_target(x, y, model, scales, basis, width, sigma):
+    return padded_target(x, y, sigma, model, scales, basis, width)

@@ -50,7 +50,7 @@ def _relabel_fn(flat, relabel: Callable):
     once per model structure."""
     key = (flat.signature, "relabel", relabel, flat.sampled)
     if key not in _CHUNK_CACHE:
-        unravel = flat.unravel if flat.sampled is None else flat.sampled_unravel
+        unravel = flat.unravel if flat.sampled_unravel is None else flat.sampled_unravel
         _CHUNK_CACHE[key] = jax.jit(jax.vmap(jax.vmap(
             lambda v: jax.flatten_util.ravel_pytree(relabel(unravel(v)))[0])))
     return _CHUNK_CACHE[key]

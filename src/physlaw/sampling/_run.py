@@ -27,7 +27,7 @@ import numpy as np
 from physlaw.errors import InputError
 from physlaw.sampling import _kernel as kernel
 from physlaw.sampling._diagnostics import Diagnostics, summarise
-from physlaw.sampling._driver import Context, Hooks, RunConfig, RunState, Saver, sample, traces, tune
+from physlaw.sampling._driver import EARLY, Context, Hooks, RunConfig, RunState, Saver, sample, traces, tune
 from physlaw.sampling._free_energy import FreeEnergy, free_energy
 from physlaw.sampling._hooks import Checkpoint, Progress, as_progress
 from physlaw.sampling._ladder import initial_ladder
@@ -293,6 +293,7 @@ def estimate(state: RunState, cfg: RunConfig, target: Target, flat, prior_check:
     if flat.sampled is not None:  # a padded model: the result is the smaller model's
         s = list(flat.sampled)
         samples, acc, step = samples[..., s], acc[..., s], step[..., s]
+    if flat.sampled_unravel is not None:  # (also a padded model at its full size: its own names)
         names, unravel = sampled_names(flat), flat.sampled_unravel
     rung_samples = None
     if cfg.keep_all_rungs:
@@ -323,7 +324,7 @@ def estimate(state: RunState, cfg: RunConfig, target: Target, flat, prior_check:
         precision=cfg.precision, precision_reached=float(fe.free_energy_err), precision_met=met,
         stop_reason=state.stop_reason, num_sweeps_kept=int(kept))
     warn = warn + fe.warnings
-    if met is False:
+    if met is False and state.stop_reason != EARLY:  # a model stopped early is out of the race: F is precise enough
         warn.append(f"free energy error {fe.free_energy_err:.3g} nat is above the requested precision "
                     f"{cfg.precision:g} nat after the maximum {kept} sweeps; raise max_samples or use more chains")
     for w in warn:

@@ -169,7 +169,7 @@ def flatten_target(target: Target, key: jax.Array, dtype=None) -> FlatTarget:
         if len(sampled) == flat.size and tuple(sampled) == tuple(range(flat.size)):
             sampled = None
     return FlatTarget(flat.size, unravel, log_prior, log_likelihood, sample_prior, target.incremental, names,
-                      data, signature, sampled, None if sampled is None else target.sampled_unravel)
+                      data, signature, sampled, None if target.sampled is None else target.sampled_unravel)
 
 
 class Batched(NamedTuple):
@@ -205,9 +205,10 @@ def batched(flat: FlatTarget) -> Batched:
 
 def sampled_names(flat: FlatTarget) -> tuple[str, ...]:
     """The names of the sampled coordinates, as the smaller model (``sampled_unravel``) calls them."""
-    if flat.sampled is None:
+    if flat.sampled_unravel is None:
         return flat.names
-    shapes = jax.eval_shape(flat.sampled_unravel, jax.ShapeDtypeStruct((len(flat.sampled),), jnp.float32))
+    size = flat.dim if flat.sampled is None else len(flat.sampled)  # None: every coordinate, in order
+    shapes = jax.eval_shape(flat.sampled_unravel, jax.ShapeDtypeStruct((size,), jnp.float32))
     return _parameter_names(jax.tree_util.tree_map(lambda v: np.zeros(v.shape, v.dtype), shapes))
 
 
