@@ -670,10 +670,57 @@ def deconvolve(
             top = next(iter(p))
             res.notes.append(f"{axis}: {top} (p = {p[top]:.3g}; compared " + ", ".join(
                 f"{k} {v:.2g}" for k, v in p.items()) + ")")
-    beyond = outside_window(np.median(res.physical()["centre"], axis=0), x)
+    phys = res.physical()
+    beyond = outside_window(np.median(phys["centre"], axis=0), x)
     if beyond:
         res.warnings.append(beyond)
+    if res.best.info.get("component", "peak") == "peak":
+        overlap = unresolved_components(np.median(phys["centre"], axis=0), np.median(phys["fwhm"], axis=0))
+        if overlap:
+            res.warnings.append(overlap)
     return res
+
+
+#: Two lines closer than this many times their mean FWHM add up to a single maximum (two equal
+#: Lorentzians: 1/√3 ≈ 0.577; equal Gaussians: 2/2.3548 ≈ 0.849, so this flags only lines that are
+#: unresolved for any symmetric shape between them).
+UNRESOLVED_SEPARATION = 1 / np.sqrt(3)
+
+
+def unresolved_groups(centres, fwhms) -> list[list[int]]:
+    """Groups (indices in centre order, as the components are numbered) of two or more components
+    whose neighbouring centres lie closer than ``UNRESOLVED_SEPARATION`` × their mean FWHM."""
+    c, w = np.asarray(centres, float), np.asarray(fwhms, float)
+    order = np.argsort(c)
+    c, w = c[order], w[order]
+    groups, current = [], [0]
+    for i in range(1, c.size):
+        if c[i] - c[i - 1] < UNRESOLVED_SEPARATION * 0.5 * (w[i] + w[i - 1]):
+            current.append(i)
+        else:
+            groups.append(current)
+            current = [i]
+    groups.append(current)
+    return [g for g in groups if len(g) > 1]
+
+
+def unresolved_components(centres, fwhms) -> str:
+    """A warning in words when components of the selected model are not resolved from each other
+    (their sum has one maximum): the data need the shape they make together, but not that they are
+    distinct lines; else ''."""
+    groups = unresolved_groups(centres, fwhms)
+    if not groups:
+        return ""
+    c = np.sort(np.asarray(centres, float))
+    w = np.asarray(fwhms, float)[np.argsort(np.asarray(centres, float))]
+    parts = [f"components {g[0] + 1}–{g[-1] + 1} (centres {', '.join(f'{c[i]:.5g}' for i in g)}; FWHM "
+             + (f"{min(w[g]):.3g}–{max(w[g]):.3g})" if f"{min(w[g]):.3g}" != f"{max(w[g]):.3g}" else f"{w[g[0]]:.3g})")
+             for g in groups]
+    distinct = c.size - sum(len(g) - 1 for g in groups)
+    return ("unresolved lines: " + "; ".join(parts) + " lie closer together than their widths, so each group adds "
+            "up to one maximum: the data need the line shape the group makes, not that its members are distinct "
+            f"lines (e.g. chemical states); of the K = {c.size} components the spectrum resolves {distinct} "
+            f"separate feature{'s' if distinct != 1 else ''}")
 
 
 def outside_window(centres, x) -> str:
