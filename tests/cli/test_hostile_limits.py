@@ -142,11 +142,11 @@ def test_spectrum_and_relaxation_refuse_overflowing_scales(tmp_path, capsys):
 
 
 def test_noise_figure_survives_non_finite_free_energies(tmp_path):
-    from physlaw.plot.regress import noise_figure
+    from physlaw.plot.spectrum import noise_figure   # the one noise figure of every measurement command
 
     curve = SimpleNamespace(sigma=np.array([1.0, 2.0, 3.0]), free_energy=np.array([np.inf, np.nan, np.inf]),
                             free_energy_err=np.zeros(3), sigma_hat=2.0)
-    reg = SimpleNamespace(fits=[SimpleNamespace(name="ax", noise=curve)])
+    reg = SimpleNamespace(fits=[SimpleNamespace(name="ax", noise=curve)], noise_sigma=2.0)
     noise_figure(reg, tmp_path / "noise.png")
     assert (tmp_path / "noise.png").exists()
 

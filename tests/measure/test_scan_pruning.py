@@ -105,3 +105,29 @@ def test_evidence_words_read_the_gap_with_its_error():
     assert evidence_words(best, F(free_energy=104.5, free_energy_err=0.1), "K = 2").startswith("strong evidence")
     assert evidence_words(best, F(free_energy=110.0, free_energy_err=0.1), "K = 2").startswith("decisive evidence over K = 2")
     assert evidence_words(best, F(free_energy=110.0, free_energy_err=5.0), "K = 2").startswith("the data cannot decide")
+
+
+def test_without_a_precision_a_model_out_of_the_race_stops_at_a_quarter():
+    """Fixed-length selections race too: a model many errors behind the best so far stops at a quarter
+    of the sweeps (at least 500; here half of 1000), while the best runs exactly the fixed-length run (the same draws as
+    ``run`` alone with its key: the checks do not touch the chunks' keys)."""
+    import numpy as np
+
+    from physlaw.measure import linear
+    from physlaw.sampling import run
+
+    x = np.linspace(0.0, 3.0, 25)
+    y = 0.5 * x + 1.0 + np.random.default_rng(0).normal(0, 0.05, x.size)
+    cands = linear.candidates(x, y, ("ax+b", "ax"))   # ax (no offset) is hundreds of nat behind
+    key = jax.random.key(4)
+    sel = selection.select(cands, num_points=x.size, sigma=0.05, key=key, num_samples=1000, num_replicas=8,
+                           num_chains=2)
+    good, bad = sel.fit("ax+b"), sel.fit("ax")
+    assert bad.free_energy - good.free_energy > 100
+    assert bad.result.diagnostics.stop_reason == "stopped early" and bad.result.samples.shape[1] == 500
+    assert good.result.samples.shape[1] == 1000
+    alone = run(jax.random.split(jax.random.fold_in(key, 0))[1], cands[0].make_target(0.05), num_samples=1000,
+                num_replicas=8, num_chains=2)
+    assert alone.diagnostics.stop_reason == "fixed length"
+    assert np.array_equal(good.result.samples, alone.samples)   # the winner's run is the fixed-length run
+    assert good.free_energy == alone.free_energy.free_energy

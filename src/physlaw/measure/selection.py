@@ -330,10 +330,21 @@ class _Runner:
         self.best: tuple[float, float] | None = None   # (F, err) of the best final run so far
 
     def _race(self) -> dict:
-        """With a precision: a candidate many errors worse than the best so far stops at the minimum length."""
-        if "precision" not in self.settings or self.best is None:
+        """A candidate many errors worse than the best so far (``out_of_the_race``) stops at the minimum
+        length: with a precision, ``num_samples``; without one, a quarter of it (at least 500 sweeps),
+        while every other candidate runs exactly the ``num_samples`` sweeps of a fixed-length run (the
+        same draws: chunk keys do not depend on the checks)."""
+        if self.best is None:
             return {}
-        return {"stop_early": out_of_the_race(*self.best)}
+        race = {"stop_early": out_of_the_race(*self.best)}
+        if "precision" in self.settings:
+            return race
+        n = int(self.settings.get("num_samples", 2000))
+        if n < 1000:
+            return {}
+        burn = self.settings.get("num_burnin")
+        return {**race, "num_samples": max(500, n // 4), "max_samples": n,
+                "num_burnin": max(1000, n // 2) if burn is None else int(burn)}   # the burn-in of n sweeps
 
     def _pilot_settings(self) -> dict:
         """The noise pilot is a quarter of the final run (at least 250 sweeps, burn-in at least 500) at a
@@ -373,7 +384,7 @@ class _Runner:
         else:
             noise = self.sigma
         res = run(k_final, cand.make_target(noise), checkpoint=self._ckpt(cand.name), progress_desc=cand.name,
-                  **self.settings, **self._race())
+                  **{**self.settings, **self._race()})
         fe = res.free_energy
         if np.isfinite(fe.free_energy) and (self.best is None or fe.free_energy < self.best[0]):
             self.best = (float(fe.free_energy), float(fe.free_energy_err))
