@@ -40,4 +40,7 @@ def test_groups_follow_centre_order_and_the_message_counts_features():
     text = unresolved_components(centres, fwhms)
     assert text.startswith("unresolved lines: components 2–6 (centres 284, 284.3, 284.7, 285.2, 285.5")
     assert "of the K = 7 components the spectrum resolves 3 separate features" in text
+    # measured 266.5-301.5 eV: the 273 eV component counts (inside), one at 305 eV would not
+    text = unresolved_components(centres[:-1] + [305.2], fwhms[:-1] + [2.8], window=(266.5, 301.5))
+    assert text.endswith("of the K = 7 components the spectrum resolves 2 separate features inside the measured range")
     assert unresolved_components([107.0, 153.0], [35.0, 30.0]) == ""   # NIST Gauss1-like: two clear peaks

@@ -686,7 +686,8 @@ def deconvolve(
     if beyond:
         res.warnings.append(beyond)
     if res.best.info.get("component", "peak") == "peak":
-        overlap = unresolved_components(np.median(phys["centre"], axis=0), np.median(phys["fwhm"], axis=0))
+        overlap = unresolved_components(np.median(phys["centre"], axis=0), np.median(phys["fwhm"], axis=0),
+                                        window=(float(np.min(x)), float(np.max(x))))
         if overlap:
             res.warnings.append(overlap)
     return res
@@ -715,10 +716,11 @@ def unresolved_groups(centres, fwhms) -> list[list[int]]:
     return [g for g in groups if len(g) > 1]
 
 
-def unresolved_components(centres, fwhms) -> str:
+def unresolved_components(centres, fwhms, window: tuple[float, float] | None = None) -> str:
     """A warning in words when components of the selected model are not resolved from each other
     (their sum has one maximum): the data need the shape they make together, but not that they are
-    distinct lines; else ''."""
+    distinct lines; else ''. With ``window`` (the measured x range) the separate features are counted
+    inside it only (a component outside has its own warning)."""
     groups = unresolved_groups(centres, fwhms)
     if not groups:
         return ""
@@ -727,11 +729,14 @@ def unresolved_components(centres, fwhms) -> str:
     parts = [f"components {g[0] + 1}–{g[-1] + 1} (centres {', '.join(f'{c[i]:.5g}' for i in g)}; FWHM "
              + (f"{min(w[g]):.3g}–{max(w[g]):.3g})" if f"{min(w[g]):.3g}" != f"{max(w[g]):.3g}" else f"{w[g[0]]:.3g})")
              for g in groups]
-    distinct = c.size - sum(len(g) - 1 for g in groups)
+    inside = np.ones(c.size, bool) if window is None else (c >= window[0]) & (c <= window[1])
+    grouped = {i for g in groups for i in g[1:]}   # every member of a group but its first
+    distinct = int(sum(1 for i in range(c.size) if inside[i] and i not in grouped))
+    where = "" if window is None else " inside the measured range"
     return ("unresolved lines: " + "; ".join(parts) + " lie closer together than their widths, so each group adds "
             "up to one maximum: the data need the line shape the group makes, not that its members are distinct "
             f"lines (e.g. chemical states); of the K = {c.size} components the spectrum resolves {distinct} "
-            f"separate feature{'s' if distinct != 1 else ''}")
+            f"separate feature{'s' if distinct != 1 else ''}{where}")
 
 
 def outside_window(centres, x) -> str:
