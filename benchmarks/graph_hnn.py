@@ -16,12 +16,13 @@ Target: the energy MSE on 5 bodies within 3× of the 3-body figure.
   The same panel for a baseline MLP trained on the same 3-body data gives the 3-body scale of a
   model without the structure (a baseline cannot run on 5 bodies at all).
 
-Run:  python benchmarks/graph_hnn.py            (≈ 3 min of CPU on 2 shared cores)
+Run:  python benchmarks/graph_hnn.py            (≈ 6 min of CPU on 2 shared cores: 3 training seeds)
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -43,15 +44,40 @@ KEYS = ("energy_mse", "energy_drift", "derivative_mse", "rollout_mse", "gm_relat
         "gm_relative_error_floor", "valid_prediction_time")
 
 
-def run(args) -> dict:
-    data = simulate(SYSTEM, jax.random.key(args.seed), num_trajectories=args.num_trajectories,
+NOTES = """
+Exploration (2026-11-30, training seed 0 only, 5 evaluation draws, script outside the repository with the same data
+and evaluation; energy MSE 3-body / 5-body, ratio, training CPU-s under a load average of 6–8):
+
+| training | 3-body | 5-body | ratio | CPU s |
+|---|---|---|---|---|
+| 4000 steps, batches of 256 (the previous default) | 3.69e-07 | 1.38e-06 | 3.74 | 23 |
+| same, 200 trajectories of 25 states (more varied starts, same rows) | 3.49e-07 | 1.39e-06 | 3.97 | 25 |
+| same, training positions in a disc of radius 0.8 (more close pairs) | 3.01e-07 | 1.25e-06 | 4.13 | 27 |
+| 6000 steps, batches of 128 | 1.58e-07 | 5.36e-07 | 3.39 | 19 |
+| 8000 steps, batches of 128 | 5.08e-08 | 2.15e-07 | 4.23 | 24 |
+| 10000 steps, batches of 64 (the new default) | 2.69e-08 | 1.37e-07 | 5.08 | 18 |
+
+More, smaller steps train a far better model (10× lower 5-body energy error in fewer CPU-s) but do not bring the
+ratio under 3: it moves between 3.4 and 5 from run to run and grows as the errors shrink. The error is in the
+pair potential: along the true 5-body trajectories the variance of Σ δV (learned minus true pair potentials)
+is 1.42e-06 against 2.4e-09 for the kinetic part (radius-0.8 model), and the learned force −dV/dd is worst at
+pair distances d ≈ 0.1–0.2, inside the springs' softening (1.8e-02 against ≤ 2e-03 elsewhere), which the
+5-body states visit more often (1st percentile of d 0.19 against 0.22 for three bodies). The pair potential is a
+function of the softened distance alone and symmetric in the pair by construction; the training states cover
+the 5-body pair distances (1st–99.9th percentile 0.21–3.2 against 0.19–2.5) and momenta (|p_i|² up to 6.0
+against 3.5).
+"""
+
+
+def run_seed(args, seed: int) -> dict:
+    data = simulate(SYSTEM, jax.random.key(seed), num_trajectories=args.num_trajectories,
                     num_times=args.num_times, n=3, momentum=args.train_momentum,
                     radius=args.train_radius)
     config = TrainConfig(num_steps=args.steps, learning_rate=args.learning_rate, schedule="cosine",
                          batch_size=args.batch_size)
     out = {"train_rows": data.num_trajectories * data.num_times, "models": {}}
     for kind in args.models:
-        model, info, cfg = train(kind, data, key=jax.random.key(args.seed + 1), config=config,
+        model, info, cfg = train(kind, data, key=jax.random.key(seed + 1), config=config,
                                  model_settings={"width": args.width})
         record = {"config": cfg, "train_wall_s": info.wall_time, "train_cpu_s": info.cpu_time,
                   "final_train_loss": float(info.history[-1][1]), "integrator": model.integrator, "eval": {}}
@@ -62,11 +88,28 @@ def run(args) -> dict:
                                    t_max=args.t_max)
             record["eval"][f"{n}-body"] = {k: panel["median"][k] for k in KEYS} | {"runs": panel["runs"]}
         out["models"][kind] = record
-        print(f"{kind}: loss {record['final_train_loss']:.3g}, train {info.wall_time:.1f} s wall / "
+        print(f"seed {seed} {kind}: loss {record['final_train_loss']:.3g}, train {info.wall_time:.1f} s wall / "
               f"{info.cpu_time:.1f} s CPU; " + ", ".join(f"{n} energy MSE {e['energy_mse']:.3g}"
                                                         for n, e in record["eval"].items()), flush=True)
     graph = out["models"]["graph-hnn"]["eval"]
     out["ratio_5_over_3"] = graph["5-body"]["energy_mse"] / graph["3-body"]["energy_mse"]
+    return out
+
+
+def run(args) -> dict:
+    """One training run per ``--seeds`` (data and initialisation); each row of the table is the median over them."""
+    per_seed = {seed: run_seed(args, seed) for seed in args.seeds}
+    first = per_seed[args.seeds[0]]
+    out = {"train_rows": first["train_rows"], "seeds": list(args.seeds), "per_seed": per_seed, "models": {}}
+    for kind in first["models"]:
+        recs = [per_seed[s]["models"][kind] for s in args.seeds]
+        med = lambda vals: statistics.median(vals)  # noqa: E731
+        out["models"][kind] = {
+            "train_wall_s": med([r["train_wall_s"] for r in recs]), "train_cpu_s": med([r["train_cpu_s"] for r in recs]),
+            "eval": {where: {k: med([r["eval"][where][k] for r in recs]) for k in KEYS} for where in recs[0]["eval"]}}
+    graph = out["models"]["graph-hnn"]["eval"]
+    out["ratio_5_over_3"] = graph["5-body"]["energy_mse"] / graph["3-body"]["energy_mse"]
+    out["ratio_per_seed"] = [per_seed[s]["ratio_5_over_3"] for s in args.seeds]
     out["target_met"] = bool(out["ratio_5_over_3"] <= TARGET_RATIO)
     out["ratio_per_pair"] = out["ratio_5_over_3"] * 3 / 10  # MSE per pair: 10 pairs among 5 bodies, 3 among 3
     return out
@@ -90,12 +133,14 @@ def write(result: dict, args, out: Path) -> None:
     verdict = "met" if result["target_met"] else "MISSED"
     md = (f"# Graph HNN: trained on 3 bodies, run on 5 (issue 13, item 6)\n\n"
           f"Command: `{result['command']}`; {args.steps} Adam steps (cosine from {args.learning_rate:g}), width "
-          f"{args.width}, {result['train_rows']} training rows (3-body {SYSTEM}, no noise); medians over "
-          f"{args.eval_seeds} draws of 15 fresh initial conditions, t ∈ [0, {args.t_max:g}].\n"
+          f"{args.width}, minibatches of {args.batch_size}, {result['train_rows']} training rows (3-body {SYSTEM}, no noise); "
+          f"each row: the median over {len(args.seeds)} training seeds ({', '.join(map(str, args.seeds))}: data draw and "
+          f"initialisation) of the medians over {args.eval_seeds} draws of 15 fresh initial conditions, t ∈ [0, {args.t_max:g}].\n"
           f"Machine: {result['machine']['cpu_count']} shared cores, load average "
           f"{result['machine']['load_average_1min_at_end']:.1f} at the end; jax {jax.__version__}. {result['date']}.\n\n"
           f"**Energy MSE 5 bodies / 3 bodies = {result['ratio_5_over_3']:.2f}** (target ≤ {TARGET_RATIO:g}: "
-          f"{verdict}). Per pair (each MSE divided by its number of pairs, 10 and 3): "
+          f"{verdict}); per training seed " + ", ".join(f"{r:.2f}" for r in result["ratio_per_seed"]) + ". "
+          f"Per pair (each MSE divided by its number of pairs, 10 and 3): "
           f"{result['ratio_per_pair']:.2f}. Errors of the learned pair potential that are independent from pair to "
           f"pair would make the plain ratio about 10/3 ≈ 3.3; a ratio ≤ 3 needs smaller errors per pair on 5-body "
           f"states than on the 3-body states it was trained on.\n\n" + table(result) +
@@ -104,17 +149,17 @@ def write(result: dict, args, out: Path) -> None:
           "energy is about 2.4× larger, so errors of the learned pair potential that add up count more there. "
           "GM rel. err.: Finzi et al.'s geometric-mean relative rollout error, next to its chaos floor (the true "
           "system from initial states perturbed by 1e-4). VPT: time until the relative error exceeds 0.1. "
-          "The baseline MLP is trained on the same 3-body data and cannot be evaluated on 5 bodies.\n")
+          "The baseline MLP is trained on the same 3-body data and cannot be evaluated on 5 bodies.\n" + NOTES)
     with atomic_path(out.with_suffix(".md")) as tmp:
         Path(tmp).write_text(md)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument("--steps", type=int, default=10000)
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=3e-3)
-    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--num-trajectories", type=int, default=100)
     parser.add_argument("--num-times", type=int, default=50)
     parser.add_argument("--train-momentum", type=float, default=0.8,
@@ -125,7 +170,8 @@ def main(argv=None) -> int:
     parser.add_argument("--eval-seeds", type=int, default=5)
     parser.add_argument("--t-max", type=float, default=20.0)
     parser.add_argument("--models", nargs="+", default=["graph-hnn", "baseline"], choices=["graph-hnn", "baseline"])
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2],
+                        help="training seeds (data draw and initialisation); medians over them [0 1 2]")
     parser.add_argument("--out", default=str(HERE / "results" / "graph_hnn"))
     args = parser.parse_args(argv)
     if "graph-hnn" not in args.models:

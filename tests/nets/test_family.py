@@ -166,3 +166,55 @@ def test_evaluate_panel_handles_velocity_models():
     np.testing.assert_allclose(roll[:, -1, 0] - roll[:, 0, 0], 2 * roll[:, 0, 1] * 1.0, rtol=1e-4, atol=1e-5)
     panel = evaluate_panel(model, system, [0, 1], num_trajectories=2, t_max=1.0, dt=0.1, substeps=2)
     assert len(panel["runs"]) == 2 and panel["median"]["energy_mse"] >= 0
+
+
+def _spring_qv(num_trajectories=3, num_times=11, noise=0.0):
+    from physlaw.dynamics import simulate
+
+    return velocity_dataset(simulate("spring", jax.random.key(5), num_trajectories=num_trajectories,
+                                     num_times=num_times, dt=0.1, noise=noise))
+
+
+def test_node2_segments_cover_every_state():
+    from physlaw.nets._mechanics import node2_arrays
+
+    ds = _spring_qv()
+    segments, dx, h = node2_arrays(ds, window=4)
+    assert segments.shape == dx.shape == (9, 4, 2) and h.shape == (9,)  # starts 0, 4 and 7 in each trajectory
+    np.testing.assert_allclose(h, 0.1, rtol=1e-5)
+    np.testing.assert_allclose(segments[2], np.asarray(ds.x[0, 7:11]), rtol=1e-6)  # the last one ends at the end
+    np.testing.assert_allclose(dx[1, 0], np.asarray(ds.derivatives()[0, 4]), rtol=1e-6)
+    whole, _, _ = node2_arrays(ds, window=50)  # longer than the trajectories: one segment each
+    assert whole.shape == (3, 11, 2)
+    t = np.array(ds.t)
+    t[1, 6:] += 0.05
+    import dataclasses
+
+    with pytest.raises(InputError, match="trajectory 1 has uneven time steps"):
+        node2_arrays(dataclasses.replace(ds, t=t), window=4)
+    with pytest.raises(InputError, match="window"):
+        NODE2(2, window=1, key=jax.random.key(0))
+
+
+def test_fit_node2_rollout_loss_and_training():
+    from physlaw.dynamics import integrate_ode
+    from physlaw.nets import TrainConfig
+    from physlaw.nets._mechanics import _SegmentStarts, fit_node2, node2_arrays, node2_segment_loss
+
+    ds = _spring_qv(num_trajectories=4, num_times=20)
+    segments, dx, h = node2_arrays(ds, window=10)
+    model = NODE2(2, width=16, window=10, derivative_weight=0.0, key=jax.random.key(1))
+    wrapper = _SegmentStarts(model, jnp.zeros_like(segments[:, 0]))
+    idx = jnp.arange(segments.shape[0])
+    field = lambda t, y: model.vector_field(t, y).astype(y.dtype)  # noqa: E731
+    direct = jax.vmap(lambda s: integrate_ode(field, s[0], jnp.float32(0.1), 10))(segments)
+    np.testing.assert_allclose(node2_segment_loss(wrapper, segments, dx, h, idx), jnp.mean((direct - segments) ** 2),
+                               rtol=1e-5)
+    shifted = _SegmentStarts(model, wrapper.offsets + 0.1)  # negative control: the trained starts enter the loss
+    assert abs(float(node2_segment_loss(shifted, segments, dx, h, idx) - node2_segment_loss(wrapper, segments, dx, h, idx))) > 1e-4
+    seen = []
+    trained, info = fit_node2(NODE2(2, width=16, window=10, key=jax.random.key(1)), (segments, dx, h),
+                              key=jax.random.key(2), config=TrainConfig(num_steps=300, learning_rate=3e-3, eval_every=100),
+                              checkpoint_fn=lambda m, step, inf: seen.append(type(m)))
+    assert isinstance(trained, NODE2) and seen == [NODE2] * 3
+    assert info.history[-1][1] < 0.2 * info.history[0][1]

@@ -14,7 +14,8 @@ from physlaw.cli._output import add_output_folder, output_folder
 MODEL_CHOICES = ["hnn", "baseline", "port-hnn", "dae", "node2", "lnn", "dhnn", "hnn-separable", "graph-hnn", "vin",
                  "symoden"]
 """``physlaw.nets.DYNAMICS_MODELS``, ``POSITION_MODELS`` and ``CONTROL_MODELS`` plus the DAE (listed here so that ``--help`` does not import JAX)."""
-TRAINING_DEFAULTS = {"steps": 2000, "learning_rate": 1e-3, "schedule": "constant", "batch_size": None}
+TRAINING_DEFAULTS = {"steps": 2000, "learning_rate": 1e-3, "schedule": "constant", "batch_size": None,
+                     "weight_decay": 0.0}
 """Optimiser settings when the command line leaves them out; ``MODEL_TRAINING_DEFAULTS`` overrides them per model."""
 MODEL_TRAINING_DEFAULTS = {
     # measured in benchmarks/symoden.py: minibatches of 128 windows, 1200 cosine-decayed steps train in <= 30 CPU-s
@@ -23,11 +24,27 @@ MODEL_TRAINING_DEFAULTS = {
     "lnn": {"steps": 1500, "learning_rate": 3e-3, "schedule": "cosine", "batch_size": 64},
     # benchmarks/vin.py: width 32, 1500 cosine steps from 2e-3, full batch: 7-16 CPU-s and a lower position error
     "vin": {"steps": 1500, "learning_rate": 2e-3, "schedule": "cosine"},
-    # benchmarks/graph_hnn.py: 4000 cosine steps from 3e-3 on minibatches of 256 rows: 24 CPU-s (batches of 1024: 139)
-    "graph-hnn": {"steps": 4000, "learning_rate": 3e-3, "schedule": "cosine", "batch_size": 256},
+    # benchmarks/graph_hnn.py: 10000 cosine steps from 3e-3 on minibatches of 64 rows: 14-18 CPU-s and a 5-body energy
+    # error 10x below 4000 steps on batches of 256 (24 CPU-s; batches of 1024: 139)
+    "graph-hnn": {"steps": 10000, "learning_rate": 3e-3, "schedule": "cosine", "batch_size": 64},
+    # benchmarks/nets_family.py: derivatives (weight 0.3) + rollouts of segments of 50 states, AdamW decay 1,
+    # width 64, 1500 cosine steps from 3e-3: energy MSE 9.8e-4 / 1.9e-2 on spring / pendulum (6.9e-3 / 6.9e-2 before)
+    "node2": {"steps": 1500, "learning_rate": 3e-3, "schedule": "cosine", "weight_decay": 1.0},
 }
-MODEL_WIDTHS = {"vin": 32}
+MODEL_WIDTHS = {"vin": 32, "node2": 64}
+NODE2_ROLLOUTS = {"window": 50, "derivative_weight": 0.3}
+"""node2's default training: rollouts over segments of 50 states beside the derivatives (uniform time steps only)."""
 """Hidden units per layer when ``--width`` is left out and the model's class default is not the measured best."""
+
+
+def uniform_steps(t, window: int) -> bool:
+    """True when every run of ``window`` consecutive time steps of every trajectory is even (``t`` [N, T])."""
+    import numpy as np
+
+    from physlaw.nets._mechanics import NODE2_STEP_RTOL
+
+    steps = np.diff(np.asarray(t, float), axis=1)
+    return bool(steps.size == 0 or np.all(np.abs(steps - steps[:, :1]) <= NODE2_STEP_RTOL * np.abs(steps[:, :1])))
 
 
 def training_setting(args, name: str):
@@ -69,14 +86,14 @@ def register(subparsers) -> None:
     parser.add_argument("model", choices=MODEL_CHOICES, help="network to train")
     parser.add_argument("data", help=".npz or trajectory CSV file")
     add_output_folder(parser, resume=False)
-    parser.add_argument("--steps", type=positive_int, help="optimiser steps [2000; lnn, vin 1500; symoden 1200; graph-hnn 4000]")
+    parser.add_argument("--steps", type=positive_int, help="optimiser steps [2000; lnn, vin, node2 1500; symoden 1200; graph-hnn 10000]")
     parser.add_argument("--seed", type=seed, default=0, help="random seed [0]")
     parser.add_argument("--learning-rate", type=float_between(0, 10, lo_open=True),
-                        help="Adam step size, in (0, 10] [1e-3; lnn, symoden, graph-hnn 3e-3; vin 2e-3]")
+                        help="Adam step size, in (0, 10] [1e-3; lnn, node2, symoden, graph-hnn 3e-3; vin 2e-3]")
     parser.add_argument("--schedule", choices=["constant", "cosine"],
-                        help="learning-rate schedule [constant; lnn, vin, symoden, graph-hnn cosine]")
-    parser.add_argument("--weight-decay", type=nonnegative_float, default=0.0, help="AdamW weight decay [0]")
-    parser.add_argument("--batch-size", type=positive_int, help="minibatch size [full batch; lnn 64; symoden 128; graph-hnn 256]")
+                        help="learning-rate schedule [constant; lnn, node2, vin, symoden, graph-hnn cosine]")
+    parser.add_argument("--weight-decay", type=nonnegative_float, help="AdamW weight decay [0; node2 1]")
+    parser.add_argument("--batch-size", type=positive_int, help="minibatch size [full batch; lnn 64; symoden 128; graph-hnn 64]")
     parser.add_argument("--validation-fraction", type=float_between(0, 1, hi_open=True), default=0.1,
                         help="rows held out, in [0, 1) [0.1]")
     parser.add_argument("--patience", type=positive_int, help="early stopping: evaluations without improvement [off]")
@@ -111,8 +128,6 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from physlaw.errors import InputError
 
-    if not (0 <= args.weight_decay < float("inf")):
-        raise InputError(f"--weight-decay must be a finite number >= 0, got {args.weight_decay}")
     if args.model == "vin" and args.p:
         raise InputError("vin trains on positions only: drop --p (give the position columns with --q)")
     if args.fixed_starts and args.model != "vin":
@@ -124,6 +139,8 @@ def run(args: argparse.Namespace) -> int:
     batch_given = args.batch_size is not None
     for name in TRAINING_DEFAULTS:
         setattr(args, name, training_setting(args, name))
+    if not (0 <= args.weight_decay < float("inf")):
+        raise InputError(f"--weight-decay must be a finite number >= 0, got {args.weight_decay}")
     width, depth = args.width or 200, args.depth or 2
     check_network_size(width=width, depth=depth)
 
@@ -152,6 +169,14 @@ def run(args: argparse.Namespace) -> int:
         settings["latent_dim"] = args.latent_dim
     if args.fixed_starts:
         settings["free_starts"] = False
+    if args.model == "node2":
+        if uniform_steps(dataset.t, NODE2_ROLLOUTS["window"]):
+            settings.update(NODE2_ROLLOUTS)
+        else:
+            import sys
+
+            print("physlaw train: note: the time steps are uneven, so node2 learns from the derivatives alone "
+                  "(its rollout training needs a uniform step)", file=sys.stderr)
     if args.velocities:
         settings["velocity_data"] = True
     if args.angles is not None:

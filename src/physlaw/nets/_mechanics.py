@@ -147,16 +147,33 @@ class NODE2(AbstractDynamicsModel):
     ``q̇ = v`` by construction and an MLP gives ``q̈ = f_θ(q, q̇)``. Gruver et al. show this
     second-order structure explains most of the HNN's gain over a plain neural ODE, so it is the
     baseline a structured model must beat. No conservation law is built in.
+
+    Training settings kept with the model (they do not change the field):
+
+    * ``window = 0``: regress ``(q̇, q̈)`` on the observed derivatives (:func:`physlaw.nets.derivative_loss`).
+    * ``window ≥ 2``: :func:`fit_node2` — the derivative loss (weighted by ``derivative_weight``) plus a
+      rollout loss over trajectory segments of ``window`` states (the whole trajectory when shorter),
+      integrated with RK4 from a trained start state per segment (Gruver et al. train NODE+SO on
+      rollouts). On noisy states the rollouts add what a pointwise regression cannot see: whether the
+      amplitude of an oscillation stays constant along a recorded trajectory.
     """
 
     state: ClassVar[str] = "qv"
     mlp: eqx.nn.MLP
     angles: tuple = eqx.field(static=True)
+    window: int = eqx.field(static=True)
+    derivative_weight: float = eqx.field(static=True)
 
     def __init__(self, dim: int, *, width: int = 200, depth: int = 2, activation: str = "tanh",
-                 angles: str = "", key):
+                 angles: str = "", window: int = 0, derivative_weight: float = 1.0, key):
         d = dim // 2
+        if isinstance(window, bool) or not isinstance(window, int) or not (window == 0 or 2 <= window <= 100000):
+            raise InputError(f"node2: window must be 0 (derivatives only) or an integer from 2 to 100000 states, "
+                             f"got {window!r:.40}")
+        if not 0.0 <= float(derivative_weight) < float("inf"):
+            raise InputError(f"node2: derivative_weight must be a finite number >= 0, got {derivative_weight!r:.40}")
         self.angles = parse_angles(angles, d)
+        self.window, self.derivative_weight = window, float(derivative_weight)
         self.mlp = eqx.nn.MLP(_embedded_size(d, self.angles) + d, d, width, depth, _activation(activation), key=key)
 
     def acceleration(self, x):
@@ -166,6 +183,99 @@ class NODE2(AbstractDynamicsModel):
     def vector_field(self, t, x):
         d = x.shape[-1] // 2
         return jnp.concatenate([x[d:], self.acceleration(x)])
+
+
+NODE2_STEP_RTOL = 1e-4
+"""Largest relative difference between the time steps inside one NODE2 training segment."""
+
+
+def node2_arrays(dataset, *, window: int, angles: tuple = (), dtype=jnp.float32):
+    """Training rows of :func:`fit_node2`: segments of ``W = min(window, num_times)`` consecutive states
+    ``[N, W, 2d]`` of a ``(q, q̇)`` dataset, their derivatives ``(q̇, q̈)`` ``[N, W, 2d]`` (stored, else finite
+    differences, as :func:`physlaw.nets.dynamics_arrays`) and each segment's time step ``[N]``.
+
+    Segments start every ``W`` states, plus one ending at the last state, so every state is in one
+    (or, at the end, two). Time steps may differ between segments, not inside one. Angle coordinates
+    (``angles``, 0-based position indices) are unwrapped along each trajectory (the rollout is compared
+    with them; a recorded jump by 2π is the same configuration).
+
+    Raises:
+        InputError: see :func:`physlaw.nets.dynamics_arrays`; also uneven time steps inside a segment
+            (naming trajectory and time index).
+    """
+    import numpy as np
+
+    from physlaw.nets._tasks import dynamics_arrays
+
+    if isinstance(window, bool) or not isinstance(window, int) or window < 2:
+        raise InputError(f"node2: window must be an integer >= 2, got {window!r:.40}")
+    dx = np.asarray(dynamics_arrays(dataset)[2], np.float64)  # its checks, and stored or finite-difference derivatives
+    num_traj, num_times = dataset.num_trajectories, dataset.num_times
+    if num_times < 2:
+        raise InputError("node2 trains on segments of consecutive states but the trajectories have one time each; "
+                         "give trajectories, or window 0 (derivatives alone)")
+    t = np.asarray(dataset.t, np.float64)
+    x = np.array(dataset.x, np.float64)
+    if angles:
+        x[..., list(angles)] = np.unwrap(x[..., list(angles)], axis=1)
+    dx = dx.reshape(num_traj, num_times, -1)
+    w = min(window, num_times)
+    starts = list(range(0, num_times - w + 1, w))
+    if starts[-1] != num_times - w:
+        starts.append(num_times - w)
+    idx = np.asarray(starts)[:, None] + np.arange(w)
+    steps = np.diff(t, axis=1)[:, idx[:, :-1]]  # [traj, segments, W-1]
+    uneven = np.abs(steps - steps[..., :1]) > NODE2_STEP_RTOL * np.abs(steps[..., :1])
+    if uneven.any():
+        i, k, j = (int(v) for v in np.argwhere(uneven)[0])
+        raise InputError(f"trajectory {i} has uneven time steps inside a node2 training segment at time index "
+                         f"{idx[k, j]} ({steps[i, k, j]:g} after {steps[i, k, 0]:g}); resample onto a uniform grid, or "
+                         "train node2 on derivatives alone (window 0)")
+    return (jnp.asarray(x[:, idx].reshape(-1, w, x.shape[-1]), dtype),
+            jnp.asarray(dx[:, idx].reshape(-1, w, dx.shape[-1]), dtype),
+            jnp.asarray(steps[..., 0].reshape(-1), dtype))
+
+
+class _SegmentStarts(eqx.Module):
+    """Training only: a NODE2 and a trained offset ``[N, 2d]`` of every segment's start from its observed first state."""
+
+    net: NODE2
+    offsets: jax.Array
+
+
+def node2_segment_loss(wrapper: _SegmentStarts, segments, dx, h, idx):
+    """Rollout MSE of each segment from its trained start (all ``W`` states compared, the start too) plus
+    ``derivative_weight`` × the derivative MSE at the observed states (means over rows and coordinates)."""
+    from physlaw.dynamics import integrate_ode
+
+    net = wrapper.net
+    w = segments.shape[1]
+    x0 = segments[:, 0] + wrapper.offsets[idx]
+    field = lambda t, y: net.vector_field(t, y).astype(y.dtype)  # noqa: E731  (the data's dtype, as held_step)
+    pred = jax.vmap(lambda s, hh: integrate_ode(field, s, hh, w))(x0, h)
+    derivatives = jax.vmap(jax.vmap(lambda y: net.vector_field(0.0, y)))(segments)
+    return jnp.mean((pred - segments) ** 2) + net.derivative_weight * jnp.mean((derivatives - dx) ** 2)
+
+
+def fit_node2(model: NODE2, data, *, key, config, progress=None, checkpoint_fn=None):
+    """Train a NODE2 on :func:`node2_arrays` rows with :func:`physlaw.nets.fit` (loss :func:`node2_segment_loss`).
+
+    Each segment's start is a trained parameter (an offset from the observed first state, starting at 0), as
+    the VIN's free starts (:func:`physlaw.nets._vin.fit_vin`): rolled out from a noisy observed start, a model that
+    damps the motion would shrink the propagated noise and win the loss, a bias towards dissipation.
+    Validation segments keep their observed starts. ``checkpoint_fn`` receives the NODE2 alone.
+
+    Returns:
+        ``(model, TrainInfo)``.
+    """
+    from physlaw.nets._train import fit
+
+    segments, dx, h = data
+    wrapper = _SegmentStarts(model, jnp.zeros_like(segments[:, 0]))
+    save = None if checkpoint_fn is None else (lambda m, step, info: checkpoint_fn(m.net, step, info))
+    wrapper, info = fit(wrapper, node2_segment_loss, (segments, dx, h, jnp.arange(segments.shape[0])), key=key,
+                        config=config, progress=progress, checkpoint_fn=save)
+    return wrapper.net, info
 
 
 class DHNN(AbstractDynamicsModel):

@@ -165,7 +165,14 @@ def train(
         dataset = velocity_dataset(dataset)
         if "angles" not in settings and (dataset.metadata or {}).get("system") in ANGLE_SYSTEMS:
             settings["angles"] = "all"
-    if kind in DYNAMICS_MODELS:
+    if kind == "node2" and settings.get("window"):  # derivatives plus trajectory rollouts (fit_node2)
+        from physlaw.nets._mechanics import node2_arrays, parse_angles
+
+        angles = parse_angles(settings.get("angles", ""), dataset.q.shape[-1])
+        data = node2_arrays(dataset, window=settings["window"], angles=angles)
+        loss = None  # fit_node2 below
+        model_config = {"model": kind, "dim": int(data[0].shape[-1]), **settings}
+    elif kind in DYNAMICS_MODELS:
         data = dynamics_arrays(dataset)
         loss = derivative_loss
         model_config = {"model": kind, "dim": int(data[1].shape[-1]), **settings}
@@ -207,6 +214,10 @@ def train(
         from physlaw.nets._vin import fit_vin
 
         model, info = fit_vin(model, data, key=k_fit, config=config, progress=progress, checkpoint_fn=save)
+    elif loss is None:
+        from physlaw.nets._mechanics import fit_node2
+
+        model, info = fit_node2(model, data, key=k_fit, config=config, progress=progress, checkpoint_fn=save)
     else:
         model, info = fit(model, loss, data, key=k_fit, config=config, progress=progress, checkpoint_fn=save)
     if not np.isfinite(info.history[-1][1]):  # the data were checked above: the optimisation itself diverged
