@@ -37,14 +37,13 @@ NODE2_ROLLOUTS = {"window": 50, "derivative_weight": 0.3}
 """Hidden units per layer when ``--width`` is left out and the model's class default is not the measured best."""
 
 
-def uniform_steps(t, window: int) -> bool:
-    """True when every run of ``window`` consecutive time steps of every trajectory is even (``t`` [N, T])."""
+def uniform_steps(t) -> bool:
+    """True when every trajectory of the times ``t`` ``[N, T]`` has one time step throughout."""
     import numpy as np
 
-    from physlaw.nets._mechanics import NODE2_STEP_RTOL
+    from physlaw.nets._mechanics import window_steps
 
-    steps = np.diff(np.asarray(t, float), axis=1)
-    return bool(steps.size == 0 or np.all(np.abs(steps - steps[:, :1]) <= NODE2_STEP_RTOL * np.abs(steps[:, :1])))
+    return window_steps(t, np.arange(np.shape(t)[1])[None])[1] is None
 
 
 def training_setting(args, name: str):
@@ -170,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     if args.fixed_starts:
         settings["free_starts"] = False
     if args.model == "node2":
-        if uniform_steps(dataset.t, NODE2_ROLLOUTS["window"]):
+        if uniform_steps(dataset.t):
             settings.update(NODE2_ROLLOUTS)
         else:
             import sys

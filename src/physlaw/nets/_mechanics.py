@@ -185,8 +185,19 @@ class NODE2(AbstractDynamicsModel):
         return jnp.concatenate([x[d:], self.acceleration(x)])
 
 
-NODE2_STEP_RTOL = 1e-4
-"""Largest relative difference between the time steps inside one NODE2 training segment."""
+STEP_RTOL = 1e-4
+"""Largest relative difference between the time steps inside one training window (node2, symoden)."""
+
+
+def window_steps(t, idx):
+    """The time steps ``[trajectory, window, W − 1]`` inside the windows ``idx`` ``[window, W]`` (time indices)
+    of the times ``t`` ``[trajectory, time]``, and the first ``(trajectory, window, j)`` whose step differs
+    from its window's first step by more than ``STEP_RTOL`` (relative), or None."""
+    import numpy as np
+
+    steps = np.diff(np.asarray(t, np.float64), axis=1)[:, idx[:, :-1]]
+    uneven = np.argwhere(np.abs(steps - steps[..., :1]) > STEP_RTOL * np.abs(steps[..., :1]))
+    return steps, (None if uneven.size == 0 else tuple(int(v) for v in uneven[0]))
 
 
 def node2_arrays(dataset, *, window: int, angles: tuple = (), dtype=jnp.float32):
@@ -224,10 +235,9 @@ def node2_arrays(dataset, *, window: int, angles: tuple = (), dtype=jnp.float32)
     if starts[-1] != num_times - w:
         starts.append(num_times - w)
     idx = np.asarray(starts)[:, None] + np.arange(w)
-    steps = np.diff(t, axis=1)[:, idx[:, :-1]]  # [traj, segments, W-1]
-    uneven = np.abs(steps - steps[..., :1]) > NODE2_STEP_RTOL * np.abs(steps[..., :1])
-    if uneven.any():
-        i, k, j = (int(v) for v in np.argwhere(uneven)[0])
+    steps, uneven = window_steps(t, idx)  # [traj, segments, W-1]
+    if uneven is not None:
+        i, k, j = uneven
         raise InputError(f"trajectory {i} has uneven time steps inside a node2 training segment at time index "
                          f"{idx[k, j]} ({steps[i, k, j]:g} after {steps[i, k, 0]:g}); resample onto a uniform grid, or "
                          "train node2 on derivatives alone (window 0)")

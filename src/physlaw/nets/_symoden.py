@@ -38,13 +38,11 @@ import numpy as np
 
 from physlaw.dynamics import integrate_held
 from physlaw.errors import InputError
-from physlaw.nets._mechanics import _embedded_size, embed_positions, parse_angles
+from physlaw.nets._mechanics import _embedded_size, embed_positions, parse_angles, window_steps
 from physlaw.nets._models import AbstractDynamicsModel, _activation
 
 SYMODEN_WINDOW = 4
 """Default training window: states ``x_k … x_{k+3}``, predicted from ``x_k`` (SymODEN's ``num_points = 4``)."""
-STEP_RTOL = 1e-4
-"""Largest relative difference between the time steps inside one training window."""
 
 
 class SymODEN(AbstractDynamicsModel):
@@ -202,10 +200,9 @@ def symoden_arrays(dataset, *, window: int = SYMODEN_WINDOW, angles: tuple = (),
         i, j, _ = (int(v) for v in bad[0])
         raise InputError(f"the controls of trajectory {i} at time index {j} are nan, inf or over 1e15 in size; repair them")
     idx = np.arange(num_times - window + 1)[:, None] + np.arange(window)
-    steps = np.diff(np.asarray(dataset.t, np.float64), axis=1)[:, idx[:, :-1]]  # [traj, windows, W-1]
-    uneven = np.abs(steps - steps[..., :1]) > STEP_RTOL * np.abs(steps[..., :1])
-    if uneven.any():
-        i, k, j = (int(v) for v in np.argwhere(uneven)[0])
+    steps, uneven = window_steps(dataset.t, idx)  # [traj, windows, W-1]
+    if uneven is not None:
+        i, k, j = uneven
         raise InputError(f"trajectory {i} has uneven time steps inside a training window at time index {k + j} "
                          f"({steps[i, k, j]:g} after {steps[i, k, 0]:g}); symoden holds each control for one "
                          "step: resample onto a uniform grid")
