@@ -126,8 +126,8 @@ def test_without_a_precision_a_model_out_of_the_race_stops_at_a_quarter():
     assert bad.free_energy - good.free_energy > 100
     assert bad.result.diagnostics.stop_reason == "stopped early" and bad.result.samples.shape[1] == 500
     assert good.result.samples.shape[1] == 1000
-    alone = run(jax.random.split(jax.random.fold_in(key, 0))[1], cands[0].make_target(0.05), num_samples=1000,
-                num_replicas=8, num_chains=2)
+    alone = cands[0].finish(run(jax.random.split(jax.random.fold_in(key, 0))[1], cands[0].make_target(0.05),
+                                num_samples=1000, num_replicas=8, num_chains=2))
     assert alone.diagnostics.stop_reason == "fixed length"
     assert np.array_equal(good.result.samples, alone.samples)   # the winner's run is the fixed-length run
     assert good.free_energy == alone.free_energy.free_energy

@@ -50,12 +50,7 @@ def write_posterior(result, path: str | os.PathLike, attrs: dict) -> None:
     """
     import h5netcdf
 
-    tree = result.posterior()
-    post = ({k: np.asarray(v) for k, v in tree.items()} if isinstance(tree, dict)
-            else {n: np.asarray(result.samples)[..., i] for i, n in enumerate(result.names)})
-    draws = np.asarray(result.samples).shape[1]
-    thin = result.log_likelihood.shape[1] // max(draws, 1)
-    stats = {"log_likelihood_total": np.asarray(result.log_likelihood)[:, :: max(thin, 1), -1][:, :draws]}
+    post, stats = result.draws()
     info = {"free_energy": float(result.free_energy.free_energy),
             "free_energy_err": float(result.free_energy.free_energy_err),
             "betas": np.asarray(result.betas, dtype=float)}

@@ -293,8 +293,8 @@ def candidates(x, y, models=DEFAULT_MODELS, prior_scale=None,
                relative_scale: float = DEFAULT_RELATIVE_SCALE) -> list[Candidate]:
     """One ``selection.Candidate`` per model; ``info`` holds the degree, prior scales and basis.
 
-    The targets are :func:`padded_target`\ s of one width (the largest model's): their samples are
-    standardised, ``rescale`` them with ``info["prior_scales"]``.
+    The targets are :func:`padded_target`\ s of one width (the largest model's); each candidate's
+    ``finish`` (:func:`rescale`) turns the standardised draws into the coefficients.
 
     ``prior_scale``: an absolute S for every coefficient, or None for the data-scaled defaults with
     ``relative_scale`` s (module docstring)."""
@@ -308,7 +308,8 @@ def candidates(x, y, models=DEFAULT_MODELS, prior_scale=None,
                 "basis": "raw x" if m in ("ax", "ax+b") else
                 f"Legendre P_j(u), u = (x - {basis.mid:.6g}) / {basis.half:.6g}"}
         out.append(Candidate(m, info, functools.partial(_make_target, np.asarray(x, float), np.asarray(y, float),
-                                                          m, tuple(scales), basis, width)))
+                                                          m, tuple(scales), basis, width),
+                             finish=functools.partial(rescale, scales=tuple(scales))))
     return out
 
 

@@ -83,8 +83,6 @@ def regress(
     sel = select(linear.candidates(x, y, models, prior_scale, relative_scale), num_points=x.size, sigma=sigma, sigma0=sigma0,
                  key=key, num_samples=num_samples, num_burnin=num_burnin, num_replicas=num_replicas,
                  num_chains=num_chains, checkpoints=checkpoints, progress=progress, precision=precision)
-    for f in sel.fits:  # the padded targets sample standardised coefficients
-        f.result = linear.rescale(f.result, f.info["prior_scales"])
     per_point = None if sigma is None else np.broadcast_to(np.asarray(sigma, float), x.shape).copy()
     return Regression(x, y, per_point, sel.fits, sel.selected, sel.warnings,
                       noise_estimated=sel.noise_estimated, basis=Basis.from_data(x))

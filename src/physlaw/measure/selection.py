@@ -21,7 +21,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import jax
@@ -106,13 +106,15 @@ class Candidate:
 
     ``needs_noise=False`` marks a likelihood without an unknown Gaussian σ (Poisson counts, or a
     per-point σ built into the target): it is run once, with ``make_target(None)``, whatever the
-    noise options of the selection.
+    noise options of the selection. ``finish`` (optional) turns the final run's result into the one
+    the model reports, e.g. standardised draws into coefficients (``linear.rescale``).
     """
 
     name: str
     info: dict
     make_target: Callable[[object], Target]
     needs_noise: bool = True
+    finish: Callable[[ExchangeResult], ExchangeResult] | None = None
 
 
 @dataclass
@@ -316,7 +318,7 @@ def _edge_warning(k: int, what: str, edge: str) -> str:
 
 
 def _with_k(c: Candidate, k: int) -> Candidate:
-    return Candidate(c.name, {**c.info, "K": k}, c.make_target, c.needs_noise)
+    return replace(c, info={**c.info, "K": k})
 
 
 class _Runner:
@@ -385,6 +387,8 @@ class _Runner:
             noise = self.sigma
         res = run(k_final, cand.make_target(noise), checkpoint=self._ckpt(cand.name), progress_desc=cand.name,
                   **{**self.settings, **self._race()})
+        if cand.finish is not None:
+            res = cand.finish(res)
         fe = res.free_energy
         if np.isfinite(fe.free_energy) and (self.best is None or fe.free_energy < self.best[0]):
             self.best = (float(fe.free_energy), float(fe.free_energy_err))

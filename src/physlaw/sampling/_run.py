@@ -72,15 +72,22 @@ class ExchangeResult:
         """
         return _unflatten(self.unravel, np.asarray(self.samples))
 
+    def draws(self) -> tuple[dict, dict]:
+        """The β = 1 draws ``{parameter: [C, S, ...]}`` and their statistics ``{"log_likelihood_total": [C, S]}``
+        as NumPy arrays: what ``to_inference_data`` and the posterior files (``physlaw.io.posteriors``) hold."""
+        tree = self.posterior()
+        post = {k: np.asarray(v) for k, v in tree.items()} if isinstance(tree, dict) \
+            else {n: np.asarray(self.samples)[..., i] for i, n in enumerate(self.names)}
+        draws = np.asarray(self.samples).shape[1]
+        thin = self.log_likelihood.shape[1] // max(draws, 1)
+        stats = {"log_likelihood_total": np.asarray(self.log_likelihood)[:, :: max(thin, 1), -1][:, :draws]}
+        return post, stats
+
     def to_inference_data(self, coords: dict | None = None):
         """An ArviZ InferenceData with the posterior (one variable per parameter) and sample stats."""
         import arviz as az
 
-        tree = self.posterior()
-        post = {k: np.asarray(v) for k, v in tree.items()} if isinstance(tree, dict) \
-            else {n: self.samples[..., i] for i, n in enumerate(self.names)}
-        thin = self.log_likelihood.shape[1] // max(self.samples.shape[1], 1)
-        stats = {"log_likelihood_total": self.log_likelihood[:, :: max(thin, 1), -1][:, : self.samples.shape[1]]}
+        post, stats = self.draws()
         idata = az.from_dict(posterior=post, sample_stats=stats, coords=coords)
         idata.posterior.attrs["free_energy"] = self.free_energy.free_energy
         idata.posterior.attrs["free_energy_err"] = self.free_energy.free_energy_err
