@@ -38,10 +38,13 @@ def test_relaxation_t2_label_and_noise_estimated_without_options(tmp_path, capsy
     path.write_text("\n".join(f"{a},{b}" for a, b in zip(t, m)) + "\n")
     out = tmp_path / "o"
     assert main(["relaxation", str(path), "--quantity", "T2", "--kmax", "1", "--shapes", "exponential",
-                 "--samples", "400", "--replicas", "12", "--chains", "2", "--out", str(out)]) == 0
+                 "--precision", "0.15", "--replicas", "12", "--chains", "2", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "verdict: one exponential, T2 = " in text and "(estimated)" in text
     s = json.loads((out / "summary.json").read_text())
+    diag = s["models"][0]["diagnostics"]   # --precision without --samples: at least 500 sweeps, until 0.15 nat
+    assert diag["precision"] == 0.15 and diag["num_sweeps_kept"] >= 500
+    assert diag["precision_met"] == (diag["precision_reached"] <= 0.15)
     mode = s["models"][0]["parameters"]["mode 1"]
     assert "T2" in mode and abs(mode["T2"]["median"] - 0.004) < 4 * mode["T2"]["sd"]
 

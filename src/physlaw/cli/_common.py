@@ -135,6 +135,25 @@ samples_type = int_between(10, why=" (the sampler needs at least 10 kept sweeps 
 replicas_type = int_between(2, 1024, why=" (a ladder needs at least 2 temperatures; 16-64 are typical)")
 chains_type = int_between(1, 1024)
 
+#: Sweeps kept per chain when --samples is not given: a fixed-length run, or the minimum under --precision.
+DEFAULT_SAMPLES, DEFAULT_SAMPLES_WITH_PRECISION = 2000, 500
+
+
+def add_length_options(p) -> None:
+    """``--samples`` and ``--precision`` of the measurement commands (``resolve_length`` fills the default)."""
+    p.add_argument("--samples", type=samples_type, default=None,
+                   help=f"sweeps kept per chain, at least 10 (default {DEFAULT_SAMPLES}; with --precision the "
+                        f"minimum, default {DEFAULT_SAMPLES_WITH_PRECISION})")
+    p.add_argument("--precision", type=float_between(1e-3, 100.0), metavar="NAT",
+                   help="sample each model until its free energy is known to NAT (e.g. 0.1), at most 10 x --samples "
+                        "sweeps; models many errors worse than the best stop at --samples (default: fixed --samples)")
+
+
+def resolve_length(args) -> None:
+    """Fill ``args.samples`` when it was not given: 500 as the minimum under --precision, else 2000 (fixed)."""
+    if getattr(args, "samples", None) is None:
+        args.samples = DEFAULT_SAMPLES_WITH_PRECISION if getattr(args, "precision", None) else DEFAULT_SAMPLES
+
 
 MAX_SEED = 2**63
 

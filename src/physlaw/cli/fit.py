@@ -9,7 +9,7 @@ from pathlib import Path
 
 from physlaw.cli._columns import add_column_options, choose_noise, read_measurement_file
 from physlaw.cli._common import (
-    chains_type, check_sampler_size, float_between, int_between, key_from_seed, replicas_type, samples_type, seed,
+    chains_type, check_sampler_size, float_between, int_between, key_from_seed, add_length_options, replicas_type, resolve_length, seed,
     setup_jax,
 )
 from physlaw.cli._output import add_output_folder, output_folder
@@ -47,7 +47,7 @@ def register(sub) -> None:
     p.add_argument("--sigma", type=float_between(1e-100, 1e100), metavar="S",
                    help="known Gaussian noise standard deviation (overrides MODEL.toml)")
     add_column_options(p)
-    p.add_argument("--samples", type=samples_type, default=2000, help="sweeps kept per chain, at least 10 (default 2000)")
+    add_length_options(p)
     p.add_argument("--replicas", type=replicas_type, default=32, help="temperatures in the ladder, 2 to 1024 (default 32)")
     p.add_argument("--chains", type=chains_type, default=4, help="independent chains (default 4)")
     add_output_folder(p)
@@ -69,6 +69,7 @@ def noise_choice(model, args, m) -> tuple[object, str, str]:
 def main(args) -> int:
     from physlaw.io.models import load_model_toml
 
+    resolve_length(args)
     model = load_model_toml(args.model)
     num_params = len(model.priors)
     kmax = args.kmax or SCAN_LIMIT
@@ -97,7 +98,8 @@ def run_fit(m, model, sigma, likelihood, how, args, stage: Path, ckpt: Path):
                   background=model.background, background_priors=model.background_priors, order=model.order,
                   sigma=sigma, likelihood=likelihood, key=key_from_seed(args.seed), x_name=m.x_name,
                   y_name=m.y_name, num_samples=args.samples, num_replicas=args.replicas, num_chains=args.chains,
-                  checkpoints=CheckpointFolder(ckpt), progress=None if args.quiet else ProgressBar(unit="sweep"))
+                  checkpoints=CheckpointFolder(ckpt), precision=getattr(args, "precision", None),
+                  progress=None if args.quiet else ProgressBar(unit="sweep"))
     res.notes[:0] = [f"data: {m.source}", f"noise: {how}"]
     extra = {"model_file": str(args.model), "model": res.model.description, "source": m.source,
              "noise_model": how, "x_name": m.x_name, "y_name": m.y_name}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from physlaw.cli._common import (
     chains_type, check_sampler_size, float_between, int_between, key_from_seed, replicas_type,
-    samples_type, seed, setup_jax,
+    add_length_options, resolve_length, seed, setup_jax,
 )
 from physlaw.cli._output import add_output_folder, output_folder
 from physlaw.errors import InputError
@@ -81,11 +81,7 @@ def register(sub) -> None:
     add_column_options(p)
     add_batch_options(p)
     p.add_argument("--prior", metavar="FILE.toml", help="override priors (format below)")
-    p.add_argument("--samples", type=samples_type, default=2000,
-                   help="sweeps kept per chain, at least 10 (default 2000); with --precision the minimum")
-    p.add_argument("--precision", type=float_between(1e-3, 100.0), metavar="NAT",
-                   help="sample each model until its free energy is known to NAT (e.g. 0.1), at most 10 x --samples "
-                        "sweeps; models many errors worse than the best stop at --samples (default: fixed --samples)")
+    add_length_options(p)
     p.add_argument("--replicas", type=replicas_type, default=32, help="temperatures in the ladder, 2 to 1024 (default 32)")
     p.add_argument("--chains", type=chains_type, default=4, help="independent chains (default 4)")
     add_output_folder(p)
@@ -114,6 +110,7 @@ def main(args) -> int:
     from physlaw.io.priors import load_prior_toml
 
     files = [args.data] if isinstance(args.data, (str, Path)) else list(args.data)
+    resolve_length(args)
     args.share = getattr(args, "share", None)  # callers building a Namespace by hand (physlaw demo) may omit it
     if args.share is not None:  # a joint fit's options first: they fix the choices the size check counts
         check_integration_args(args, files)

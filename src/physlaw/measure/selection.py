@@ -331,11 +331,11 @@ class _Runner:
         self.checkpoints, self.settings = checkpoints, settings
         self.best: tuple[float, float] | None = None   # (F, err) of the best final run so far
 
-    def _race(self) -> dict:
+    def _race(self, burn: int) -> dict:
         """A candidate many errors worse than the best so far (``out_of_the_race``) stops at the minimum
         length: with a precision, ``num_samples``; without one, a quarter of it (at least 500 sweeps),
-        while every other candidate runs exactly the ``num_samples`` sweeps of a fixed-length run (the
-        same draws: chunk keys do not depend on the checks)."""
+        while every other candidate runs exactly the ``num_samples`` sweeps (after ``burn`` sweeps of
+        burn-in) of a fixed-length run (the same draws: chunk keys do not depend on the checks)."""
         if self.best is None:
             return {}
         race = {"stop_early": out_of_the_race(*self.best)}
@@ -344,9 +344,15 @@ class _Runner:
         n = int(self.settings.get("num_samples", 2000))
         if n < 1000:
             return {}
+        return {**race, "num_samples": max(500, n // 4), "max_samples": n, "num_burnin": burn}
+
+    def _burnin(self, warm: bool) -> int:
+        """The final run's burn-in: the run's default (``max(1000, num_samples // 2)``) or the one given;
+        a quarter of it (at least 300 sweeps) when it starts from the noise pilot's replicas, whose
+        ladder, states and step sizes are already tuned (``RunStart.rescaled``)."""
         burn = self.settings.get("num_burnin")
-        return {**race, "num_samples": max(500, n // 4), "max_samples": n,
-                "num_burnin": max(1000, n // 2) if burn is None else int(burn)}   # the burn-in of n sweeps
+        burn = max(1000, int(self.settings.get("num_samples", 2000)) // 2) if burn is None else int(burn)
+        return max(300, burn // 4) if warm else burn
 
     def _pilot_settings(self) -> dict:
         """The noise pilot is a quarter of the final run (at least 250 sweeps, burn-in at least 500) at a
@@ -367,7 +373,7 @@ class _Runner:
 
     def fit(self, cand: Candidate, key) -> CandidateFit:
         k_pilot, k_final = jax.random.split(key)
-        curve = None
+        curve = start = None
         if not cand.needs_noise:
             noise = None
         elif self.sigma is None:
@@ -383,10 +389,13 @@ class _Runner:
                     break
                 s0 /= 4.0
             noise = curve.sigma_hat
+            if noise > s0:   # the final run at σ̂ starts where the pilot's rung β = (σ0/σ̂)² ended
+                start = pilot.final.rescaled((s0 / noise) ** 2)
         else:
             noise = self.sigma
-        res = run(k_final, cand.make_target(noise), checkpoint=self._ckpt(cand.name), progress_desc=cand.name,
-                  **{**self.settings, **self._race()})
+        burn = self._burnin(start is not None)
+        res = run(k_final, cand.make_target(noise), start=start, checkpoint=self._ckpt(cand.name),
+                  progress_desc=cand.name, **{**self.settings, "num_burnin": burn, **self._race(burn)})
         if cand.finish is not None:
             res = cand.finish(res)
         fe = res.free_energy

@@ -3,7 +3,8 @@
 Table of contents:
     Target, Incremental      the model: log-prior, log-likelihood, prior sampler (+ O(n) updates)
     run, ExchangeResult      the driver: burn-in with adaptation, chunks, checkpoints, progress; optional
-                             target precision of F (``precision=``), chains over devices, float32
+                             target precision of F (``precision=``), chains over devices, float32;
+                             RunStart: where a run ended, to start another (``start=``)
     _driver                  its phases: RunConfig, RunState (= the checkpoint), tune → sample → estimate;
                              out_of_the_race: a ``stop_early`` for model comparison
     _programs                the compiled programs (one chunk program per model structure), chains over devices
@@ -27,7 +28,7 @@ from physlaw.sampling._kernel import (
     step,
 )
 from physlaw.sampling._ladder import communication_barrier, first_beta, initial_ladder, respace_ladder
-from physlaw.sampling._run import ExchangeResult, run
+from physlaw.sampling._run import ExchangeResult, RunStart, run
 from physlaw.sampling._target import Incremental, PhyslawWarning, Target, check_prior, flatten_target
 
 __all__ = [
@@ -36,5 +37,5 @@ __all__ = [
     "ExchangeState", "FreeEnergy", "Incremental",
     "PhyslawWarning", "Progress", "Target", "check_prior", "communication_barrier", "exchange_log_ratio",
     "first_beta", "flatten_target", "free_energy", "init", "initial_ladder", "out_of_the_race", "respace_ladder",
-    "run", "RunConfig", "RunState", "step",
+    "run", "RunConfig", "RunStart", "RunState", "step",
 ]

@@ -99,3 +99,36 @@ def respace_ladder(betas: np.ndarray, rejection: np.ndarray, *, floor: float = 1
 def communication_barrier(rejection: np.ndarray) -> float:
     """Global communication barrier Λ ≈ Σ_l r_l (Syed et al. 2022)."""
     return float(np.sum(rejection))
+
+
+def rescaled_ladder(betas: np.ndarray, rejection: np.ndarray, power: float, *, floor: float = 1e-4
+                    ) -> tuple[np.ndarray, np.ndarray, float]:
+    """A ladder for a likelihood that is this one's raised to ``1 / power`` (0 < power ≤ 1), from this
+    ladder's measured rejection rates.
+
+    Rung β' of the new problem is rung β = power · β' of this one (the same tempered distribution), so
+    the new ladder spans β ∈ [0, power] here. Its L rungs put equal barrier between neighbours (as in
+    ``respace_ladder``, with the cumulative barrier Λ(β) interpolated in the same coordinate) and are
+    returned divided by ``power``.
+
+    Returns:
+        ``(new_betas, old_betas, rejection)``: [L] the new ladder (0 … 1), [L] the rungs of this problem
+        it corresponds to (``power · new_betas``) and the rejection rate expected between its neighbours.
+    """
+    betas = np.asarray(betas, dtype=np.float64)
+    if not 0.0 < power <= 1.0:
+        raise ValueError(f"power must lie in (0, 1], got {power!r}")
+    r = np.maximum(np.asarray(rejection, dtype=np.float64), floor)
+    cum = np.concatenate([[0.0], np.cumsum(r)])
+    t = _to_t(betas)
+    b1 = betas[1]
+    top = float(np.interp(power / b1 if power <= b1 else 1.0 + math.log(power / b1), t, cum))
+    t_new = np.interp(np.linspace(0.0, top, betas.size), cum, t)
+    old = _from_t(t_new, b1)
+    old[0], old[-1] = 0.0, power
+    for i in range(1, old.size):
+        if old[i] <= old[i - 1]:
+            old[i] = np.nextafter(old[i - 1], 2.0)
+    new = old / power
+    new[-1] = 1.0
+    return new, old, top / (betas.size - 1)

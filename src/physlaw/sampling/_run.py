@@ -27,13 +27,47 @@ import numpy as np
 from physlaw.errors import InputError
 from physlaw.sampling import _kernel as kernel
 from physlaw.sampling._diagnostics import Diagnostics, summarise
-from physlaw.sampling._driver import EARLY, Context, Hooks, RunConfig, RunState, Saver, sample, traces, tune
+from physlaw.sampling._driver import (
+    EARLY, Context, Hooks, RunConfig, RunState, Saver, _interp_steps, sample, traces, tune)
 from physlaw.sampling._free_energy import FreeEnergy, free_energy
 from physlaw.sampling._hooks import Checkpoint, Progress, as_progress
-from physlaw.sampling._ladder import initial_ladder
+from physlaw.sampling._ladder import initial_ladder, rescaled_ladder
 from physlaw.sampling._programs import (  # noqa: F401  (_CHUNK_CACHE, _chunk_fn: benchmarks use them)
     _CHUNK_CACHE, _chunk_fn, _init_fn, _relabel_fn, default_chain_loop, usable_devices)
 from physlaw.sampling._target import PhyslawWarning, Target, batched, check_prior, flatten_target, sampled_names
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """Where a run ended, as a start for another: ``run(..., start=result.final)``.
+
+    Attributes:
+        betas: [L] the ladder.
+        positions: [C, L, d] every chain's replica at every rung (rung order), flat coordinates.
+        step: [C, L, d] the tuned step sizes (rung order).
+        rejection: [L − 1] the mean exchange rejection rate of each neighbour pair while sampling.
+    """
+
+    betas: np.ndarray
+    positions: np.ndarray
+    step: np.ndarray
+    rejection: np.ndarray
+
+    def rescaled(self, power: float) -> "RunStart":
+        """The start for a model whose log-likelihood is this one's divided by ``power`` (0 < power ≤ 1),
+        up to a constant: its rung β' is this run's rung ``power · β'``.
+
+        The noise scan uses it: with Gaussian noise, the likelihood at σ̂ is the one at σ_0 raised to
+        ``(σ_0/σ̂)²``, so the final run at σ̂ starts from the pilot's replicas at σ_0 with
+        ``power = (σ_0/σ̂)²``. Its ladder spans the pilot's rungs up to β = power with equal exchange
+        rejection between neighbours (``rescaled_ladder``); every new rung takes the replicas of the
+        nearest pilot rung (in log β) and step sizes interpolated in log β.
+        """
+        new, old, rejection = rescaled_ladder(self.betas, self.rejection, power)
+        floor = 1e-3 * self.betas[1]
+        idx = np.argmin(np.abs(np.log(self.betas + floor)[None, :] - np.log(old + floor)[:, None]), axis=1)
+        return RunStart(new, self.positions[:, idx], _interp_steps(self.step, self.betas, old),
+                        np.full(new.size - 1, rejection))
 
 
 @dataclass
@@ -51,6 +85,7 @@ class ExchangeResult:
             ESS, the prior check (``diagnostics.to_dict()`` for JSON).
         warnings: everything that makes the result doubtful, in words.
         step_size: [C, L, d] the tuned step sizes.
+        final: where the run ended (a ``RunStart`` for another run), or None.
     """
 
     betas: np.ndarray
@@ -63,6 +98,7 @@ class ExchangeResult:
     step_size: np.ndarray
     unravel: Callable = field(repr=False, default=None)
     rung_samples: np.ndarray | None = None
+    final: RunStart | None = field(repr=False, default=None)
 
     def posterior(self):
         """The β = 1 samples as the model's parameter pytree of NumPy arrays, each leaf with leading axes [C, S].
@@ -122,6 +158,7 @@ def run(
     num_replicas: int = 32,
     num_chains: int = 4,
     betas=None,
+    start: RunStart | None = None,
     adapt_ladder: bool = True,
     moves: str = "componentwise",
     target_accept: float = 0.5,
@@ -154,6 +191,10 @@ def run(
         num_replicas: L, the number of rungs (ignored when ``betas`` is given).
         num_chains: independent chains (vmapped), for error bars and R-hat.
         betas: a ladder given by hand (0 first, 1 last, increasing); it is then not adapted.
+        start: where another run of the same model structure ended (``ExchangeResult.final``, or
+            ``final.rescaled(power)`` for a likelihood that is a power of that run's): its ladder,
+            replicas and step sizes replace the initial ladder, the prior draws and the initial steps
+            (the ladder still adapts during burn-in, which can then be short).
         adapt_ladder: re-space the ladder during burn-in to equal swap rejection rates.
         moves: ``"componentwise"``, ``"block"`` or ``"both"``.
         target_accept, target_accept_block: acceptance targets of the step-size adaptation.
@@ -221,11 +262,19 @@ def run(
     flat = flatten_target(target, k_flat, dtype)
     prior_check = {"skipped": True} if target.prior_normalised else check_prior(flat, k_check)
 
+    if start is not None:
+        if betas is not None:
+            raise InputError("give either betas or a start (which has its own ladder), not both")
+        want = (int(num_chains), np.asarray(start.betas).size, flat.dim)
+        if np.shape(start.positions) != want or np.shape(start.step) != want:
+            raise InputError(f"the start's replicas have shape {np.shape(start.positions)}, this run needs {want} "
+                             "(chains, rungs, parameters)")
+        betas = np.asarray(start.betas, dtype=np.float64)
     if betas is not None:
         betas = np.asarray(betas, dtype=np.float64)
         if betas.ndim != 1 or betas.size < 2 or betas[0] != 0 or betas[-1] != 1 or np.any(np.diff(betas) <= 0):
             raise InputError(f"betas must increase strictly from 0 to 1, got {betas!r}")
-        adapt_ladder = False
+        adapt_ladder = adapt_ladder and start is not None
     else:
         if num_replicas < 2:
             raise InputError(f"num_replicas must be at least 2, got {num_replicas}")
@@ -235,7 +284,7 @@ def run(
                     target_accept_block=target_accept_block, adapt_ladder=bool(adapt_ladder),
                     keep_all_rungs=bool(keep_all_rungs), precision=precision, max_samples=max_samples,
                     stop_early=stop_early, progress_desc=progress_desc)
-    state, x0 = _initial_state(flat, k_init, betas, cfg)
+    state, x0 = _initial_state(flat, k_init, betas, cfg, start)
     num_devices = usable_devices(cfg.num_chains, devices)
     ctx = Context(chunk=_chunk_fn(flat, moves, cfg.chunk_size, target_accept, target_accept_block, _LOG_RATIO_FN,
                                   cfg.keep_all_rungs, num_devices, default_chain_loop()),
@@ -261,9 +310,15 @@ def run(
     return estimate(state, cfg, target, flat, prior_check)
 
 
-def _initial_state(flat, key, betas: np.ndarray, cfg: RunConfig):
-    """Independent prior draws at every rung of every chain; step sizes from the prior's spread."""
+def _initial_state(flat, key, betas: np.ndarray, cfg: RunConfig, start: RunStart | None = None):
+    """Independent prior draws at every rung of every chain and step sizes from the prior's spread, or
+    the replicas and step sizes of a ``start``."""
     L, d, C = betas.size, flat.dim, cfg.num_chains
+    if start is not None:
+        dtype = jax.eval_shape(lambda k: batched(flat).sample_prior(k, 1), key).dtype
+        x0 = jnp.asarray(start.positions, dtype)
+        chains = _init_fn(flat)(x0, flat.data)
+        return RunState(0, chains, betas, np.array(start.step, np.float64), np.full((C, L), 1.0 / np.sqrt(d))), x0
     x0 = batched(flat).sample_prior(key, C * L).reshape(C, L, d)
     chains = _init_fn(flat)(x0, flat.data)
     prior_sd = np.maximum(np.asarray(jnp.std(x0.reshape(-1, d), axis=0), dtype=np.float64), 1e-8)
@@ -336,7 +391,10 @@ def estimate(state: RunState, cfg: RunConfig, target: Target, flat, prior_check:
                     f"{cfg.precision:g} nat after the maximum {kept} sweeps; raise max_samples or use more chains")
     for w in warn:
         warnings.warn(w, PhyslawWarning, stacklevel=3)
+    slots = np.asarray(state.chains.slot_of_rung)
+    final = RunStart(state.betas, np.take_along_axis(np.asarray(state.chains.position), slots[..., None], axis=1),
+                     state.step, 1.0 - np.mean(state.sums[4] / n_sweeps, axis=0))
     return ExchangeResult(
         betas=state.betas, samples=samples, log_likelihood=ll, names=names, free_energy=fe,
-        diagnostics=diag, warnings=warn, step_size=step, unravel=unravel, rung_samples=rung_samples,
+        diagnostics=diag, warnings=warn, step_size=step, unravel=unravel, rung_samples=rung_samples, final=final,
     )
