@@ -139,14 +139,27 @@ chains_type = int_between(1, 1024)
 DEFAULT_SAMPLES, DEFAULT_SAMPLES_WITH_PRECISION = 2000, 500
 
 
-def add_length_options(p) -> None:
-    """``--samples`` and ``--precision`` of the measurement commands (``resolve_length`` fills the default)."""
+def add_sampling_options(p, *, float64: bool = True) -> None:
+    """``--samples``, ``--precision`` and (``float64``) ``--float64`` of the measurement commands
+    (``resolve_length`` fills the default length; ``sampler_dtype`` reads ``--float64``)."""
     p.add_argument("--samples", type=samples_type, default=None,
                    help=f"sweeps kept per chain, at least 10 (default {DEFAULT_SAMPLES}; with --precision the "
                         f"minimum, default {DEFAULT_SAMPLES_WITH_PRECISION})")
     p.add_argument("--precision", type=float_between(1e-3, 100.0), metavar="NAT",
                    help="sample each model until its free energy is known to NAT (e.g. 0.1), at most 10 x --samples "
                         "sweeps; models many errors worse than the best stop at --samples (default: fixed --samples)")
+    if not float64:
+        return
+    p.add_argument("--float64", action="store_true",
+                   help="sample in double precision (default: single precision, about twice as fast, for a "
+                        "Gaussian likelihood; Poisson counts always use double; free energies are summed in double)")
+
+
+def sampler_dtype(args):
+    """The sampler's working precision: float32 unless ``--float64`` (``selection.select``'s ``dtype``)."""
+    import jax.numpy as jnp
+
+    return None if getattr(args, "float64", False) else jnp.float32
 
 
 def resolve_length(args) -> None:

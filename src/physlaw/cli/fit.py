@@ -9,7 +9,8 @@ from pathlib import Path
 
 from physlaw.cli._columns import add_column_options, choose_noise, read_measurement_file
 from physlaw.cli._common import (
-    chains_type, check_sampler_size, float_between, int_between, key_from_seed, add_length_options, replicas_type, resolve_length, seed,
+    add_sampling_options, chains_type, check_sampler_size, float_between, int_between, key_from_seed,
+    replicas_type, resolve_length, seed,
     setup_jax,
 )
 from physlaw.cli._output import add_output_folder, output_folder
@@ -47,7 +48,7 @@ def register(sub) -> None:
     p.add_argument("--sigma", type=float_between(1e-100, 1e100), metavar="S",
                    help="known Gaussian noise standard deviation (overrides MODEL.toml)")
     add_column_options(p)
-    add_length_options(p)
+    add_sampling_options(p, float64=False)   # user formulas sample in float64
     p.add_argument("--replicas", type=replicas_type, default=32, help="temperatures in the ladder, 2 to 1024 (default 32)")
     p.add_argument("--chains", type=chains_type, default=4, help="independent chains (default 4)")
     add_output_folder(p)

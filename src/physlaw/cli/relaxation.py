@@ -8,7 +8,8 @@ import warnings
 from pathlib import Path
 
 from physlaw.cli._common import (
-    chains_type, check_sampler_size, float_between, int_between, key_from_seed, add_length_options, replicas_type, resolve_length, seed,
+    add_sampling_options, chains_type, check_sampler_size, float_between, int_between, key_from_seed,
+    replicas_type, resolve_length, sampler_dtype, seed,
     setup_jax,
 )
 from physlaw.cli._batch import add_batch_options
@@ -59,7 +60,7 @@ def register(sub) -> None:
     noise.add_argument("--estimate-noise", action="store_true",
                        help="estimate the noise by the free energy over the temperature ladder (the default when no "
                             "sigma is given; kept for old scripts)")
-    add_length_options(p)
+    add_sampling_options(p)
     p.add_argument("--replicas", type=replicas_type, default=32, help="temperatures in the ladder (2 to 1024)")
     p.add_argument("--chains", type=chains_type, default=4, help="independent chains")
     add_column_options(p, region=False)
@@ -114,6 +115,7 @@ def run_relaxation(t, y, sigma, args, out: Path, ckpt: Path):
                                  key=key_from_seed(args.seed), num_samples=args.samples,
                                  num_replicas=args.replicas, num_chains=args.chains,
                                  checkpoints=CheckpointFolder(ckpt), precision=getattr(args, "precision", None),
+                                 dtype=sampler_dtype(args),
                                  progress=None if args.quiet else ProgressBar(unit="sweep"))
     write_measurement(res, out, command="relaxation", data=str(args.data), seed=args.seed, extra={
         "experiment": {"asked": getattr(args, "experiment", "auto"), "fitted": list(res.experiments)},

@@ -8,8 +8,8 @@ import warnings
 from pathlib import Path
 
 from physlaw.cli._common import (
-    chains_type, check_sampler_size, float_between, int_between, key_from_seed, replicas_type,
-    add_length_options, resolve_length, seed, setup_jax,
+    add_sampling_options, chains_type, check_sampler_size, float_between, int_between, key_from_seed,
+    replicas_type, resolve_length, sampler_dtype, seed, setup_jax,
 )
 from physlaw.cli._output import add_output_folder, output_folder
 from physlaw.errors import InputError
@@ -81,7 +81,7 @@ def register(sub) -> None:
     add_column_options(p)
     add_batch_options(p)
     p.add_argument("--prior", metavar="FILE.toml", help="override priors (format below)")
-    add_length_options(p)
+    add_sampling_options(p)
     p.add_argument("--replicas", type=replicas_type, default=32, help="temperatures in the ladder, 2 to 1024 (default 32)")
     p.add_argument("--chains", type=chains_type, default=4, help="independent chains (default 4)")
     add_output_folder(p)
@@ -177,7 +177,7 @@ def _deconvolve(x, y, sigma, overrides, args, m, stage: Path, ckpt: Path):
                          prior_overrides=overrides, key=key_from_seed(args.seed),
                          num_samples=args.samples, num_replicas=args.replicas, num_chains=args.chains,
                          checkpoints=CheckpointFolder(ckpt), precision=getattr(args, "precision", None),
-                         progress=None if args.quiet else ProgressBar(unit="sweep"))
+                         dtype=sampler_dtype(args), progress=None if args.quiet else ProgressBar(unit="sweep"))
     res.plot_style = {"xlabel": m.x_name, "ylabel": m.y_name, "component_label": "peak",
                       "invert_x": bool(x[0] > x[-1])}  # drawn as the file runs (binding energy decreasing)
     res.notes = list(m.notes) + res.notes

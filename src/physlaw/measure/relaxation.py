@@ -47,7 +47,7 @@ import numpy as np
 
 from physlaw.errors import InputError
 from physlaw.measure.selection import parameter_summary
-from physlaw.measure.selection import Candidate, Selection, evidence_words, noise_scale_guess, scan
+from physlaw.measure.selection import Candidate, Selection, evidence_words, noise_scale_guess, scan, single_precision_floor
 from physlaw.priors import JointPrior, Normal, Uniform
 from physlaw.sampling import Target
 
@@ -382,7 +382,8 @@ def analyse_relaxation(t, y, *, sigma=None, estimate_noise: bool | None = None, 
                        quantity: str | None = None, kmax: int | None = None, kmin: int = 1,
                        limit: int = DEFAULT_LIMIT, shapes=("exponential", "stretched"), key,
                        num_samples: int = 2000, num_burnin=None, num_replicas: int = 32, num_chains: int = 4,
-                       checkpoints=None, progress=None, precision: float | None = None) -> RelaxationAnalysis:
+                       checkpoints=None, progress=None, precision: float | None = None,
+                       dtype=None) -> RelaxationAnalysis:
     """Select the experiment's model, K and the mode shape by the free energy.
 
     Args:
@@ -394,7 +395,8 @@ def analyse_relaxation(t, y, *, sigma=None, estimate_noise: bool | None = None, 
         kmax: None grows K from ``kmin`` (``selection.scan``, up to ``limit``); a number fits K = kmin..kmax.
         shapes: ``exponential`` and/or ``stretched``.
         key: a ``jax.random`` key.
-        checkpoints, progress, precision: as in ``selection.select``.
+        checkpoints, progress, precision, dtype: as in ``selection.select`` (float64 where the noise is below
+            float32's resolution of the data: ``selection.single_precision_floor``).
     """
     t = np.asarray(t, float)
     y = np.asarray(y, float)
@@ -426,7 +428,8 @@ def analyse_relaxation(t, y, *, sigma=None, estimate_noise: bool | None = None, 
     sel = scan(make_candidates, kmin=kmin, kmax=kmax, limit=limit, num_points=t.size, sigma=sigma,
                sigma0=0.5 * noise_scale_guess(y) if sigma is None else None, key=key, num_samples=num_samples,
                num_burnin=num_burnin, num_replicas=num_replicas, num_chains=num_chains, checkpoints=checkpoints,
-               progress=progress, precision=precision, what="relaxation modes")
+               progress=progress, precision=precision, dtype=dtype, noise_floor=single_precision_floor(y),
+               what="relaxation modes")
     kp = sel.k_probabilities()
     k_top = max(kp)
     if k_top != sel.best.info["K"] and k_top > kmin and kp[k_top] > 0.05:

@@ -167,6 +167,19 @@ def noise_scale_guess(y) -> float:
     return float(s) if s > 0 else float(np.std(y)) or 1.0
 
 
+#: float32 is used only where the noise is at least this fraction of the data's range: its rounding
+#: (~6e-8 of the range) then moves χ² by ≲ 0.02 nat even over 1000 points.
+SINGLE_PRECISION_NOISE = 1e-4
+
+
+def single_precision_floor(y) -> float:
+    """The smallest noise (data units) that single-precision sampling resolves: ``SINGLE_PRECISION_NOISE`` ×
+    the data's range. Certified data with noise at 1e-13 (NIST Lanczos1) or 1e-6 (Lanczos2) of their
+    range sample in float64."""
+    y = np.asarray(y, float)
+    return SINGLE_PRECISION_NOISE * (float(np.ptp(y)) or float(np.max(np.abs(y))) or 1.0)
+
+
 def select(
     candidates: list[Candidate],
     *,
@@ -181,6 +194,8 @@ def select(
     checkpoints: CheckpointFactory | None = None,
     progress: Progress | None = None,
     precision: float | None = None,
+    dtype=None,
+    noise_floor: float = 0.0,
 ) -> Selection:
     """Run every candidate and select by the free energy.
 
@@ -196,6 +211,14 @@ def select(
         progress: receives each run's progress (``physlaw.sampling.Progress``), or None.
         precision: sample until each free energy's error is below this many nat (the engine's
             ``precision``); None runs ``num_samples`` sweeps.
+        dtype: the sampler's working precision (the engine's ``dtype``; e.g. ``jnp.float32``, about twice
+            the sweeps per second of float64; free energies are summed in float64 either way). None:
+            float64. Candidates with a Poisson likelihood (``info["likelihood"] == "poisson"``) always
+            sample in float64: their log-likelihood is a sum of terms ~ counts · log(counts), too large
+            for single precision.
+        noise_floor: with a single-precision ``dtype``, a candidate whose noise (given, or the pilot's
+            estimate) is below this samples in float64: single precision cannot resolve the data
+            (``single_precision_floor``).
 
     Returns:
         A ``Selection`` (probabilities with equal prior odds on the candidates).
@@ -204,7 +227,8 @@ def select(
         raise InputError("no candidate models to select from")
     runner = _Runner(num_points, sigma, sigma0, checkpoints, dict(
         num_samples=num_samples, num_burnin=num_burnin, num_replicas=num_replicas, num_chains=num_chains,
-        progress=progress, **({} if precision is None else {"precision": precision})))
+        progress=progress, **({} if precision is None else {"precision": precision}),
+        **({} if dtype is None else {"dtype": dtype})), noise_floor)
     fits = [runner.fit(cand, jax.random.fold_in(key, i)) for i, cand in enumerate(candidates)]
     return _selection(fits, runner.noise_estimated(candidates))
 
@@ -228,6 +252,8 @@ def scan(
     checkpoints: CheckpointFactory | None = None,
     progress: Progress | None = None,
     precision: float | None = None,
+    dtype=None,
+    noise_floor: float = 0.0,
     what: str = "components",
 ) -> Selection:
     """Select the number of components K (and the other choices) without an arbitrary edge.
@@ -257,7 +283,8 @@ def scan(
     grow = kmax is None
     runner = _Runner(num_points, sigma, sigma0, checkpoints, dict(
         num_samples=num_samples, num_burnin=num_burnin, num_replicas=num_replicas, num_chains=num_chains,
-        progress=progress, **({} if precision is None else {"precision": precision})))
+        progress=progress, **({} if precision is None else {"precision": precision}),
+        **({} if dtype is None else {"dtype": dtype})), noise_floor)
     history: dict[str, list[CandidateFit]] = {}   # family -> its fits in order of K
     active: set[str] | None = None
     fits, seen, k, offset = [], [], kmin, 0
@@ -324,11 +351,11 @@ def _with_k(c: Candidate, k: int) -> Candidate:
 class _Runner:
     """Runs one candidate: a noise pilot on the ladder when σ is unknown, then the final run."""
 
-    def __init__(self, num_points, sigma, sigma0, checkpoints, settings):
+    def __init__(self, num_points, sigma, sigma0, checkpoints, settings, noise_floor: float = 0.0):
         if sigma is not None and np.any(np.asarray(sigma) <= 0):
             raise InputError(f"the noise sigma must be positive, got {np.min(sigma)}")
         self.num_points, self.sigma, self.sigma0 = num_points, sigma, sigma0
-        self.checkpoints, self.settings = checkpoints, settings
+        self.checkpoints, self.settings, self.noise_floor = checkpoints, settings, noise_floor
         self.best: tuple[float, float] | None = None   # (F, err) of the best final run so far
 
     def _race(self, burn: int) -> dict:
@@ -354,11 +381,11 @@ class _Runner:
         burn = max(1000, int(self.settings.get("num_samples", 2000)) // 2) if burn is None else int(burn)
         return max(300, burn // 4) if warm else burn
 
-    def _pilot_settings(self) -> dict:
+    def _pilot_settings(self, settings: dict) -> dict:
         """The noise pilot is a quarter of the final run (at least 250 sweeps, burn-in at least 500) at a
         fixed length: F is stationary in σ at its minimum, so σ̂'s error enters the final F only to
         second order."""
-        out = {k: v for k, v in self.settings.items() if k != "precision"}
+        out = {k: v for k, v in settings.items() if k != "precision"}
         n = int(out.get("num_samples", 2000))
         out["num_samples"] = max(250, n // 4)
         burn = out.get("num_burnin")
@@ -371,23 +398,40 @@ class _Runner:
     def _ckpt(self, name):
         return None if self.checkpoints is None else self.checkpoints(name)
 
+    def _settings(self, cand: Candidate, noise=None) -> dict:
+        """The run settings of a candidate: float64 (no ``dtype``) for a Poisson likelihood, and for a noise
+        below ``noise_floor`` (float32 cannot resolve the data), whatever the selection's ``dtype``."""
+        poisson = cand.info.get("likelihood") == "poisson"
+        if "dtype" in self.settings and (poisson or (noise is not None and np.min(noise) < self.noise_floor)):
+            return {k: v for k, v in self.settings.items() if k != "dtype"}
+        return self.settings
+
+    def _pilot(self, cand: Candidate, key, settings: dict, tag: str = ""):
+        """The noise pilot on the ladder at σ0 (σ0 / 4 again while σ̂ is at the grid's edge): (pilot, curve, σ0)."""
+        if not (self.sigma0 is not None and self.sigma0 > 0):
+            raise InputError("estimating the noise needs a positive reference noise sigma0")
+        s0 = float(self.sigma0)
+        for attempt in range(3):
+            pilot = run(jax.random.fold_in(key, attempt), cand.make_target(s0),
+                        checkpoint=self._ckpt(f"{cand.name}-noise{attempt}{tag}"),
+                        progress_desc=f"{cand.name}: noise", **self._pilot_settings(settings))
+            curve = noise_curve(pilot.free_energy, s0, self.num_points)
+            if curve.sigma_hat > 1.05 * s0:  # the minimum lies inside the ladder's σ grid
+                break
+            s0 /= 4.0
+        return pilot, curve, s0
+
     def fit(self, cand: Candidate, key) -> CandidateFit:
         k_pilot, k_final = jax.random.split(key)
         curve = start = None
+        settings = self._settings(cand, self.sigma)
         if not cand.needs_noise:
             noise = None
         elif self.sigma is None:
-            if not (self.sigma0 is not None and self.sigma0 > 0):
-                raise InputError("estimating the noise needs a positive reference noise sigma0")
-            s0 = float(self.sigma0)
-            for attempt in range(3):
-                pilot = run(jax.random.fold_in(k_pilot, attempt), cand.make_target(s0),
-                            checkpoint=self._ckpt(f"{cand.name}-noise{attempt}"),
-                            progress_desc=f"{cand.name}: noise", **self._pilot_settings())
-                curve = noise_curve(pilot.free_energy, s0, self.num_points)
-                if curve.sigma_hat > 1.05 * s0:  # the minimum lies inside the ladder's σ grid
-                    break
-                s0 /= 4.0
+            pilot, curve, s0 = self._pilot(cand, k_pilot, settings)
+            if "dtype" in settings and "dtype" not in self._settings(cand, curve.sigma_hat):
+                settings = self._settings(cand, curve.sigma_hat)     # below float32's resolution: again in float64
+                pilot, curve, s0 = self._pilot(cand, k_pilot, settings, "-float64")
             noise = curve.sigma_hat
             if noise > s0:   # the final run at σ̂ starts where the pilot's rung β = (σ0/σ̂)² ended
                 start = pilot.final.rescaled((s0 / noise) ** 2)
@@ -395,7 +439,7 @@ class _Runner:
             noise = self.sigma
         burn = self._burnin(start is not None)
         res = run(k_final, cand.make_target(noise), start=start, checkpoint=self._ckpt(cand.name),
-                  progress_desc=cand.name, **{**self.settings, "num_burnin": burn, **self._race(burn)})
+                  progress_desc=cand.name, **{**settings, "num_burnin": burn, **self._race(burn)})
         if cand.finish is not None:
             res = cand.finish(res)
         fe = res.free_energy
@@ -601,6 +645,7 @@ def deconvolve(
     checkpoints: CheckpointFactory | None = None,
     progress: Progress | None = None,
     precision: float | None = None,
+    dtype=None,
 ) -> SpectrumAnalysis:
     """Spectral deconvolution with model selection over K × line shapes × components × backgrounds × signs.
 
@@ -618,7 +663,8 @@ def deconvolve(
         priors: ``"auto"`` (the reference priors rescaled to the data's ranges) or ``"nagata"``.
         prior_overrides: from ``physlaw.io.priors.load_prior_toml`` (data units).
         key: a ``jax.random`` key.
-        checkpoints, progress, precision: as in :func:`select`.
+        checkpoints, progress, precision, dtype: as in :func:`select` (float64 for a Poisson likelihood,
+            and for noise below float32's resolution of the data: ``single_precision_floor``).
 
     Returns:
         A ``SpectrumAnalysis``; its ``notes`` say in words what ``auto`` chose and why.
@@ -652,7 +698,8 @@ def deconvolve(
     signs = _choices(signs, sp.SIGNS, sp.SIGNS, "sign")
     settings = dict(num_points=x.size, sigma=sigma, sigma0=0.5 * noise_scale_guess(y) if sigma is None else None,
                     num_samples=num_samples, num_burnin=num_burnin, num_replicas=num_replicas,
-                    num_chains=num_chains, checkpoints=checkpoints, progress=progress, precision=precision)
+                    num_chains=num_chains, checkpoints=checkpoints, progress=progress, precision=precision,
+                    dtype=dtype, noise_floor=single_precision_floor(y))
     transforms = {}
     pad = kmax or limit   # every K of a family runs in one compiled program of this many components
     # Peaks and dips are both scanned (families of their own; the scan drops a hopeless one). A sign

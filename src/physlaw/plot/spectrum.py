@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 import numpy as np  # noqa: E402
 
 
@@ -90,19 +91,24 @@ def marginals_figure(samples: dict, path: Path, *, title: str) -> None:
     names = list(samples)
     cols = min(4, max(1, len(names)))
     rows = -(-len(names) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.1 * rows), constrained_layout=True, squeeze=False)
+    # fixed margins and filled step histograms: a third of the drawing time of a constrained layout of bars
+    fig = Figure(figsize=(2.6 * cols, 2.1 * rows + 0.35))
+    axes = fig.subplots(rows, cols, squeeze=False)
+    fig.subplots_adjust(left=0.03, right=0.98, bottom=0.5 / (2.1 * rows + 0.35), top=1 - 0.6 / (2.1 * rows + 0.35),
+                        wspace=0.12, hspace=0.55)
     for ax, name in zip(axes.ravel(), names):
         v = np.asarray(samples[name]).ravel()
-        ax.hist(v, bins=40, color="C0", alpha=0.7)
+        ax.hist(v, bins=40, color="C0", alpha=0.7, histtype="stepfilled")
         lo, med, hi = np.quantile(v, [0.025, 0.5, 0.975])
         for q in (lo, hi):
             ax.axvline(q, color="k", ls=":", lw=0.8)
         ax.axvline(med, color="k", lw=1)
         ax.set_title(name, fontsize=8)
         ax.tick_params(labelsize=7)
+        ax.ticklabel_format(axis="x", useOffset=False)   # 533.05, not 0.05 + 5.33e2
+        ax.locator_params(axis="x", nbins=4)
         ax.set_yticks([])
     for ax in axes.ravel()[len(names):]:
         ax.axis("off")
     fig.suptitle(title, fontsize=10)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
