@@ -66,12 +66,16 @@ def cases():
     return out
 
 
-def analyse(case: dict, samples: int, seed: int = 0):
+def analyse(case: dict, samples: int, seed: int = 0, float64: bool = False, precision: float | None = None):
+    import jax.numpy as jnp
+
     from physlaw.cli._common import key_from_seed
     from physlaw.measure.selection import deconvolve
 
     t0, c0 = time.perf_counter(), time.process_time()
-    res = deconvolve(case["x"], case["y"], key=key_from_seed(seed), num_samples=samples, **case["options"])
+    res = deconvolve(case["x"], case["y"], key=key_from_seed(seed), num_samples=samples,
+                     dtype=None if float64 else jnp.float32, precision=precision,
+                     **case["options"])   # the CLI's default: float32
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     s = res.parameter_summaries()
     best = res.best
@@ -123,15 +127,18 @@ def main(argv=None) -> int:
     ap.add_argument("--samples", type=int, default=2000)
     ap.add_argument("--only", default="", help="comma-separated parts of case names to run")
     ap.add_argument("--tag", default="", help="results file spectra_TAG.{json,md} (default: from --only)")
+    ap.add_argument("--float64", action="store_true", help="sample in float64 (the CLI's --float64)")
+    ap.add_argument("--precision", type=float, default=None,
+                    help="the CLI's --precision NAT (--samples is then the minimum; the CLI's default 500)")
     args = ap.parse_args(argv)
-    import jax
+    from physlaw.cli._common import setup_jax
 
-    jax.config.update("jax_enable_x64", True)
+    setup_jax()   # as the CLI: float64 arrays, the persistent compilation cache, one XLA device per core
     rows = {}
     for name, case in cases().items():
         if args.only and not any(o.strip().lower() in name.lower() for o in args.only.split(",")):
             continue
-        answer, wall, cpu = analyse(case, args.samples)
+        answer, wall, cpu = analyse(case, args.samples, float64=args.float64, precision=args.precision)
         rows[name] = {"truth": case["truth"], "answer": answer, "ok": check(name, case["truth"], answer),
                       "wall_s": wall, "cpu_s": cpu}
         print(f"{name}: {'OK' if rows[name]['ok'] else 'WRONG'}  {answer['verdict']}  ({wall:.0f} s wall, "
@@ -141,14 +148,16 @@ def main(argv=None) -> int:
 
 
 def write(rows: dict, args) -> None:
-    meta = {"samples": args.samples, "load": os.getloadavg(), "machine": platform.platform(),
+    meta = {"samples": args.samples, "float64": args.float64, "precision": args.precision, "load": os.getloadavg(), "machine": platform.platform(),
             "cpus": os.cpu_count(), "python": sys.version.split()[0]}
     out = ROOT / "benchmarks" / "results"
     suffix = "_" + args.tag if args.tag else ("" if not args.only else "_" + args.only.replace(",", "_").replace(" ", ""))
     (out / f"spectra{suffix}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1, default=float))
     lines = ["# Spectra with the defaults of `physlaw spectrum`", "",
-             f"`python benchmarks/spectra.py --samples {args.samples}"
-             + (f" --only {args.only!r}" if args.only else "") + f"`; load {meta['load']}, {meta['cpus']} CPUs.", "",
+             f"`python benchmarks/spectra.py --samples {args.samples}" + (" --float64" if args.float64 else "")
+             + (f" --precision {args.precision:g}" if args.precision else "")
+             + (f" --only {args.only!r}" if args.only else "") + f"`; load {meta['load']}, {meta['cpus']} CPUs; "
+             + ("float64" if args.float64 else "float32 (the CLI's default)") + " sampling.", "",
              "| case | truth | defaults' answer | right? | wall s | CPU s |", "|---|---|---|---|---|---|"]
     for name, r in rows.items():
         lines.append(f"| {name} | {r['truth']} | {r['answer']['verdict']} | {'yes' if r['ok'] else 'no'} | "
