@@ -2,6 +2,7 @@
 
 import json
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -10,7 +11,8 @@ import pytest
 from physlaw.dynamics import get_system, integrate_ode, simulate
 from physlaw.errors import InputError
 from physlaw.io.networks import load_model, save_model
-from physlaw.nets import GraphHNN, TrainConfig, derivative_mse, dynamics_arrays, make_model, rollout, train
+from physlaw.nets import (GraphHNN, TrainConfig, derivative_loss, derivative_mse, dynamics_arrays, make_model, rollout,
+                          train)
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +142,35 @@ def test_cli_refuses_columns_not_four_per_body(cli, tmp_path):
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and "4 columns per body" in lines[0], err
     assert "Traceback" not in err
+
+
+def test_softening_is_learned_unless_fixed_negative_control():
+    """The pair distance's softening gets a gradient from the derivative loss; with ``learn_softening=False`` none."""
+    x = _states(3)
+    dx = jax.vmap(lambda y: jnp.concatenate([y[6:], -y[:6]]))(x)  # any target: only the gradient's support matters
+    t = jnp.zeros(len(x))
+    grads = {}
+    for learn in (True, False):
+        m = make_model({"model": "graph-hnn", "dim": 12, "width": 8, "learn_softening": learn}, key=jax.random.key(5))
+        assert float(m.softening_length()) == pytest.approx(0.05)
+        grads[learn] = eqx.filter_jit(eqx.filter_grad(derivative_loss))(m, t, x, dx).softening_shift
+    assert abs(float(grads[True])) > 1e-6
+    assert float(grads[False]) == 0.0  # negative control: a fixed softening does not move
+
+
+def test_harmonic_terms_add_to_the_mlps_and_can_be_switched_off(key):
+    r = jnp.asarray(0.7)
+    p = jnp.arange(6.0) / 10
+    for harmonic in (True, False):
+        m = make_model({"model": "graph-hnn", "dim": 12, "width": 8, "harmonic": harmonic}, key=jax.random.key(6))
+        bare_v, bare_t = m.pair_potential(r), m.kinetic(p)
+        m = eqx.tree_at(lambda mm: (mm.coef_v, mm.coef_t), m, (jnp.asarray([0.3, 2.0]), jnp.asarray([0.5])))
+        extra_v, extra_t = (0.3 * 0.7 + 2.0 * 0.49, 0.5 * float(jnp.sum(p**2))) if harmonic else (0.0, 0.0)
+        np.testing.assert_allclose(m.pair_potential(r) - bare_v, extra_v, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(m.kinetic(p) - bare_t, extra_t, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("settings", [{"learn_softening": "yes"}, {"harmonic": 1}, {"softening": 0.0}])
+def test_bad_graph_settings_are_refused(settings, key):
+    with pytest.raises(InputError, match="graph-hnn"):
+        make_model({"model": "graph-hnn", "dim": 12, **settings}, key=key)
