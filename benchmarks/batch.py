@@ -46,6 +46,8 @@ def spectrum_one(dataset, stage_dir, seed, options) -> dict:
     """``run_one`` of the benchmark: deconvolve one spectrum, write summary.json, return the table row."""
     import warnings
 
+    import jax.numpy as jnp
+
     from physlaw.cli._common import key_from_seed, setup_jax
 
     setup_jax()
@@ -58,7 +60,8 @@ def spectrum_one(dataset, stage_dir, seed, options) -> dict:
         res = deconvolve(dataset.x, dataset.y, estimate_noise=True, kmax=options["kmax"], shapes="gauss",
                          backgrounds="none", signs="positive", key=key_from_seed(seed),
                          num_samples=options["samples"], num_replicas=options["replicas"],
-                         num_chains=options["chains"], precision=options.get("precision"))
+                         num_chains=options["chains"], precision=options.get("precision"),
+                         dtype=None if options.get("float64") else jnp.float32)   # as the CLI: float32
     models = []
     for f in res.fits:
         entry = {"name": f.name, "num_peaks": f.info["num_peaks"], "free_energy": f.free_energy,
@@ -126,10 +129,11 @@ def main(argv=None) -> int:
     p.add_argument("--kmax", type=int, default=4)
     p.add_argument("--precision", type=float, default=None,
                    help="free-energy precision in nat (deconvolve's stopping rule); default: fixed --samples")
+    p.add_argument("--float64", action="store_true", help="sample in float64 (the CLI's --float64)")
     p.add_argument("--tag", default="batch")
     a = p.parse_args(argv)
     options = {"kmax": a.kmax, "samples": a.samples, "replicas": a.replicas, "chains": a.chains,
-               "precision": a.precision}
+               "precision": a.precision, "float64": a.float64}
     load_start = uptime()
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -163,9 +167,13 @@ def main(argv=None) -> int:
     (RESULTS / f"{a.tag}.json").write_text(json.dumps(result, indent=1) + "\n")
     lines = [
         f"# Batch: {a.n} Nagata-type spectra through the batch runner (issue 12, items 4-5)", "",
-        f"`python benchmarks/batch.py --n {a.n} --samples {a.samples} --replicas {a.replicas} --chains {a.chains}`: "
-        f"n = 301, K = 1..{a.kmax} Gaussian peaks, noise estimated, {a.samples} sweeps × {a.replicas} replicas × "
-        f"{a.chains} chains per model. Machine: {os.cpu_count()} cores, {platform.platform()}.",
+        f"`python benchmarks/batch.py --n {a.n} --samples {a.samples} --replicas {a.replicas} --chains {a.chains}"
+        + (f" --precision {a.precision:g}" if a.precision else "") + (" --float64" if a.float64 else "") + "`: "
+        f"n = 301, K = 1..{a.kmax} Gaussian peaks, noise estimated, "
+        + (f"from {a.samples} sweeps until F is known to {a.precision:g} nat" if a.precision else f"{a.samples} sweeps")
+        + f" × {a.replicas} replicas × {a.chains} chains per model, "
+        + ("float64" if a.float64 else "float32 (the CLI's default)")
+        + f" sampling. Machine: {os.cpu_count()} cores, {platform.platform()}.",
         f"Load at start: `{load_start}`; at end: `{result['load_end']}`.", "",
         "| workers | wall s (batch) | CPU s (process tree) | wall s / spectrum | CPU s / spectrum | median task wall s | "
         "median task CPU s | first task wall s |",

@@ -64,3 +64,18 @@ def test_relaxation_bad_experiment_exit_2(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "physlaw.cli", "relaxation", str(path), "--experiment", "echo",
                            "--out", str(tmp_path / "o")], capture_output=True, text=True)
     assert proc.returncode == 2 and "invalid choice: 'echo'" in proc.stderr
+
+
+def test_run_length_defaults():
+    """Neither option: from 500 sweeps to 0.1 nat; --samples alone: exactly that many; --precision alone:
+    from 500; --precision 0: a fixed 2000 (or --samples)."""
+    from types import SimpleNamespace
+
+    from physlaw.cli._common import resolve_length
+
+    for given, want in (({}, (500, 0.1)), ({"samples": 300}, (300, None)), ({"precision": 0.05}, (500, 0.05)),
+                        ({"precision": 0.0}, (2000, None)), ({"samples": 300, "precision": 0.2}, (300, 0.2)),
+                        ({"samples": 300, "precision": 0.0}, (300, None))):
+        args = SimpleNamespace(**{"samples": None, "precision": None, **given})
+        resolve_length(args)
+        assert (args.samples, args.precision) == want, given

@@ -135,19 +135,21 @@ samples_type = int_between(10, why=" (the sampler needs at least 10 kept sweeps 
 replicas_type = int_between(2, 1024, why=" (a ladder needs at least 2 temperatures; 16-64 are typical)")
 chains_type = int_between(1, 1024)
 
-#: Sweeps kept per chain when --samples is not given: a fixed-length run, or the minimum under --precision.
-DEFAULT_SAMPLES, DEFAULT_SAMPLES_WITH_PRECISION = 2000, 500
+#: The length of a run when neither --samples nor --precision is given: from 500 sweeps until every free
+#: energy is known to 0.1 nat; --samples alone gives a run of exactly that length (2000 with --precision 0).
+DEFAULT_SAMPLES, DEFAULT_SAMPLES_WITH_PRECISION, DEFAULT_PRECISION = 2000, 500, 0.1
 
 
 def add_sampling_options(p, *, float64: bool = True) -> None:
     """``--samples``, ``--precision`` and (``float64``) ``--float64`` of the measurement commands
-    (``resolve_length`` fills the default length; ``sampler_dtype`` reads ``--float64``)."""
+    (``resolve_length`` fills the defaults; ``sampler_dtype`` reads ``--float64``)."""
     p.add_argument("--samples", type=samples_type, default=None,
-                   help=f"sweeps kept per chain, at least 10 (default {DEFAULT_SAMPLES}; with --precision the "
-                        f"minimum, default {DEFAULT_SAMPLES_WITH_PRECISION})")
-    p.add_argument("--precision", type=float_between(1e-3, 100.0), metavar="NAT",
-                   help="sample each model until its free energy is known to NAT (e.g. 0.1), at most 10 x --samples "
-                        "sweeps; models many errors worse than the best stop at --samples (default: fixed --samples)")
+                   help=f"sweeps kept per chain, at least 10: exactly this many, or the minimum with --precision "
+                        f"(default: from {DEFAULT_SAMPLES_WITH_PRECISION} sweeps until the precision is reached)")
+    p.add_argument("--precision", type=float_between(0.0, 100.0), metavar="NAT",
+                   help=f"sample each model until its free energy is known to NAT, at most 10 x --samples sweeps; "
+                        f"models many errors worse than the best stop at --samples (default {DEFAULT_PRECISION:g} "
+                        f"unless --samples is given; 0: exactly --samples sweeps, default {DEFAULT_SAMPLES})")
     if not float64:
         return
     p.add_argument("--float64", action="store_true",
@@ -163,9 +165,15 @@ def sampler_dtype(args):
 
 
 def resolve_length(args) -> None:
-    """Fill ``args.samples`` when it was not given: 500 as the minimum under --precision, else 2000 (fixed)."""
-    if getattr(args, "samples", None) is None:
-        args.samples = DEFAULT_SAMPLES_WITH_PRECISION if getattr(args, "precision", None) else DEFAULT_SAMPLES
+    """Fill ``args.samples`` and ``args.precision`` (None: a fixed length): neither given → from 500 sweeps
+    to 0.1 nat; --samples alone → exactly that many; --precision alone → from 500 sweeps; --precision 0 →
+    a fixed length (default 2000)."""
+    samples, precision = getattr(args, "samples", None), getattr(args, "precision", None)
+    if precision is None and samples is None:
+        precision = DEFAULT_PRECISION
+    args.precision = precision or None
+    args.samples = samples if samples is not None else (
+        DEFAULT_SAMPLES_WITH_PRECISION if args.precision else DEFAULT_SAMPLES)
 
 
 MAX_SEED = 2**63
@@ -243,8 +251,9 @@ def sampler_bytes(*, chains: int, samples: int, replicas: int, dim: int, models:
 
 def check_sampler_size(args, *, dim: int, models: int = 1, replicas: int | None = None, chains: int | None = None,
                        all_rungs: bool = False, options: str = "--samples, --replicas or --chains") -> None:
-    """:func:`check_memory` for ``--chains``, ``--samples`` and ``--replicas`` (or ``--levels``)."""
-    samples = args.samples
+    """:func:`check_memory` for ``--chains``, ``--samples`` and ``--replicas`` (or ``--levels``); with a
+    ``--precision`` a run may keep up to 10 × ``--samples`` sweeps."""
+    samples = args.samples * (10 if getattr(args, "precision", None) else 1)
     chains = args.chains if chains is None else chains
     replicas = args.replicas if replicas is None else replicas
     nbytes = sampler_bytes(chains=chains, samples=samples, replicas=replicas, dim=dim, models=models,
