@@ -10,13 +10,13 @@ EXAMPLES = {
     "regress": ("linear_response.csv", "a resistor's voltage (V) against current (mA), noise unknown", []),
     "spectrum": ("spectrum_example.csv", "synthetic: two peaks on a flat background, noise unknown",
                  ["--kmax", "3", "--background", "constant", "--sign", "positive", "--shape", "gauss",
-                  "--samples", "1000"]),
+                  "--precision", "0.1"]),
     # with no options the scan compares six backgrounds and grows K to its limit of 8 here (about 10 minutes):
     # the demo fixes the background the evidence picks (Shirley, p = 1) and compares K = 1..5
     "xps": ("xps_PET_C1s.csv", "REAL: the XPS C 1s region of PET, counts × 1.0427 (Poisson), Shirley background",
             ["--background", "shirley", "--sign", "positive", "--shape", "voigt", "--kmax", "5", "--samples", "1000"]),
-    "relaxation": ("relaxation_example.csv", "synthetic NMR saturation recovery, t in ms, noise unknown",
-                   ["--kmax", "2", "--samples", "1000"]),
+    # no options: the experiment, K (grown until F rises twice), the mode shape and the noise from the data
+    "relaxation": ("relaxation_example.csv", "synthetic NMR saturation recovery, t in ms, noise unknown", []),
 }
 
 

@@ -293,7 +293,7 @@ def candidates(x, y, models=DEFAULT_MODELS, prior_scale=None,
                relative_scale: float = DEFAULT_RELATIVE_SCALE) -> list[Candidate]:
     """One ``selection.Candidate`` per model; ``info`` holds the degree, prior scales and basis.
 
-    The targets are :func:`padded_target`\ s of one width (the largest model's); each candidate's
+    The targets are padded targets (:func:`padded_target`) of one width (the largest model's); each candidate's
     ``finish`` (:func:`rescale`) turns the standardised draws into the coefficients.
 
     ``prior_scale``: an absolute S for every coefficient, or None for the data-scaled defaults with
