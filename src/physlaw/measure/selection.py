@@ -429,8 +429,9 @@ class _Runner:
             noise = None
         elif self.sigma is None:
             pilot, curve, s0 = self._pilot(cand, k_pilot, settings)
-            if "dtype" in settings and "dtype" not in self._settings(cand, curve.sigma_hat):
-                settings = self._settings(cand, curve.sigma_hat)     # below float32's resolution: again in float64
+            narrowed = self._settings(cand, curve.sigma_hat)
+            if narrowed.keys() != settings.keys():   # σ̂ below float32's resolution: the pilot again in float64
+                settings = narrowed
                 pilot, curve, s0 = self._pilot(cand, k_pilot, settings, "-float64")
             noise = curve.sigma_hat
             if noise > s0:   # the final run at σ̂ starts where the pilot's rung β = (σ0/σ̂)² ended

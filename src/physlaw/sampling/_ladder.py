@@ -81,19 +81,7 @@ def respace_ladder(betas: np.ndarray, rejection: np.ndarray, *, floor: float = 1
     Returns:
         [L] the new ladder, with β_0 = 0 and β_{L−1} = 1.
     """
-    betas = np.asarray(betas, dtype=np.float64)
-    r = np.maximum(np.asarray(rejection, dtype=np.float64), floor)
-    cum = np.concatenate([[0.0], np.cumsum(r)])
-    t = _to_t(betas)
-    goal = np.linspace(0.0, cum[-1], betas.size)
-    t_new = np.interp(goal, cum, t)
-    new = _from_t(t_new, betas[1])
-    new[0], new[-1] = 0.0, 1.0
-    # keep strictly increasing
-    for i in range(1, new.size):
-        if new[i] <= new[i - 1]:
-            new[i] = np.nextafter(new[i - 1], 2.0)
-    return new
+    return rescaled_ladder(betas, rejection, 1.0, floor=floor)[0]
 
 
 def communication_barrier(rejection: np.ndarray) -> float:
@@ -107,9 +95,9 @@ def rescaled_ladder(betas: np.ndarray, rejection: np.ndarray, power: float, *, f
     ladder's measured rejection rates.
 
     Rung β' of the new problem is rung β = power · β' of this one (the same tempered distribution), so
-    the new ladder spans β ∈ [0, power] here. Its L rungs put equal barrier between neighbours (as in
-    ``respace_ladder``, with the cumulative barrier Λ(β) interpolated in the same coordinate) and are
-    returned divided by ``power``.
+    the new ladder spans β ∈ [0, power] here. Its L rungs put equal barrier between neighbours (the
+    cumulative barrier Λ(β) interpolated linearly in β below β_1 and in log β above) and are returned
+    divided by ``power``; ``power = 1`` is ``respace_ladder``.
 
     Returns:
         ``(new_betas, old_betas, rejection)``: [L] the new ladder (0 … 1), [L] the rungs of this problem
@@ -122,11 +110,12 @@ def rescaled_ladder(betas: np.ndarray, rejection: np.ndarray, power: float, *, f
     cum = np.concatenate([[0.0], np.cumsum(r)])
     t = _to_t(betas)
     b1 = betas[1]
-    top = float(np.interp(power / b1 if power <= b1 else 1.0 + math.log(power / b1), t, cum))
+    top = cum[-1] if power == 1.0 else float(np.interp(power / b1 if power <= b1 else 1.0 + math.log(power / b1),
+                                                       t, cum))
     t_new = np.interp(np.linspace(0.0, top, betas.size), cum, t)
     old = _from_t(t_new, b1)
     old[0], old[-1] = 0.0, power
-    for i in range(1, old.size):
+    for i in range(1, old.size):   # keep strictly increasing where the interpolation repeats a rung
         if old[i] <= old[i - 1]:
             old[i] = np.nextafter(old[i - 1], 2.0)
     new = old / power
