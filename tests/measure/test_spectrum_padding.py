@@ -88,3 +88,32 @@ def test_pad_below_k_is_refused():
 
     with pytest.raises(InputError, match="pad_to"):
         sp.spectrum_target(X, Y, S, 3, pad_to=2)
+
+
+
+def test_a_scan_of_one_background_compiles_that_background_alone(monkeypatch):
+    """The all-backgrounds program costs about twice as much per sweep: only a scan that compares
+    backgrounds compiles it (negative control: a scan of two backgrounds does)."""
+    from physlaw.measure import selection
+    from physlaw.sampling import flatten_target
+
+    class Stop(Exception):
+        pass
+
+    def dims(backgrounds):
+        seen = []
+
+        def fake_scan(make_candidates, **kw):
+            seen.extend(flatten_target(c.make_target(S), jax.random.key(0)).dim for c in make_candidates(2))
+            raise Stop
+
+        monkeypatch.setattr(selection, "scan", fake_scan)
+        with pytest.raises(Stop):
+            selection.deconvolve(X, Y, sigma=S, kmax=3, shapes="gauss", backgrounds=backgrounds,
+                                 signs="positive", key=jax.random.key(0))
+        return seen
+
+    one = dims("constant")
+    both = dims(("constant", "linear"))
+    assert one == [3 * 3 + 1]                  # three padded gaussians and the level
+    assert len(both) == 2 and all(d > one[0] for d in both)   # every background's parameters compiled in

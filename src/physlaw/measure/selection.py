@@ -725,7 +725,8 @@ def deconvolve(
                     **({"count_scale": scale} if likelihood == "poisson" else {})}
             if auto_shape and shape == "doniach":   # the asymmetric line extends the symmetric one
                 info["joins_after"] = spectrum_model_name(k, "voigt", bg, comp, sign).split("-", 1)[1]
-            out.append(Candidate(name, info, _spectrum_maker(x, y, k, info, transforms[name], prior_overrides, pad),
+            out.append(Candidate(name, info, _spectrum_maker(x, y, k, info, transforms[name], prior_overrides, pad,
+                                                             any_background=len(backgrounds) > 1),
                                  needs_noise=likelihood == "gaussian"))
         return out
 
@@ -815,13 +816,18 @@ def outside_window(centres, x) -> str:
             f"{'it' if out.size == 1 else 'them'}")
 
 
-def _spectrum_maker(x, y, k, info, tr, overrides, pad=None):
+def _spectrum_maker(x, y, k, info, tr, overrides, pad=None, any_background=True):
+    """``make(sigma)``: the target of one candidate, compiled for ``pad`` components (every K of a scan
+    shares one program) and, when the scan compares backgrounds, with every background's parameters
+    (``any_background``: one program for all of them). A scan of one background compiles that
+    background alone: the all-backgrounds program costs about twice as much per sweep."""
+
     def make(sigma):
         return sp.spectrum_target(x, y, sigma, k, shape=info["shape"], background=info["background"], priors=tr,
                                   prior_overrides=overrides, component=info["component"],
                                   likelihood=info["likelihood"], sign=info["sign"],
                                   count_scale=info.get("count_scale", 1.0), pad_to=pad,
-                                  any_background=pad is not None)
+                                  any_background=pad is not None and any_background)
 
     return make
 
