@@ -15,6 +15,14 @@ Datasets:
 * simulated inversion recovery, 20 log-spaced times from 1 ms to 10 s: one mode (M0 = 1, T1 = 0.3 s,
   f = 0.98) and two modes (M = 0.6, 0.4; T1 = 0.05 s, 1.5 s; f = 0.98), noise σ = 0.01.
 
+The certified NIST models are references for nonlinear least-squares *software*, not statements about
+the physics behind the numbers. Each NIST row therefore also gets an independent classical check of
+what the data support (:func:`least_squares_check`, SciPy only, no physlaw): the least-squares fit of
+the certified form with K and with K + 1 exponential terms (multi-start), their residual SDs and the
+F-test of the extra term. For Misra1a (real measurements) one more recovery term lowers the residual SD
+from the certified 0.102 to 0.037 (F = 41 on 2 and 10 degrees of freedom, p ≈ 2e-5): the data contain
+more than one exponential, and "one mode" is the certified *form*, not the data's answer.
+
 Sampler effort: ``--samples``, ``--replicas``, ``--chains`` (defaults here 600 / 16 / 2, below the
 command's 2000 / 32 / 4, because this 2-core machine is shared; every other option is the default).
 ``--shapes exponential`` (the default here) leaves the stretched family out, halving the time;
@@ -82,6 +90,47 @@ def datasets():
     return out
 
 
+def least_squares_check(name, t, y, k):
+    """Classical check of K against K + 1 terms of the certified form (``Σ b_j (1 − e^(−r_j t))`` for
+    Misra1a, ``Σ b_j e^(−r_j t)`` for Lanczos): residual SDs of multi-start least-squares fits and the
+    F-test of the extra term, ``F = ((RSS_K − RSS_K+1) / 2) / (RSS_K+1 / (n − 2K − 2))``."""
+    from scipy.optimize import least_squares
+    from scipy.stats import f as f_dist
+
+    recovery = name.startswith("Misra")
+    t, y = np.asarray(t, float), np.asarray(y, float)
+    scale_t = float(np.max(t))
+
+    def model(p, kk):
+        b, r = p[:kk], np.exp(p[kk:]) / scale_t
+        terms = np.exp(-np.outer(t, r))
+        return ((1.0 - terms) if recovery else terms) @ b
+
+    def fit(kk):
+        best = None
+        rng = np.random.default_rng(0)
+        for _ in range(60):
+            log_r = np.sort(rng.uniform(-4.0, 4.0, kk))
+            b0 = np.full(kk, (np.max(np.abs(y)) / kk) / (0.5 if recovery else 1.0))
+            try:
+                with np.errstate(all="ignore"):   # wild starts overflow; their fits are simply not kept
+                    res = least_squares(lambda p: model(p, kk) - y, np.concatenate([b0, log_r]), method="lm",
+                                        max_nfev=4000)
+            except (ValueError, FloatingPointError):
+                continue
+            rss = float(np.sum(res.fun ** 2))
+            if np.isfinite(rss) and (best is None or rss < best):
+                best = rss
+        return best
+
+    n = t.size
+    rss_k, rss_k1 = fit(k), fit(k + 1)
+    dof = n - 2 * (k + 1)
+    stat = ((rss_k - rss_k1) / 2.0) / (rss_k1 / dof) if rss_k1 > 0 else float("inf")
+    return {"K": k, "sd_K": float(np.sqrt(rss_k / (n - 2 * k))), "sd_K+1": float(np.sqrt(rss_k1 / dof)),
+            "F": float(stat), "p_value": float(f_dist.sf(stat, 2, dof)) if np.isfinite(stat) else 0.0}
+
+
 def run_one(name, load, args):
     import jax
 
@@ -122,6 +171,8 @@ def run_one(name, load, args):
             got = sorted(modes, key=lambda m: m[q]["median"])
             t_ok = all(m[q]["interval_95"][0] <= tt <= m[q]["interval_95"][1] for m, tt in zip(got, true_t))
     row["right_K"] = None if truth.get("K") is None else row["K"] == truth["K"]
+    if name.startswith(("Misra", "Lanczos")):
+        row["least_squares"] = least_squares_check(name, t, y, truth["K"])
     row["T_in_95"] = t_ok
     return row
 
@@ -153,6 +204,17 @@ def write(new_rows):
                      f"{all(r['certified_inside_95'].values())} (coefficients) | {r['noise_sigma']:.3g} | "
                      f"quadratic, B2 = -3.16e-15 (65 σ), residual SD {r['certified_residual_sd']:.4g} | "
                      f"{r['wall_s']:.0f} | {r['cpu_s']:.0f} | {r['load'][0]:.1f} |")
+    lines += ["", "Independent least-squares check of the certified form (SciPy; K terms against K + 1, F-test "
+              "of the extra term; see the docstring):", "",
+              "| dataset | K (certified) | residual SD, K terms | residual SD, K + 1 terms | F | p | K the data "
+              "support (p < 0.01: K + 1) | defaults' K | consistent |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        ls = r.get("least_squares")
+        if ls:
+            supported = ls["K"] + 1 if ls["p_value"] < 0.01 else ls["K"]
+            lines.append(f"| {r['dataset']} | {ls['K']} | {ls['sd_K']:.3g} | {ls['sd_K+1']:.3g} | {ls['F']:.3g} | "
+                         f"{ls['p_value']:.2g} | {supported}{'+' if supported > ls['K'] else ''} | {r['K']} | "
+                         f"{r['K'] >= supported if supported > ls['K'] else r['K'] == supported} |")
     lines += ["", "Warnings other than free-energy estimator disagreements (per dataset):", ""]
     for r in rows:
         for w in r["warnings"][:6]:
