@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global figure registry (and 0.4 s less to import)
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-import numpy as np  # noqa: E402
+
+def _figure(figsize):
+    """One figure with one axes and a constrained layout, drawn off-screen (Agg via ``savefig``)."""
+    fig = Figure(figsize=figsize, constrained_layout=True)
+    return fig, fig.subplots()
 
 
 def fit_figure(x, y, sigma, pred: dict, path: Path, *, title: str, xlabel: str = "x", ylabel: str = "y",
                xscale: str = "linear", component_label: str = "peak", invert_x: bool = False) -> None:
     """Data, the posterior median, 95 % bands of the mean and of new data, and each component
     (``invert_x``: x increasing to the left, as binding energies are drawn)."""
-    fig, ax = plt.subplots(figsize=(7.0, 4.6), constrained_layout=True)
+    fig, ax = _figure((7.0, 4.6))
     g = pred["x"]
     ax.fill_between(g, *pred["predictive_95"], color="C0", alpha=0.15, lw=0, label="95 % posterior predictive")
     ax.fill_between(g, *pred["mean_95"], color="C0", alpha=0.45, lw=0, label="95 % band of the model")
@@ -37,10 +40,9 @@ def fit_figure(x, y, sigma, pred: dict, path: Path, *, title: str, xlabel: str =
         ax.invert_xaxis()
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
+    ax.set_title("\n".join(textwrap.wrap(title, 85)), fontsize=10)   # a long verdict on two lines, not clipped
     ax.legend(frameon=False, fontsize=7.5, ncol=2)
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def free_energy_figure(sel, path: Path, *, label_fn=lambda f: f.name) -> None:
@@ -49,7 +51,7 @@ def free_energy_figure(sel, path: Path, *, label_fn=lambda f: f.name) -> None:
     e = np.array([fit.free_energy_err for fit in sel.fits])
     p = np.array([fit.probability for fit in sel.fits])
     idx = np.arange(len(f))
-    fig, ax = plt.subplots(figsize=(max(4.8, 0.7 * len(f) + 2), 3.8), constrained_layout=True)
+    fig, ax = _figure((max(4.8, 0.7 * len(f) + 2), 3.8))
     ax2 = ax.twinx()
     ax2.bar(idx, p, color="C2", alpha=0.3, width=0.6)
     ax2.set_ylim(0, 1.05)
@@ -60,13 +62,12 @@ def free_energy_figure(sel, path: Path, *, label_fn=lambda f: f.name) -> None:
     ax.set_ylabel(f"F − min F  (nat; min F = {f.min():.3f})", color="C3")
     ax.set_title("Bayesian free energy and posterior probability per model", fontsize=10)
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def noise_figure(sel, path: Path, *, label_fn=lambda f: f.name) -> None:
     """F(σ) over the ladder for each model whose noise was estimated."""
     fits = [f for f in sel.fits if f.noise is not None]
-    fig, ax = plt.subplots(figsize=(5.6, 4.0), constrained_layout=True)
+    fig, ax = _figure((5.6, 4.0))
     for i, fit in enumerate(fits):
         c = fit.noise
         ax.plot(c.sigma, c.free_energy, "o-", ms=2.5, lw=1, color=f"C{i % 10}",
@@ -83,7 +84,6 @@ def noise_figure(sel, path: Path, *, label_fn=lambda f: f.name) -> None:
     ax.set_title("free energy over the noise level (Tokuda et al. 2017)", fontsize=10)
     ax.legend(frameon=False, fontsize=7)
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def marginals_figure(samples: dict, path: Path, *, title: str) -> None:

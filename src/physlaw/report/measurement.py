@@ -164,7 +164,7 @@ def write_measurement(res, out: Path, *, command: str, data, seed: int, extra: d
     return summary
 
 
-def _short(text: str, width: int = 110) -> str:
+def _short(text: str, width: int = 170) -> str:   # two title lines of the fit figure
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
