@@ -46,3 +46,18 @@ def test_the_check_detects_an_import():
     """Negative control: the same check sees JAX once something imports it."""
     code = f"import sys; from physlaw.cli import build_parser; build_parser(); import jax; print({LOADED})"
     assert "jax" in _heavy_modules(code)
+
+
+def test_prefetch_imports_the_writers_in_the_background_and_tolerates_failures():
+    """``prefetch`` imports the result writers in a thread while the computation runs; a module that
+    cannot be imported is skipped (the command's own import reports it later)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from physlaw.cli._common import prefetch; "
+            "assert 'matplotlib.figure' not in sys.modules; "
+            "t = prefetch(('no_such_module_for_physlaw', 'physlaw.plot.spectrum')); t.join(120); "
+            "print(not t.is_alive(), 'matplotlib.figure' in sys.modules, 'no_such_module_for_physlaw' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True", "False"]

@@ -19,6 +19,36 @@ def setup_jax(*, float64: bool | None = True) -> None:
     host_devices()
 
 
+MEASUREMENT_WRITERS = ("scipy.special", "physlaw.plot.spectrum", "physlaw.report.html")
+"""What a measurement command imports only after its computation: the free-energy diagnostics' SciPy,
+matplotlib's figures and the report (about 1 s of imports together)."""
+
+
+def prefetch(modules=MEASUREMENT_WRITERS):
+    """Import ``modules`` in a background thread while the computation runs, so that writing the result
+    does not wait for them (the sampling leaves a core partly idle, and JAX releases the GIL while a
+    compiled program runs). Call it once the input has been read and checked. The thread is not a
+    daemon: the interpreter finishes the imports before it exits. A failing import is left to the real
+    import later, which reports it.
+
+    Returns:
+        The started thread.
+    """
+    import importlib
+    import threading
+
+    def load():
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001  (reported by the command's own import)
+                pass
+
+    thread = threading.Thread(target=load, name="physlaw-prefetch")
+    thread.start()
+    return thread
+
+
 def host_devices(count: int | None = None) -> int | None:
     """One XLA host device per usable CPU core (at most 8), so ``physlaw.sampling.run`` spreads its chains
     over the cores (``run(devices=None)``, the default: the draws do not depend on the count).

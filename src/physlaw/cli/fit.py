@@ -11,7 +11,7 @@ from physlaw.cli._columns import add_column_options, choose_noise, read_measurem
 from physlaw.cli._common import (
     add_sampling_options, chains_type, check_sampler_size, float_between, int_between, key_from_seed,
     replicas_type, resolve_length, seed,
-    setup_jax,
+    setup_jax, prefetch,
 )
 from physlaw.cli._output import add_output_folder, output_folder
 
@@ -79,6 +79,7 @@ def main(args) -> int:
     m = read_measurement_file(args.data, args, min_points=3, hints=hints, hints_from=f"--model {args.model}")
     sigma, likelihood, how = noise_choice(model, args, m)
     setup_jax()
+    prefetch()
     folder = output_folder(args, "fit")
     with folder as stage:
         res, summary = run_fit(m, model, sigma, likelihood, how, args, stage, folder.checkpoint_dir)

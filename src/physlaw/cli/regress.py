@@ -9,7 +9,7 @@ from pathlib import Path
 
 from physlaw.cli._common import (
     chains_type, check_sampler_size, float_between, key_from_seed, replicas_type,
-    samples_type, seed, setup_jax,
+    samples_type, seed, setup_jax, prefetch,
 )
 from physlaw.cli._batch import add_batch_options
 from physlaw.cli._columns import add_column_options, read_measurement_file
@@ -103,6 +103,7 @@ def main(args) -> int:
 def run_regression(x, y, sigma, args, out: Path, ckpt_dir: Path):
     """Fit, then write every result file into the folder ``out``; checkpoints go to ``ckpt_dir``."""
     setup_jax()
+    prefetch()
     from physlaw.io.checkpoints import CheckpointFolder
     from physlaw.measure.regression import regress
     from physlaw.report.progress import ProgressBar

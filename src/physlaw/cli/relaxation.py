@@ -10,7 +10,7 @@ from pathlib import Path
 from physlaw.cli._common import (
     add_sampling_options, chains_type, check_sampler_size, float_between, int_between, key_from_seed,
     replicas_type, resolve_length, sampler_dtype, seed,
-    setup_jax,
+    setup_jax, prefetch,
 )
 from physlaw.cli._batch import add_batch_options
 from physlaw.cli._columns import add_column_options, read_measurement_file
@@ -100,6 +100,7 @@ def main(args) -> int:
 def run_relaxation(t, y, sigma, args, out: Path, ckpt: Path):
     """Fit, then write every result file into the folder ``out``; checkpoints go to ``ckpt``."""
     setup_jax()
+    prefetch()
     from physlaw.io.checkpoints import CheckpointFolder
     from physlaw.measure.relaxation import analyse_relaxation
     from physlaw.report.measurement import write_measurement

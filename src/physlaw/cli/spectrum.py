@@ -9,7 +9,7 @@ from pathlib import Path
 
 from physlaw.cli._common import (
     add_sampling_options, chains_type, check_sampler_size, float_between, int_between, key_from_seed,
-    replicas_type, resolve_length, sampler_dtype, seed, setup_jax,
+    replicas_type, resolve_length, sampler_dtype, seed, setup_jax, prefetch,
 )
 from physlaw.cli._output import add_output_folder, output_folder
 from physlaw.errors import InputError
@@ -122,6 +122,7 @@ def main(args) -> int:
     x, y, sigma, m = read_measurement(files[0], args)
     overrides = load_prior_toml(args.prior) if args.prior else None
     setup_jax()
+    prefetch()
     folder = output_folder(args, "spectrum")
     with folder as stage:
         res, summary = _deconvolve(x, y, sigma, overrides, args, m, stage, folder.checkpoint_dir)
@@ -234,6 +235,7 @@ def main_integration(args, files) -> int:
         sigmas.append(s)
     overrides = load_prior_toml(args.prior) if args.prior else None
     setup_jax()
+    prefetch()
     from physlaw.io.checkpoints import CheckpointFolder
     from physlaw.measure.integration import integrate
     from physlaw.report.measurement import write_integration
