@@ -20,7 +20,11 @@ def test_two_exponentials_give_two_exponential_modes():
     res = analyse_relaxation(T, y, sigma=0.01, kmax=2, key=jax.random.key(1), **SMALL)
     assert res.experiments == ("decay",)
     assert res.selected == "K2-exponential", [(f.name, f.free_energy) for f in res.fits]
-    assert res.best.probability > 0.9
+    # K2-stretched holds K2-exponential (β = 1, at its prior's edge) and loses only its Occam factor,
+    # 2.1 ± 0.4 nat with two seeds (coordinate moves alone left it 70-90 nat too high): p ≈ 0.89
+    assert res.best.probability > 0.8
+    stretched = res.fit("K2-stretched")
+    assert 0.5 < stretched.free_energy - res.best.free_energy < 5.0, stretched.free_energy
     s = res.parameter_summaries()
     for k, t1 in enumerate((1.0, 30.0)):
         lo, hi = s[f"mode {k + 1}"]["T"]["interval_95"]

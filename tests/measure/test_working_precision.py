@@ -76,8 +76,8 @@ def test_float32_relaxation_agrees_with_float64():
 
 def test_noise_below_float32_resolution_samples_in_float64():
     """A decay with noise 1e-9 of its range (like NIST Lanczos1/2, certified to 13 and 6 digits) samples in
-    float64 although float32 is asked: the float32 pilot's σ̂ is below the floor, so the candidate runs
-    again in float64; so does a given sigma below the floor. NIST Misra1a (noise 0.1 on a range of 72)
+    float64 although float32 is asked: the noise pilots whose reference σ0 lies below the floor run in
+    float64, and so does the final run at a σ̂ below it; so does a given sigma below the floor. NIST Misra1a (noise 0.1 on a range of 72)
     samples in float32."""
     from pathlib import Path
 

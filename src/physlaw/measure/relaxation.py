@@ -49,7 +49,7 @@ from physlaw.errors import InputError
 from physlaw.measure.selection import parameter_summary
 from physlaw.measure.selection import Candidate, Selection, evidence_words, noise_scale_guess, scan, single_precision_floor
 from physlaw.priors import JointPrior, Normal, Uniform
-from physlaw.sampling import Target
+from physlaw.sampling import LinearPart, Target
 
 EXPERIMENTS = ("decay", "saturation", "inversion")
 QUANTITIES = ("T1", "T2", "T")
@@ -160,7 +160,21 @@ def relaxation_target(t, y, sigma, num_components: int, stretched: bool, tr: Rel
                           jnp.asarray(sigma / tr.sy, dtype), jnp.asarray(-y.size * math.log(tr.sy), dtype),
                           jnp.asarray(tr.t_max / tr.t_ref, dtype))
     prior = relaxation_prior(int(num_components), bool(stretched), tr.log_w_low, tr.log_w_high, experiment)
-    return Target.from_prior(prior, _log_likelihood, data=data, relabel_fn=order_by_rate)
+    return Target.from_prior(prior, _log_likelihood, data=data, relabel_fn=order_by_rate,
+                             linear=_LINEAR_DECAY if experiment == "decay" else _LINEAR_RECOVERY)
+
+
+def _mean(p, data: RelaxationData):
+    return _curve(p, data.t, data.t_max)
+
+
+def _observed(data: RelaxationData):
+    return data.y, data.sigma
+
+
+# The curve is linear in the amplitudes (and a decay's offset): the "correlated" moves draw them exactly.
+_LINEAR_DECAY = LinearPart(("amp", "c"), _mean, _observed)
+_LINEAR_RECOVERY = LinearPart(("amp",), _mean, _observed)
 
 
 MODE_PARAMETERS = ("amp", "log_w", "beta")
@@ -383,7 +397,7 @@ def analyse_relaxation(t, y, *, sigma=None, estimate_noise: bool | None = None, 
                        limit: int = DEFAULT_LIMIT, shapes=("exponential", "stretched"), key,
                        num_samples: int = 2000, num_burnin=None, num_replicas: int = 32, num_chains: int = 4,
                        checkpoints=None, progress=None, precision: float | None = None,
-                       dtype=None) -> RelaxationAnalysis:
+                       dtype=None, moves: str = "correlated") -> RelaxationAnalysis:
     """Select the experiment's model, K and the mode shape by the free energy.
 
     Args:
@@ -429,7 +443,7 @@ def analyse_relaxation(t, y, *, sigma=None, estimate_noise: bool | None = None, 
                sigma0=0.5 * noise_scale_guess(y) if sigma is None else None, key=key, num_samples=num_samples,
                num_burnin=num_burnin, num_replicas=num_replicas, num_chains=num_chains, checkpoints=checkpoints,
                progress=progress, precision=precision, dtype=dtype, noise_floor=single_precision_floor(y),
-               what="relaxation modes")
+               what="relaxation modes", moves=moves)
     kp = sel.k_probabilities()
     k_top = max(kp)
     if k_top != sel.best.info["K"] and k_top > kmin and kp[k_top] > 0.05:

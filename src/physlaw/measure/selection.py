@@ -196,6 +196,7 @@ def select(
     precision: float | None = None,
     dtype=None,
     noise_floor: float = 0.0,
+    moves: str = "componentwise",
 ) -> Selection:
     """Run every candidate and select by the free energy.
 
@@ -219,6 +220,8 @@ def select(
         noise_floor: with a single-precision ``dtype``, a candidate whose noise (given, or the pilot's
             estimate) is below this samples in float64: single precision cannot resolve the data
             (``single_precision_floor``).
+        moves: the engine's local moves (``run``'s ``moves``; ``"correlated"`` for models whose
+            parameters change together along a narrow valley, e.g. sums of exponentials).
 
     Returns:
         A ``Selection`` (probabilities with equal prior odds on the candidates).
@@ -228,7 +231,8 @@ def select(
     runner = _Runner(num_points, sigma, sigma0, checkpoints, dict(
         num_samples=num_samples, num_burnin=num_burnin, num_replicas=num_replicas, num_chains=num_chains,
         progress=progress, **({} if precision is None else {"precision": precision}),
-        **({} if dtype is None else {"dtype": dtype})), noise_floor)
+        **({} if dtype is None else {"dtype": dtype}), **({} if moves == "componentwise" else {"moves": moves})),
+        noise_floor)
     fits = [runner.fit(cand, jax.random.fold_in(key, i)) for i, cand in enumerate(candidates)]
     return _selection(fits, runner.noise_estimated(candidates))
 
@@ -255,6 +259,7 @@ def scan(
     dtype=None,
     noise_floor: float = 0.0,
     what: str = "components",
+    moves: str = "componentwise",
 ) -> Selection:
     """Select the number of components K (and the other choices) without an arbitrary edge.
 
@@ -284,7 +289,8 @@ def scan(
     runner = _Runner(num_points, sigma, sigma0, checkpoints, dict(
         num_samples=num_samples, num_burnin=num_burnin, num_replicas=num_replicas, num_chains=num_chains,
         progress=progress, **({} if precision is None else {"precision": precision}),
-        **({} if dtype is None else {"dtype": dtype})), noise_floor)
+        **({} if dtype is None else {"dtype": dtype}), **({} if moves == "componentwise" else {"moves": moves})),
+        noise_floor)
     history: dict[str, list[CandidateFit]] = {}   # family -> its fits in order of K
     active: set[str] | None = None
     fits, seen, k, offset = [], [], kmin, 0
@@ -406,19 +412,25 @@ class _Runner:
             return {k: v for k, v in self.settings.items() if k != "dtype"}
         return self.settings
 
-    def _pilot(self, cand: Candidate, key, settings: dict, tag: str = ""):
-        """The noise pilot on the ladder at σ0 (σ0 / 4 again while σ̂ is at the grid's edge): (pilot, curve, σ0)."""
+    def _pilot(self, cand: Candidate, key):
+        """The noise pilot on the ladder at σ0, again while σ̂ is at the grid's edge at σ0 / 4, σ0 / 4⁴,
+        σ0 / 4¹³, σ0 / 4⁴⁰ (the ladder reaches σ0 only: nearly noise-free data such as the NIST Lanczos
+        sets, rounded to 5–13 digits, need σ far below the second-difference guess); a pilot whose σ0 is
+        below ``noise_floor`` samples in float64: (pilot, curve, σ0)."""
         if not (self.sigma0 is not None and self.sigma0 > 0):
             raise InputError("estimating the noise needs a positive reference noise sigma0")
         s0 = float(self.sigma0)
-        for attempt in range(3):
+        for attempt in range(5):
+            settings = self._settings(cand, s0)
+            tag = "-float64" if settings.keys() != self.settings.keys() and cand.info.get("likelihood") != "poisson" \
+                else ""
             pilot = run(jax.random.fold_in(key, attempt), cand.make_target(s0),
                         checkpoint=self._ckpt(f"{cand.name}-noise{attempt}{tag}"),
                         progress_desc=f"{cand.name}: noise", **self._pilot_settings(settings))
             curve = noise_curve(pilot.free_energy, s0, self.num_points)
             if curve.sigma_hat > 1.05 * s0:  # the minimum lies inside the ladder's σ grid
                 break
-            s0 /= 4.0
+            s0 /= 4.0 ** (3 ** attempt)
         return pilot, curve, s0
 
     def fit(self, cand: Candidate, key) -> CandidateFit:
@@ -428,12 +440,9 @@ class _Runner:
         if not cand.needs_noise:
             noise = None
         elif self.sigma is None:
-            pilot, curve, s0 = self._pilot(cand, k_pilot, settings)
-            narrowed = self._settings(cand, curve.sigma_hat)
-            if narrowed.keys() != settings.keys():   # σ̂ below float32's resolution: the pilot again in float64
-                settings = narrowed
-                pilot, curve, s0 = self._pilot(cand, k_pilot, settings, "-float64")
+            pilot, curve, s0 = self._pilot(cand, k_pilot)
             noise = curve.sigma_hat
+            settings = self._settings(cand, noise)   # σ̂ below float32's resolution: float64
             if noise > s0:   # the final run at σ̂ starts where the pilot's rung β = (σ0/σ̂)² ended
                 start = pilot.final.rescaled((s0 / noise) ** 2)
         else:

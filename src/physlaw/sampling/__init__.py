@@ -1,7 +1,8 @@
 """Exchange Monte Carlo (replica exchange) in JAX, with Bayesian free energies.
 
 Table of contents:
-    Target, Incremental      the model: log-prior, log-likelihood, prior sampler (+ O(n) updates)
+    Target, Incremental      the model: log-prior, log-likelihood, prior sampler (+ O(n) updates;
+    LinearPart               + a Gaussian likelihood's linear parameters, for moves="correlated")
     run, ExchangeResult      the driver: burn-in with adaptation, chunks, checkpoints, progress; optional
                              target precision of F (``precision=``), chains over devices, float32;
                              RunStart: where a run ended, to start another (``start=``)
@@ -29,12 +30,12 @@ from physlaw.sampling._kernel import (
 )
 from physlaw.sampling._ladder import communication_barrier, first_beta, initial_ladder, respace_ladder
 from physlaw.sampling._run import ExchangeResult, RunStart, run
-from physlaw.sampling._target import Incremental, PhyslawWarning, Target, check_prior, flatten_target
+from physlaw.sampling._target import Incremental, LinearPart, PhyslawWarning, Target, check_prior, flatten_target
 
 __all__ = [
     "as_progress",
     "Checkpoint", "CheckpointFactory", "Diagnostics", "ExchangeInfo", "ExchangeParams", "ExchangeResult",
-    "ExchangeState", "FreeEnergy", "Incremental",
+    "ExchangeState", "FreeEnergy", "Incremental", "LinearPart",
     "PhyslawWarning", "Progress", "Target", "check_prior", "communication_barrier", "exchange_log_ratio",
     "first_beta", "flatten_target", "free_energy", "init", "initial_ladder", "out_of_the_race", "respace_ladder",
     "run", "RunConfig", "RunStart", "RunState", "step",

@@ -99,6 +99,8 @@ class RunState:
         chunk_index: chunks done (burn-in first, then sampling).
         chains: the ``ExchangeState`` of every chain (leading axis C, on the device).
         betas: [L] the ladder; step: [C, L, d] step sizes; block: [C, L] block-move scales.
+        cov: [C, L, d, d] the block moves' covariance learned during burn-in (``moves="correlated"``),
+            else None.
         round_probs: exchange acceptance probabilities [C, L−1] of the burn-in chunks since the last
             ladder re-spacing.
         ll: log-likelihood traces [C, chunk, L] of the sampling chunks; pos: the kept draws.
@@ -120,6 +122,7 @@ class RunState:
     next_check: int = 0
     stop_reason: str = ""
     checked: FreeEnergy | None = field(default=None, repr=False)  # the last check's estimate (not saved)
+    cov: np.ndarray | None = None
 
     def sample_chunks(self, cfg: RunConfig) -> int:
         return max(0, self.chunk_index - cfg.burn_chunks)
@@ -130,6 +133,8 @@ class RunState:
         C, L = self.block.shape
         arrays.update(betas=self.betas, step=self.step, block=self.block,
                       round_probs=np.array(self.round_probs) if self.round_probs else np.zeros((0, C, L - 1)))
+        if self.cov is not None:
+            arrays["cov"] = self.cov
         if self.ll:
             arrays.update(ll=np.concatenate(self.ll, axis=1), pos=np.concatenate(self.pos, axis=1))
             arrays.update({f"sum_{i}": s for i, s in enumerate(self.sums)})
@@ -145,7 +150,7 @@ class RunState:
             treedef, [jnp.asarray(saved[f"state_{i}"], dtype=leaf.dtype) for i, leaf in enumerate(leaves)])
         out = RunState(int(meta["chunk_index"]), chains, saved["betas"], saved["step"], saved["block"],
                        list(saved["round_probs"]) if saved["round_probs"].size else [],
-                       next_check=int(meta.get("next_check", 0)))
+                       next_check=int(meta.get("next_check", 0)), cov=saved.get("cov"))
         if "ll" in saved:
             out.ll, out.pos = [saved["ll"]], [saved["pos"]]
             out.sums = tuple(saved[f"sum_{i}"] for i in range(5))
@@ -193,6 +198,7 @@ class Context:
     key: jax.Array
     order: jax.Array | None = None      # sampled coordinates first (a padded model), else None
     num_sampled: jax.Array | None = None
+    linear: tuple[int, ...] = ()        # the linear coordinates (``FlatTarget.linear``), left out of the covariance moves
 
 
 def _interp_steps(step: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
@@ -205,20 +211,44 @@ def _interp_steps(step: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndar
     return out
 
 
+def block_cholesky(cov: np.ndarray, step: np.ndarray, fixed=()) -> np.ndarray:
+    """Cholesky factors [..., d, d] of the block moves' covariances ``cov`` [..., d, d], regularised by
+    1 % of the coordinate steps² (a direction the replicas did not explore still gets a small move).
+    Coordinates in ``fixed`` (the linear ones, which ``_linear_block`` draws from their conditional) are
+    left out: the others' factor is that of their *marginal* covariance."""
+    d = step.shape[-1]
+    keep = np.setdiff1d(np.arange(d), np.asarray(fixed, int))
+    sub = cov[..., keep[:, None], keep] + np.einsum("...i,ij->...ij", 0.01 * step[..., keep] ** 2, np.eye(keep.size))
+    try:
+        factor = np.linalg.cholesky(sub)
+    except np.linalg.LinAlgError:   # round-off made a covariance indefinite: its diagonal only
+        factor = np.sqrt(np.einsum("...ii->...i", sub))[..., None] * np.eye(keep.size)
+    out = np.zeros(cov.shape)
+    out[..., keep[:, None], keep] = factor
+    return out
+
+
 def _run_chunk(state: RunState, ctx: Context, cfg: RunConfig, adapt: bool):
     k = jax.random.fold_in(ctx.key, state.chunk_index)
+    chol = None if state.cov is None else block_cholesky(state.cov, state.step, ctx.linear)
     return ctx.chunk(k, state.chains, ctx.data, jnp.asarray(state.betas, dtype=ctx.dtype),
                      jnp.asarray(state.step, ctx.dtype), jnp.asarray(state.block, ctx.dtype),
-                     state.chunk_index * cfg.chunk_size, adapt, ctx.order, ctx.num_sampled)
+                     state.chunk_index * cfg.chunk_size, adapt, ctx.order, ctx.num_sampled,
+                     None if chol is None else jnp.asarray(chol, ctx.dtype))
 
 
 def tune(state: RunState, cfg: RunConfig, ctx: Context, hooks: Hooks) -> RunState:
-    """Burn-in: adapt step sizes every sweep and re-space the ladder at the chosen chunk counts."""
+    """Burn-in: adapt step sizes every sweep and re-space the ladder at the chosen chunk counts; with
+    ``moves="correlated"``, learn each rung's block-move covariance: the covariance of the rung's
+    positions over the last chunk (a posterior that narrows by orders of magnitude during burn-in
+    is followed at once)."""
     rounds = cfg.ladder_rounds()
     while state.chunk_index < cfg.burn_chunks:
-        chains, step, block, s, _, _ = _run_chunk(state, ctx, cfg, True)
+        chains, step, block, s, _, _, cov = _run_chunk(state, ctx, cfg, True)
         state.chains = chains
         state.step, state.block = np.asarray(step, np.float64), np.asarray(block, np.float64)
+        if cfg.moves == "correlated":
+            state.cov = np.asarray(cov, np.float64)
         state.round_probs.append(np.asarray(s[4], np.float64) / cfg.chunk_size)
         state.chunk_index += 1
         if state.chunk_index in rounds:
@@ -268,7 +298,7 @@ def _check(state: RunState, cfg: RunConfig) -> str:
 def sample(state: RunState, cfg: RunConfig, ctx: Context, hooks: Hooks) -> RunState:
     """Sampling chunks at the tuned ladder until the length (or the precision) says stop."""
     while not (reason := _check(state, cfg)):
-        chains, _, _, s, ll, pos = _run_chunk(state, ctx, cfg, False)
+        chains, _, _, s, ll, pos, _ = _run_chunk(state, ctx, cfg, False)
         state.chains = chains
         s = tuple(np.asarray(a, np.float64) for a in s)
         state.sums = s if state.sums is None else tuple(a + b for a, b in zip(state.sums, s))

@@ -68,28 +68,32 @@ def _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, log_r
               devices: int = 1, chain_loop: str = "vmap"):
     """The compiled chunk of ``chunk_size`` sweeps for all chains, cached across runs of the same structure.
 
-    ``chunk(key, states, data, betas, step, block, sweep0, adapt)`` returns the new states, the step
-    sizes and block scales (adapted when ``adapt``), the per-chunk sums of the acceptance indicators
-    and exchange statistics, and the traces: log-likelihood [C, chunk, L] in rung order and the kept
-    positions [C, chunk, d] (β = 1) or [C, chunk, L, d] (``all_rungs``).
+    ``chunk(key, states, data, betas, step, block, sweep0, adapt, order, num_sampled, chol)`` returns
+    the new states, the step sizes and block scales (adapted when ``adapt``), the per-chunk sums of the
+    acceptance indicators and exchange statistics, the traces: log-likelihood [C, chunk, L] in rung
+    order and the kept positions [C, chunk, d] (β = 1) or [C, chunk, L, d] (``all_rungs``), and, for
+    ``moves="correlated"`` (``chol`` [C, L, d, d], the block moves' Cholesky factors), the covariance
+    [C, L, d, d] of each rung's positions over the chunk (else ``()``).
     """
     cache_key = (flat.signature, moves, chunk_size, target_accept, target_accept_block, log_ratio_fn, all_rungs,
                  devices, chain_loop)
     if cache_key in _CHUNK_CACHE:
         return _CHUNK_CACHE[cache_key]
-    use_comp = moves in ("componentwise", "both")
-    use_block = moves in ("block", "both")
+    use_comp = moves in ("componentwise", "both", "correlated")
+    use_block = moves in ("block", "both", "correlated")
+    use_cov = moves == "correlated"
 
-    def one_chain(key, state, data, betas, step, block, sweep0, adapt, order, num_sampled):
+    def one_chain(key, state, data, betas, step, block, chol, sweep0, adapt, order, num_sampled):
         if flat.incremental is not None:
             state = kernel.refresh(flat, state, data)
         mask = kernel.sampled_mask(kernel.ExchangeParams(betas, step, block, order, num_sampled),
                                    state.position.shape[1], step.dtype)
+        origin = kernel.rung_view(state, state.position)   # moments about the start: no cancellation
 
         def body(carry, k):
-            state, step, block, sums, i = carry
-            state, info = kernel.step(flat, k, state, kernel.ExchangeParams(betas, step, block, order, num_sampled),
-                                      data, moves=moves, log_ratio_fn=log_ratio_fn)
+            state, step, block, sums, moments, i = carry
+            params = kernel.ExchangeParams(betas, step, block, order, num_sampled, chol if use_cov else None)
+            state, info = kernel.step(flat, k, state, params, data, moves=moves, log_ratio_fn=log_ratio_fn)
             gain = jnp.where(adapt, _adapt_gain((sweep0 + i).astype(step.dtype)), 0.0)
             if use_comp:  # coordinates held fixed (not sampled) keep their step
                 step = step * jnp.exp(gain * (info.accept - target_accept) * mask)
@@ -98,22 +102,31 @@ def _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, log_r
             sums = jax.tree_util.tree_map(
                 jnp.add, sums, (info.accept, info.accept_block, info.swap_tried, info.swap_accepted, info.swap_prob)
             )
+            if use_cov:
+                dx = kernel.rung_view(state, state.position) - origin
+                moments = (moments[0] + dx, moments[1] + dx[:, :, None] * dx[:, None, :])
             kept = kernel.rung_view(state, state.position) if all_rungs else state.position[state.slot_of_rung[-1]]
-            return (state, step, block, sums, i + 1), (kernel.rung_view(state, state.log_likelihood), kept)
+            return (state, step, block, sums, moments, i + 1), (kernel.rung_view(state, state.log_likelihood), kept)
 
         L, d = state.position.shape
         z = lambda *s: jnp.zeros(s, state.position.dtype)  # noqa: E731
         sums0 = (z(L, d), z(L), z(L - 1), z(L - 1), z(L - 1))
+        moments0 = (z(L, d), z(L, d, d)) if use_cov else ()
         keys = jax.random.split(key, chunk_size)
-        (state, step, block, sums, _), (ll, pos) = jax.lax.scan(body, (state, step, block, sums0, 0), keys)
-        return state, step, block, sums, ll, pos
+        (state, step, block, sums, moments, _), (ll, pos) = jax.lax.scan(
+            body, (state, step, block, sums0, moments0, 0), keys)
+        cov = ()
+        if use_cov:
+            mean = moments[0] / chunk_size
+            cov = moments[1] / chunk_size - mean[:, :, None] * mean[:, None, :]
+        return state, step, block, sums, ll, pos, cov
 
-    def chains(keys, states, data, betas, step, block, sweep0, adapt, order, num_sampled):
+    def chains(keys, states, data, betas, step, block, chol, sweep0, adapt, order, num_sampled):
         if chain_loop == "map":  # one chain at a time: the same program whatever the chains per device
-            return jax.lax.map(lambda a: one_chain(a[0], a[1], data, betas, a[2], a[3], sweep0, adapt, order,
-                                                   num_sampled), (keys, states, step, block))
-        return jax.vmap(one_chain, in_axes=(0, 0, None, None, 0, 0, None, None, None, None))(
-            keys, states, data, betas, step, block, sweep0, adapt, order, num_sampled)
+            return jax.lax.map(lambda a: one_chain(a[0], a[1], data, betas, a[2], a[3], a[4], sweep0, adapt, order,
+                                                   num_sampled), (keys, states, step, block, chol))
+        return jax.vmap(one_chain, in_axes=(0, 0, None, None, 0, 0, 0, None, None, None, None))(
+            keys, states, data, betas, step, block, chol, sweep0, adapt, order, num_sampled)
 
     place = None
     if devices > 1:
@@ -121,24 +134,28 @@ def _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, log_r
 
         mesh = Mesh(np.array(jax.local_devices()[:devices]), ("chains",))
         c, r = PartitionSpec("chains"), PartitionSpec()
-        chains = jax.shard_map(chains, mesh=mesh, in_specs=(c, c, r, r, c, c, r, r, r, r), out_specs=c,
+        chains = jax.shard_map(chains, mesh=mesh, in_specs=(c, c, r, r, c, c, c, r, r, r, r), out_specs=c,
                                check_vma=False)
         place = NamedSharding(mesh, c)
 
     @jax.jit
-    def compiled(key, states, data, betas, step, block, sweep0, adapt, order, num_sampled):
+    def compiled(key, states, data, betas, step, block, chol, sweep0, adapt, order, num_sampled):
         keys = jax.random.split(key, step.shape[0])
-        return chains(keys, states, data, betas, step, block, sweep0, adapt, order, num_sampled)
+        return chains(keys, states, data, betas, step, block, chol, sweep0, adapt, order, num_sampled)
 
     every = (jnp.arange(flat.dim, dtype=jnp.int32), jnp.asarray(flat.dim, jnp.int32))  # all coordinates
 
-    def chunk(key, states, data, betas, step, block, sweep0, adapt, order=None, num_sampled=None):
+    def chunk(key, states, data, betas, step, block, sweep0, adapt, order=None, num_sampled=None, chol=None):
         # The states a chunk returns are split over the devices; initial (or restored) states are not
         # yet: placing them the same way keeps one compiled program for both (no second compile).
         if order is None:
             order, num_sampled = every
+        if not use_cov:   # a placeholder per chain (unused)
+            chol = jnp.zeros(step.shape[:1] + (0,), step.dtype)
+        elif chol is None:   # no covariance learned yet: the per-coordinate steps
+            chol = step[..., None] * jnp.eye(step.shape[-1], dtype=step.dtype)
         return compiled(key, states if place is None else jax.device_put(states, place), data, betas, step, block,
-                        sweep0, adapt, order, num_sampled)
+                        chol, sweep0, adapt, order, num_sampled)
 
     _CHUNK_CACHE[cache_key] = chunk
     return chunk

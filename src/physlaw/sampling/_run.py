@@ -46,12 +46,14 @@ class RunStart:
         positions: [C, L, d] every chain's replica at every rung (rung order), flat coordinates.
         step: [C, L, d] the tuned step sizes (rung order).
         rejection: [L − 1] the mean exchange rejection rate of each neighbour pair while sampling.
+        cov: [C, L, d, d] the block moves' learned covariances (``moves="correlated"``), else None.
     """
 
     betas: np.ndarray
     positions: np.ndarray
     step: np.ndarray
     rejection: np.ndarray
+    cov: np.ndarray | None = None
 
     def rescaled(self, power: float) -> "RunStart":
         """The start for a model whose log-likelihood is this one's divided by ``power`` (0 < power ≤ 1),
@@ -67,7 +69,7 @@ class RunStart:
         floor = 1e-3 * self.betas[1]
         idx = np.argmin(np.abs(np.log(self.betas + floor)[None, :] - np.log(old + floor)[:, None]), axis=1)
         return RunStart(new, self.positions[:, idx], _interp_steps(self.step, self.betas, old),
-                        np.full(new.size - 1, rejection))
+                        np.full(new.size - 1, rejection), None if self.cov is None else self.cov[:, idx])
 
 
 @dataclass
@@ -196,7 +198,9 @@ def run(
             replicas and step sizes replace the initial ladder, the prior draws and the initial steps
             (the ladder still adapts during burn-in, which can then be short).
         adapt_ladder: re-space the ladder during burn-in to equal swap rejection rates.
-        moves: ``"componentwise"``, ``"block"`` or ``"both"``.
+        moves: ``"componentwise"`` (one coordinate at a time), ``"block"`` (all at once), ``"both"``, or
+            ``"correlated"``: both, the block move's covariance learned per rung during burn-in (a
+            narrow valley along which several parameters change together: sums of exponentials).
         target_accept, target_accept_block: acceptance targets of the step-size adaptation.
         chunk_size: sweeps per compiled chunk (progress and checkpoints happen between chunks).
         thin: keep every ``thin``-th β = 1 sample (the log-likelihood traces are kept at every sweep).
@@ -288,7 +292,8 @@ def run(
     num_devices = usable_devices(cfg.num_chains, devices)
     ctx = Context(chunk=_chunk_fn(flat, moves, cfg.chunk_size, target_accept, target_accept_block, _LOG_RATIO_FN,
                                   cfg.keep_all_rungs, num_devices, default_chain_loop()),
-                  data=flat.data, dtype=x0.dtype, key=k_run)
+                  data=flat.data, dtype=x0.dtype, key=k_run,
+                  linear=() if flat.linear is None or moves != "correlated" else flat.linear.index)
     if flat.sampled is not None:  # a padded model: only these coordinates move
         rest = sorted(set(range(flat.dim)) - set(flat.sampled))
         ctx.order = jnp.asarray(list(flat.sampled) + rest, jnp.int32)        # converted once, not per chunk
@@ -318,7 +323,9 @@ def _initial_state(flat, key, betas: np.ndarray, cfg: RunConfig, start: RunStart
         dtype = jax.eval_shape(lambda k: batched(flat).sample_prior(k, 1), key).dtype
         x0 = jnp.asarray(start.positions, dtype)
         chains = _init_fn(flat)(x0, flat.data)
-        return RunState(0, chains, betas, np.array(start.step, np.float64), np.full((C, L), 1.0 / np.sqrt(d))), x0
+        cov = None if start.cov is None or cfg.moves != "correlated" else np.array(start.cov, np.float64)
+        return RunState(0, chains, betas, np.array(start.step, np.float64), np.full((C, L), 1.0 / np.sqrt(d)),
+                        cov=cov), x0
     x0 = batched(flat).sample_prior(key, C * L).reshape(C, L, d)
     chains = _init_fn(flat)(x0, flat.data)
     prior_sd = np.maximum(np.asarray(jnp.std(x0.reshape(-1, d), axis=0), dtype=np.float64), 1e-8)
@@ -393,7 +400,7 @@ def estimate(state: RunState, cfg: RunConfig, target: Target, flat, prior_check:
         warnings.warn(w, PhyslawWarning, stacklevel=3)
     slots = np.asarray(state.chains.slot_of_rung)
     final = RunStart(state.betas, np.take_along_axis(np.asarray(state.chains.position), slots[..., None], axis=1),
-                     state.step, 1.0 - np.mean(state.sums[4] / n_sweeps, axis=0))
+                     state.step, 1.0 - np.mean(state.sums[4] / n_sweeps, axis=0), state.cov)
     return ExchangeResult(
         betas=state.betas, samples=samples, log_likelihood=ll, names=names, free_energy=fe,
         diagnostics=diag, warnings=warn, step_size=step, unravel=unravel, rung_samples=rung_samples, final=final,

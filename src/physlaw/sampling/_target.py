@@ -43,6 +43,26 @@ class Incremental(NamedTuple):
     select_fn: Callable | None = None
 
 
+class LinearPart(NamedTuple):
+    """A Gaussian likelihood whose mean is linear in some parameters (amplitudes, offsets), for the
+    ``"correlated"`` moves' exact draw of those parameters given the others.
+
+    Attributes:
+        names: the linear parameters (keys of the parameter dict; every element of each leaf is linear).
+        mean_fn: ``(params, data) -> [n]`` the model's mean; linear in the ``names`` leaves.
+        observed_fn: ``data -> (y [n], sigma [n])``: the data and noise ``log_likelihood_fn`` uses,
+            ``−½ Σ ((y − mean) / σ)²`` plus terms that do not depend on the linear parameters.
+
+    On flat vectors (``FlatTarget.linear``) ``names`` becomes ``index``, the flat coordinates, and
+    ``mean_fn`` takes the flat vector.
+    """
+
+    names: tuple[str, ...] | None
+    mean_fn: Callable
+    observed_fn: Callable
+    index: tuple[int, ...] | None = None
+
+
 @dataclass(frozen=True)
 class Target:
     """A Bayesian model for the exchange Monte Carlo engine.
@@ -75,6 +95,8 @@ class Target:
             coordinates. None: all are sampled.
         sampled_unravel: with ``sampled``, the unravel of the sampled coordinates (in that order) into
             the smaller model's parameter pytree (what ``result.posterior()`` and ``relabel_fn`` see).
+        linear: optional ``LinearPart``: the likelihood is Gaussian and linear in these parameters
+            (used by ``moves="correlated"``).
     """
 
     log_prior_fn: Callable
@@ -86,10 +108,12 @@ class Target:
     relabel_fn: Callable | None = None
     sampled: tuple[int, ...] | None = None
     sampled_unravel: Callable | None = None
+    linear: LinearPart | None = None
 
     @classmethod
     def from_prior(cls, prior, log_likelihood_fn, *, data=None, incremental: Incremental | None = None,
-                   relabel_fn: Callable | None = None, sampled=None, sampled_unravel=None) -> "Target":
+                   relabel_fn: Callable | None = None, sampled=None, sampled_unravel=None,
+                   linear: LinearPart | None = None) -> "Target":
         """Build a target from a ``physlaw.priors`` distribution and a log-likelihood."""
         return cls(
             log_prior_fn=prior.log_prob,
@@ -101,6 +125,7 @@ class Target:
             relabel_fn=relabel_fn,
             sampled=None if sampled is None else tuple(int(i) for i in sampled),
             sampled_unravel=sampled_unravel,
+            linear=linear,
         )
 
 
@@ -118,6 +143,7 @@ class FlatTarget(NamedTuple):
     signature: tuple
     sampled: tuple[int, ...] | None = None
     sampled_unravel: Callable | None = None
+    linear: LinearPart | None = None
 
 
 def _cast(tree, dtype):
@@ -157,8 +183,10 @@ def flatten_target(target: Target, key: jax.Array, dtype=None) -> FlatTarget:
         draw = target.sample_prior_fn(k)
         return ravel_pytree(draw if dtype is None else _cast(draw, dtype))[0]
 
+    linear = None if target.linear is None else _flat_linear(target.linear, example, unravel)
     signature = (
         target.log_prior_fn, target.log_likelihood_fn, target.sample_prior_fn, target.incremental, with_data,
+        None if linear is None else (target.linear.mean_fn, target.linear.observed_fn, linear.index),
         jax.tree_util.tree_structure(example), tuple((np.shape(v), str(jnp.result_type(v))) for v in jax.tree_util.tree_leaves(example)),
     )
     sampled = target.sampled
@@ -168,8 +196,23 @@ def flatten_target(target: Target, key: jax.Array, dtype=None) -> FlatTarget:
             raise InputError(f"sampled must be distinct flat indices in [0, {flat.size}) with a sampled_unravel")
         if len(sampled) == flat.size and tuple(sampled) == tuple(range(flat.size)):
             sampled = None
+    if linear is not None and sampled is not None and not set(linear.index) <= set(sampled):
+        raise InputError("the linear parameters of a padded model must all be sampled")
     return FlatTarget(flat.size, unravel, log_prior, log_likelihood, sample_prior, target.incremental, names,
-                      data, signature, sampled, None if target.sampled is None else target.sampled_unravel)
+                      data, signature, sampled, None if target.sampled is None else target.sampled_unravel, linear)
+
+
+def _flat_linear(part: LinearPart, example, unravel) -> LinearPart:
+    """``part`` on flat vectors: the flat indices of its leaves and a mean of the flat vector."""
+    if not isinstance(example, dict) or not part.names or any(n not in example for n in part.names):
+        raise InputError(f"linear parameters {part.names!r} must be keys of the parameter dict")
+    marks = {k: jnp.full(jnp.shape(v), k in part.names, jnp.float32) for k, v in example.items()}
+    index = tuple(int(i) for i in np.flatnonzero(np.asarray(ravel_pytree(marks)[0])))
+
+    def mean(x, data):
+        return part.mean_fn(unravel(x), data)
+
+    return LinearPart(None, mean, part.observed_fn, index)
 
 
 class Batched(NamedTuple):
