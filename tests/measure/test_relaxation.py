@@ -20,11 +20,7 @@ def test_two_exponentials_give_two_exponential_modes():
     res = analyse_relaxation(T, y, sigma=0.01, kmax=2, key=jax.random.key(1), **SMALL)
     assert res.experiments == ("decay",)
     assert res.selected == "K2-exponential", [(f.name, f.free_energy) for f in res.fits]
-    # K2-stretched holds K2-exponential (β = 1, at its prior's edge) and loses only its Occam factor,
-    # 2.1 ± 0.4 nat with two seeds (coordinate moves alone left it 70-90 nat too high): p ≈ 0.89
-    assert res.best.probability > 0.8
-    stretched = res.fit("K2-stretched")
-    assert 0.5 < stretched.free_energy - res.best.free_energy < 5.0, stretched.free_energy
+    assert res.best.probability > 0.9
     s = res.parameter_summaries()
     for k, t1 in enumerate((1.0, 30.0)):
         lo, hi = s[f"mode {k + 1}"]["T"]["interval_95"]
@@ -114,3 +110,22 @@ def test_modes_are_relabelled_fastest_first_for_the_diagnostics():
     assert np.allclose(q["log_w"], [0.5, -3.0]) and np.allclose(q["amp"], [0.6, 0.4])
     assert np.allclose(q["beta"], [0.5, 0.9]) and float(q["c"]) == 0.1
     assert relaxation_target(T, np.exp(-T), 0.01, 2, True).relabel_fn is order_by_rate
+
+
+def test_high_signal_to_noise_curves_sample_with_correlated_moves():
+    """``moves="auto"``: a decay whose noise is below 0.1 % of its range samples with the correlated moves
+    (their block-move acceptance is reported) and its σ̂ finds the noise; at 1 % noise coordinate moves
+    alone (no block moves); an unknown ``moves`` is refused."""
+    from physlaw.errors import InputError
+
+    t = np.linspace(0.0, 1.2, 25)
+    kw = dict(kmax=1, shapes=("exponential",), experiment="decay", num_samples=200, num_replicas=12, num_chains=2,
+              key=jax.random.key(0), progress=False)
+    rng = np.random.default_rng(7)
+    precise = analyse_relaxation(t, 2.0 * np.exp(-t / 0.3) + rng.normal(0, 2e-6, t.size), **kw)
+    assert precise.best.result.diagnostics.block_acceptance_per_replica is not None
+    assert abs(precise.noise_sigma / 2e-6 - 1) < 0.5, precise.noise_sigma
+    noisy = analyse_relaxation(t, 2.0 * np.exp(-t / 0.3) + rng.normal(0, 0.02, t.size), **kw)
+    assert noisy.best.result.diagnostics.block_acceptance_per_replica is None
+    with pytest.raises(InputError, match="moves must be one of"):
+        analyse_relaxation(t, 2.0 * np.exp(-t / 0.3), moves="bogus", **kw)

@@ -35,7 +35,9 @@ def register(sub) -> None:
             "recovery. The number of modes K grows "
             "from 1 until the free energy has clearly passed its minimum (up to 6; --kmax K fixes K = 1..K); a "
             "selected K at the largest K tried is reported with a warning. Without --sigma or a sigma column "
-            "the noise is estimated over the temperature ladder. Priors: time constants log-uniform from "
+            "the noise is estimated over the temperature ladder. When the noise is below 0.1 % of the "
+            "curve's range, the sampler adds joint moves that draw the amplitudes from their exact "
+            "conditional (the narrow valley of a precise sum of exponentials). Priors: time constants log-uniform from "
             "t_min/100 to 100 t_max (a T beyond the window is reported as a lower bound). Writes "
             "DIR/summary.json, posterior netCDFs, figures and DIR/report.html."
         ),

@@ -47,7 +47,8 @@ import numpy as np
 
 from physlaw.errors import InputError
 from physlaw.measure.selection import parameter_summary
-from physlaw.measure.selection import Candidate, Selection, evidence_words, noise_scale_guess, scan, single_precision_floor
+from physlaw.measure.selection import (
+    Candidate, Selection, correlated_noise_floor, evidence_words, noise_scale_guess, scan, single_precision_floor)
 from physlaw.priors import JointPrior, Normal, Uniform
 from physlaw.sampling import LinearPart, Target
 
@@ -397,7 +398,7 @@ def analyse_relaxation(t, y, *, sigma=None, estimate_noise: bool | None = None, 
                        limit: int = DEFAULT_LIMIT, shapes=("exponential", "stretched"), key,
                        num_samples: int = 2000, num_burnin=None, num_replicas: int = 32, num_chains: int = 4,
                        checkpoints=None, progress=None, precision: float | None = None,
-                       dtype=None, moves: str = "correlated") -> RelaxationAnalysis:
+                       dtype=None, moves: str = "auto") -> RelaxationAnalysis:
     """Select the experiment's model, K and the mode shape by the free energy.
 
     Args:
@@ -411,6 +412,10 @@ def analyse_relaxation(t, y, *, sigma=None, estimate_noise: bool | None = None, 
         key: a ``jax.random`` key.
         checkpoints, progress, precision, dtype: as in ``selection.select`` (float64 where the noise is below
             float32's resolution of the data: ``selection.single_precision_floor``).
+        moves: ``auto`` (default): coordinate moves, and ``correlated`` moves (``physlaw.sampling.run``: learned
+            covariance, amplitudes drawn from their exact conditional) for a candidate whose noise is below
+            0.1 % of the data's range (``selection.correlated_noise_floor``), where the posterior is a valley
+            too narrow for coordinate moves; ``correlated`` or ``componentwise`` always.
     """
     t = np.asarray(t, float)
     y = np.asarray(y, float)
@@ -443,7 +448,7 @@ def analyse_relaxation(t, y, *, sigma=None, estimate_noise: bool | None = None, 
                sigma0=0.5 * noise_scale_guess(y) if sigma is None else None, key=key, num_samples=num_samples,
                num_burnin=num_burnin, num_replicas=num_replicas, num_chains=num_chains, checkpoints=checkpoints,
                progress=progress, precision=precision, dtype=dtype, noise_floor=single_precision_floor(y),
-               what="relaxation modes", moves=moves)
+               what="relaxation modes", correlated_floor=_correlated_floor(y, moves))
     kp = sel.k_probabilities()
     k_top = max(kp)
     if k_top != sel.best.info["K"] and k_top > kmin and kp[k_top] > 0.05:
@@ -453,6 +458,15 @@ def analyse_relaxation(t, y, *, sigma=None, estimate_noise: bool | None = None, 
     return RelaxationAnalysis(sel.fits, sel.selected, sel.noise_estimated, sel.warnings, t=t, y=y,
                               sigma=None if sigma is None else np.broadcast_to(np.asarray(sigma, float), t.shape),
                               transform=tr, quantity=quantity, experiments=experiments)
+
+
+def _correlated_floor(y, moves: str) -> float:
+    """The noise below which candidates use ``moves="correlated"``: ``auto`` at high signal-to-noise ratio
+    (``selection.correlated_noise_floor``), always or never."""
+    floors = {"auto": correlated_noise_floor(y), "correlated": math.inf, "componentwise": 0.0}
+    if moves not in floors:
+        raise InputError(f"moves must be one of {', '.join(floors)}, got {moves!r}")
+    return floors[moves]
 
 
 def _make(t, y, k, stretched, tr, experiment, sigma):

@@ -172,12 +172,27 @@ def noise_scale_guess(y) -> float:
 SINGLE_PRECISION_NOISE = 1e-4
 
 
+#: Below this fraction of the data's range, the noise makes a sum of exponentials' posterior too narrow a
+#: valley for coordinate moves (NIST Lanczos3, noise 1.2e-5 of its range: σ̂ stalled at 5.6e-4 of it).
+CORRELATED_NOISE = 1e-3
+
+
+def correlated_noise_floor(y) -> float:
+    """The noise (data units) below which relaxation candidates sample with ``moves="correlated"``:
+    ``CORRELATED_NOISE`` × the data's range."""
+    return CORRELATED_NOISE * _data_range(y)
+
+
+def _data_range(y) -> float:
+    y = np.asarray(y, float)
+    return float(np.ptp(y)) or float(np.max(np.abs(y))) or 1.0
+
+
 def single_precision_floor(y) -> float:
     """The smallest noise (data units) that single-precision sampling resolves: ``SINGLE_PRECISION_NOISE`` ×
     the data's range. Certified data with noise at 1e-13 (NIST Lanczos1) or 1e-6 (Lanczos2) of their
     range sample in float64."""
-    y = np.asarray(y, float)
-    return SINGLE_PRECISION_NOISE * (float(np.ptp(y)) or float(np.max(np.abs(y))) or 1.0)
+    return SINGLE_PRECISION_NOISE * _data_range(y)
 
 
 def select(
@@ -196,7 +211,7 @@ def select(
     precision: float | None = None,
     dtype=None,
     noise_floor: float = 0.0,
-    moves: str = "componentwise",
+    correlated_floor: float = 0.0,
 ) -> Selection:
     """Run every candidate and select by the free energy.
 
@@ -220,8 +235,10 @@ def select(
         noise_floor: with a single-precision ``dtype``, a candidate whose noise (given, or the pilot's
             estimate) is below this samples in float64: single precision cannot resolve the data
             (``single_precision_floor``).
-        moves: the engine's local moves (``run``'s ``moves``; ``"correlated"`` for models whose
-            parameters change together along a narrow valley, e.g. sums of exponentials).
+        correlated_floor: a candidate whose noise (given, the pilot's reference σ0, or its estimate σ̂) is
+            below this samples with ``moves="correlated"`` (``run``): at a high signal-to-noise ratio the
+            posterior of a sum of exponentials is a valley far narrower than it is long, which coordinate
+            moves cannot walk (``correlated_noise_floor``).
 
     Returns:
         A ``Selection`` (probabilities with equal prior odds on the candidates).
@@ -231,8 +248,7 @@ def select(
     runner = _Runner(num_points, sigma, sigma0, checkpoints, dict(
         num_samples=num_samples, num_burnin=num_burnin, num_replicas=num_replicas, num_chains=num_chains,
         progress=progress, **({} if precision is None else {"precision": precision}),
-        **({} if dtype is None else {"dtype": dtype}), **({} if moves == "componentwise" else {"moves": moves})),
-        noise_floor)
+        **({} if dtype is None else {"dtype": dtype})), noise_floor, correlated_floor)
     fits = [runner.fit(cand, jax.random.fold_in(key, i)) for i, cand in enumerate(candidates)]
     return _selection(fits, runner.noise_estimated(candidates))
 
@@ -259,7 +275,7 @@ def scan(
     dtype=None,
     noise_floor: float = 0.0,
     what: str = "components",
-    moves: str = "componentwise",
+    correlated_floor: float = 0.0,
 ) -> Selection:
     """Select the number of components K (and the other choices) without an arbitrary edge.
 
@@ -289,8 +305,7 @@ def scan(
     runner = _Runner(num_points, sigma, sigma0, checkpoints, dict(
         num_samples=num_samples, num_burnin=num_burnin, num_replicas=num_replicas, num_chains=num_chains,
         progress=progress, **({} if precision is None else {"precision": precision}),
-        **({} if dtype is None else {"dtype": dtype}), **({} if moves == "componentwise" else {"moves": moves})),
-        noise_floor)
+        **({} if dtype is None else {"dtype": dtype})), noise_floor, correlated_floor)
     history: dict[str, list[CandidateFit]] = {}   # family -> its fits in order of K
     active: set[str] | None = None
     fits, seen, k, offset = [], [], kmin, 0
@@ -357,11 +372,13 @@ def _with_k(c: Candidate, k: int) -> Candidate:
 class _Runner:
     """Runs one candidate: a noise pilot on the ladder when σ is unknown, then the final run."""
 
-    def __init__(self, num_points, sigma, sigma0, checkpoints, settings, noise_floor: float = 0.0):
+    def __init__(self, num_points, sigma, sigma0, checkpoints, settings, noise_floor: float = 0.0,
+                 correlated_floor: float = 0.0):
         if sigma is not None and np.any(np.asarray(sigma) <= 0):
             raise InputError(f"the noise sigma must be positive, got {np.min(sigma)}")
         self.num_points, self.sigma, self.sigma0 = num_points, sigma, sigma0
         self.checkpoints, self.settings, self.noise_floor = checkpoints, settings, noise_floor
+        self.correlated_floor = correlated_floor
         self.best: tuple[float, float] | None = None   # (F, err) of the best final run so far
 
     def _race(self, burn: int) -> dict:
@@ -406,32 +423,43 @@ class _Runner:
 
     def _settings(self, cand: Candidate, noise=None) -> dict:
         """The run settings of a candidate: float64 (no ``dtype``) for a Poisson likelihood, and for a noise
-        below ``noise_floor`` (float32 cannot resolve the data), whatever the selection's ``dtype``."""
+        below ``noise_floor`` (float32 cannot resolve the data), whatever the selection's ``dtype``;
+        ``moves="correlated"`` for a noise below ``correlated_floor``."""
         poisson = cand.info.get("likelihood") == "poisson"
-        if "dtype" in self.settings and (poisson or (noise is not None and np.min(noise) < self.noise_floor)):
-            return {k: v for k, v in self.settings.items() if k != "dtype"}
-        return self.settings
+        below = (lambda floor: noise is not None and np.min(noise) < floor)  # noqa: E731
+        out = dict(self.settings)
+        if "dtype" in out and (poisson or below(self.noise_floor)):
+            del out["dtype"]
+        if below(self.correlated_floor):
+            out["moves"] = "correlated"
+        return out
 
     def _pilot(self, cand: Candidate, key):
         """The noise pilot on the ladder at σ0, again while σ̂ is at the grid's edge at σ0 / 4, σ0 / 4⁴,
         σ0 / 4¹³, σ0 / 4⁴⁰ (the ladder reaches σ0 only: nearly noise-free data such as the NIST Lanczos
-        sets, rounded to 5–13 digits, need σ far below the second-difference guess); a pilot whose σ0 is
-        below ``noise_floor`` samples in float64: (pilot, curve, σ0)."""
+        sets, rounded to 5–13 digits, need σ far below the second-difference guess). A pilot samples as its
+        σ0 needs (``_settings``: float64 below ``noise_floor``, correlated moves below ``correlated_floor``);
+        a σ̂ that needs otherwise is found again by a pilot at σ̂ / 4 that does: (pilot, curve, σ0)."""
         if not (self.sigma0 is not None and self.sigma0 > 0):
             raise InputError("estimating the noise needs a positive reference noise sigma0")
-        s0 = float(self.sigma0)
-        for attempt in range(5):
+        s0, shrink = float(self.sigma0), 0
+        for attempt in range(6):
             settings = self._settings(cand, s0)
-            tag = "-float64" if settings.keys() != self.settings.keys() and cand.info.get("likelihood") != "poisson" \
-                else ""
+            tag = "".join(t for t, changed in (("-float64", "dtype" in self.settings and "dtype" not in settings),
+                                               ("-correlated", "moves" in settings)) if changed)
             pilot = run(jax.random.fold_in(key, attempt), cand.make_target(s0),
                         checkpoint=self._ckpt(f"{cand.name}-noise{attempt}{tag}"),
                         progress_desc=f"{cand.name}: noise", **self._pilot_settings(settings))
-            curve = noise_curve(pilot.free_energy, s0, self.num_points)
+            curve, s_run = noise_curve(pilot.free_energy, s0, self.num_points), s0
             if curve.sigma_hat > 1.05 * s0:  # the minimum lies inside the ladder's σ grid
-                break
-            s0 /= 4.0 ** (3 ** attempt)
-        return pilot, curve, s0
+                needs = self._settings(cand, curve.sigma_hat)
+                if not _weaker(settings, needs):
+                    break
+                s0 = curve.sigma_hat / 4.0   # σ̂ below a floor this pilot was above: again, sampled as σ̂ needs
+                continue
+            s0 /= 4.0 ** (3 ** shrink)
+            shrink += 1
+        return pilot, curve, s_run
 
     def fit(self, cand: Candidate, key) -> CandidateFit:
         k_pilot, k_final = jax.random.split(key)
@@ -457,6 +485,12 @@ class _Runner:
             self.best = (float(fe.free_energy), float(fe.free_energy_err))
         sigma_mean = float("nan") if noise is None else float(np.mean(noise))
         return CandidateFit(cand.name, res, sigma_mean, curve, info=dict(cand.info))
+
+
+def _weaker(settings: dict, needs: dict) -> bool:
+    """Whether run ``settings`` sample less capably than ``needs``: float32 where float64 is needed, or
+    coordinate moves where correlated ones are."""
+    return ("dtype" in settings and "dtype" not in needs) or ("moves" in needs and "moves" not in settings)
 
 
 def _selection(fits: list[CandidateFit], noise_estimated: bool) -> Selection:
