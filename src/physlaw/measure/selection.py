@@ -434,32 +434,20 @@ class _Runner:
             out["moves"] = "correlated"
         return out
 
-    def _pilot(self, cand: Candidate, key):
-        """The noise pilot on the ladder at σ0, again while σ̂ is at the grid's edge at σ0 / 4, σ0 / 4⁴,
-        σ0 / 4¹³, σ0 / 4⁴⁰ (the ladder reaches σ0 only: nearly noise-free data such as the NIST Lanczos
-        sets, rounded to 5–13 digits, need σ far below the second-difference guess). A pilot samples as its
-        σ0 needs (``_settings``: float64 below ``noise_floor``, correlated moves below ``correlated_floor``);
-        a σ̂ that needs otherwise is found again by a pilot at σ̂ / 4 that does: (pilot, curve, σ0)."""
+    def _pilot(self, cand: Candidate, key, settings: dict, tag: str = ""):
+        """The noise pilot on the ladder at σ0 (σ0 / 4 again while σ̂ is at the grid's edge): (pilot, curve, σ0)."""
         if not (self.sigma0 is not None and self.sigma0 > 0):
             raise InputError("estimating the noise needs a positive reference noise sigma0")
-        s0, shrink = float(self.sigma0), 0
-        for attempt in range(6):
-            settings = self._settings(cand, s0)
-            tag = "".join(t for t, changed in (("-float64", "dtype" in self.settings and "dtype" not in settings),
-                                               ("-correlated", "moves" in settings)) if changed)
+        s0 = float(self.sigma0)
+        for attempt in range(3):
             pilot = run(jax.random.fold_in(key, attempt), cand.make_target(s0),
                         checkpoint=self._ckpt(f"{cand.name}-noise{attempt}{tag}"),
                         progress_desc=f"{cand.name}: noise", **self._pilot_settings(settings))
-            curve, s_run = noise_curve(pilot.free_energy, s0, self.num_points), s0
+            curve = noise_curve(pilot.free_energy, s0, self.num_points)
             if curve.sigma_hat > 1.05 * s0:  # the minimum lies inside the ladder's σ grid
-                needs = self._settings(cand, curve.sigma_hat)
-                if not _weaker(settings, needs):
-                    break
-                s0 = curve.sigma_hat / 4.0   # σ̂ below a floor this pilot was above: again, sampled as σ̂ needs
-                continue
-            s0 /= 4.0 ** (3 ** shrink)
-            shrink += 1
-        return pilot, curve, s_run
+                break
+            s0 /= 4.0
+        return pilot, curve, s0
 
     def fit(self, cand: Candidate, key) -> CandidateFit:
         k_pilot, k_final = jax.random.split(key)
@@ -468,9 +456,14 @@ class _Runner:
         if not cand.needs_noise:
             noise = None
         elif self.sigma is None:
-            pilot, curve, s0 = self._pilot(cand, k_pilot)
+            settings = self._settings(cand, self.sigma0)
+            pilot, curve, s0 = self._pilot(cand, k_pilot, settings)
+            narrowed = self._settings(cand, curve.sigma_hat)
+            if _weaker(settings, narrowed):   # σ̂ needs float64 or correlated moves: the pilot again with them
+                settings = narrowed
+                pilot, curve, s0 = self._pilot(cand, k_pilot, settings,
+                                               "-float64" if "moves" not in settings else "-correlated")
             noise = curve.sigma_hat
-            settings = self._settings(cand, noise)   # σ̂ below float32's resolution: float64
             if noise > s0:   # the final run at σ̂ starts where the pilot's rung β = (σ0/σ̂)² ended
                 start = pilot.final.rescaled((s0 / noise) ** 2)
         else:
