@@ -435,11 +435,13 @@ class _Runner:
         return out
 
     def _pilot(self, cand: Candidate, key, settings: dict, tag: str = ""):
-        """The noise pilot on the ladder at σ0 (σ0 / 4 again while σ̂ is at the grid's edge): (pilot, curve, σ0)."""
+        """The noise pilot on the ladder at σ0 (σ0 / 4 again while σ̂ is at the grid's edge, up to σ0 / 16; with
+        correlated moves, which reach the narrow posteriors of nearly noise-free data such as the NIST
+        Lanczos sets, up to σ0 / 4⁷): (pilot, curve, σ0)."""
         if not (self.sigma0 is not None and self.sigma0 > 0):
             raise InputError("estimating the noise needs a positive reference noise sigma0")
         s0 = float(self.sigma0)
-        for attempt in range(3):
+        for attempt in range(8 if settings.get("moves") == "correlated" else 3):
             pilot = run(jax.random.fold_in(key, attempt), cand.make_target(s0),
                         checkpoint=self._ckpt(f"{cand.name}-noise{attempt}{tag}"),
                         progress_desc=f"{cand.name}: noise", **self._pilot_settings(settings))
