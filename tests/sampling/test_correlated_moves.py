@@ -125,3 +125,20 @@ def test_lanczos3_valley(lanczos3, moves):
     mean_ll = res.log_likelihood[:, :, -1].mean(axis=1)
     reached = bool(np.all(np.abs(mean_ll - (ll_opt - 3.5)) < 3.0))
     assert reached == (moves == "correlated"), (moves, mean_ll, ll_opt)
+
+
+def test_killed_correlated_run_resumes_to_the_same_draws(tmp_path):
+    """The learned covariance is part of the checkpoint: a run killed during burn-in ends bit for bit where
+    the uninterrupted one ends."""
+    from physlaw.io.checkpoints import CheckpointFile
+    from tests.sampling.test_run_driver import KilledAfter
+
+    _, _, target = _problem()
+    kw = dict(num_samples=200, num_burnin=300, num_replicas=8, num_chains=2, chunk_size=100)
+    whole = _run(target, key=4, **kw)
+    ckpt = tmp_path / "run.ckpt.npz"
+    with pytest.raises(KeyboardInterrupt):
+        _run(target, key=4, checkpoint=KilledAfter(ckpt, 2), checkpoint_every=0, **kw)
+    resumed = _run(target, key=4, checkpoint=CheckpointFile(ckpt), checkpoint_every=0, **kw)
+    np.testing.assert_array_equal(resumed.samples, whole.samples)
+    np.testing.assert_array_equal(resumed.final.cov, whole.final.cov)
