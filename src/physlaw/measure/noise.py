@@ -25,6 +25,13 @@ class NoiseCurve(NamedTuple):
     free_energy_err: np.ndarray
     sigma_hat: float
     at_edge: bool = False
+    stationarity: float = float("nan")   # r of the final run at σ̂ (``stationarity``), NaN before it
+
+
+#: σ̂ is called settled when the final run's ``stationarity`` r lies in this range (σ̂ within a factor √2
+#: of the stationary point). A settled run at the true minimum gives r = 1 up to its Monte Carlo error
+#: (a few %); NIST Lanczos1/3 with coordinate moves give r = 0.20–0.29 for every model with K ≥ 2.
+SETTLED = (0.5, 2.0)
 
 
 def noise_curve(free_energy, sigma0: float, num_points: int) -> NoiseCurve:
@@ -56,6 +63,19 @@ def noise_curve(free_energy, sigma0: float, num_points: int) -> NoiseCurve:
     order = np.argsort(sigma)
     at_edge = i in (0, f.size - 1)
     return NoiseCurve(sigma[order], f[order], np.asarray(free_energy.log_z_err)[keep][order], sigma_hat, at_edge)
+
+
+def stationarity(mean_log_likelihood: float, sigma: float, num_points: int) -> float:
+    """r = ⟨RSS⟩_σ / (n σ²) from a run at noise σ: its mean log-likelihood at β = 1.
+
+    With ℓ = −(n/2) log 2πσ² − RSS/(2σ²), ``dF/dσ = (n/σ)(1 − r)``: F(σ) is stationary exactly where
+    r = 1, whatever the model (the EM condition σ² = ⟨RSS⟩/n). So the final run at σ̂ checks the noise
+    pilot's σ̂ by itself: r well below 1 means F still falls towards smaller σ (the pilot's cold rungs had
+    not settled: its F(σ) rose there spuriously), r well above 1 that the draws fit worse than the
+    noise (the run at σ̂ has not settled).
+    """
+    rss = -2.0 * sigma**2 * (mean_log_likelihood + 0.5 * num_points * np.log(2 * np.pi * sigma**2))
+    return float(rss / (num_points * sigma**2))
 
 
 def _hermite(x: np.ndarray, y: np.ndarray, dydx: np.ndarray, at: np.ndarray) -> np.ndarray:

@@ -151,4 +151,4 @@ class Regression(Selection):
             second = min(others, key=lambda f: f.free_energy)
             text += "; " + evidence_words(best, second, second.name)
         kind = "estimated" if self.noise_estimated else "given"
-        return f"{text}; noise σ = {self.noise_sigma:.4g} ({kind})"
+        return f"{text}; noise σ = {self.noise_sigma:.4g} ({kind}){self.caveat()}"

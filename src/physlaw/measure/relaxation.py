@@ -390,7 +390,7 @@ class RelaxationAnalysis(Selection):
         if others:
             second = min(others, key=lambda f: f.free_energy)
             extra = "; " + evidence_words(best, second, second.name)
-        return f"{text} (p = {best.probability:.3g}{extra})"
+        return f"{text} (p = {best.probability:.3g}{extra}){self.caveat()}"
 
 
 def analyse_relaxation(t, y, *, sigma=None, estimate_noise: bool | None = None, experiment: str = "auto",

@@ -29,7 +29,7 @@ import numpy as np
 
 from physlaw.errors import InputError
 from physlaw.measure import spectrum as sp
-from physlaw.measure.noise import NoiseCurve, count_scale, noise_curve
+from physlaw.measure.noise import SETTLED, NoiseCurve, count_scale, noise_curve, stationarity
 from physlaw.sampling import CheckpointFactory, ExchangeResult, Progress, Target, out_of_the_race, run
 
 
@@ -132,6 +132,10 @@ class Selection:
     selected: str
     noise_estimated: bool
     warnings: list[str] = field(default_factory=list)
+
+    def caveat(self) -> str:
+        """What a verdict must add when its selected model's noise estimate has not settled, else ''."""
+        return "" if noise_settled(self.best) else "; NOT RELIABLE: the noise estimate has not settled (see the warnings)"
 
     def fit(self, name: str) -> CandidateFit:
         """The fit of the candidate called ``name``.
@@ -475,6 +479,9 @@ class _Runner:
                   progress_desc=cand.name, **{**settings, "num_burnin": burn, **self._race(burn)})
         if cand.finish is not None:
             res = cand.finish(res)
+        if curve is not None:
+            ll1 = float(np.mean(np.asarray(res.log_likelihood, np.float64)[:, :, -1]))
+            curve = curve._replace(stationarity=stationarity(ll1, float(noise), self.num_points))
         fe = res.free_energy
         if np.isfinite(fe.free_energy) and (self.best is None or fe.free_energy < self.best[0]):
             self.best = (float(fe.free_energy), float(fe.free_energy_err))
@@ -497,7 +504,26 @@ def _selection(fits: list[CandidateFit], noise_estimated: bool) -> Selection:
     warnings += [f"{f.name}: the noise estimate {f.noise_sigma:.4g} lies at the edge of the ladder's σ grid; "
                  "it is a bound, not a minimum" for f in fits if f.noise is not None and f.noise.at_edge
                  and f.name == selected]
+    warnings += [unsettled_noise_warning(f) for f in fits if f.name == selected and not noise_settled(f)]
     return Selection(fits, selected, noise_estimated, warnings)
+
+
+def noise_settled(fit: ModelFit) -> bool:
+    """False when the fit's noise was estimated and its final run says σ̂ is not F's stationary point
+    (``noise.stationarity`` outside ``noise.SETTLED``); True otherwise."""
+    r = np.nan if fit.noise is None else fit.noise.stationarity
+    return not np.isfinite(r) or SETTLED[0] <= r <= SETTLED[1]
+
+
+def unsettled_noise_warning(fit: ModelFit) -> str:
+    r = fit.noise.stationarity
+    rms = fit.noise_sigma * np.sqrt(r)
+    why = ("F(σ) still falls towards smaller σ: the sampler did not settle at smaller noise (very precise data "
+           "make a narrow valley; for relaxation try --moves correlated)" if r < 1 else
+           "the draws fit worse than that noise: the run at σ̂ has not settled (run longer)")
+    return (f"{fit.name}: the noise estimate σ̂ = {fit.noise_sigma:.4g} has not settled: the draws at σ̂ leave a "
+            f"residual RMS of {rms:.3g} ({r:.2f} σ̂², where F is smallest it equals σ̂²); {why}. The noise, the "
+            "free energies and the selected model are not reliable")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -603,7 +629,7 @@ class SpectrumAnalysis(Selection):
             text += "; " + evidence_words(best, nxt, f"K = {nxt.info['num_peaks']}")
         lik = "Poisson counts" if self.likelihood == "poisson" else (
             f"Gaussian noise σ = {self.noise_sigma:.4g} ({'estimated' if self.noise_estimated else 'given'})")
-        return f"{text}; {lik}"
+        return f"{text}; {lik}{self.caveat()}"
 
 
 #: Per-component quantities reported, in this order.

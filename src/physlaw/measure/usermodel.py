@@ -305,7 +305,7 @@ class UserFit(Selection):
         text = (f"{_WORDS.get(k, str(k))} {noun} of {self.model.description['component']}"
                 + (f" on a background {self.model.description['background']}" if self.model.background else "")
                 + f", {self.likelihood} likelihood (p(K = {k} | D) = {pk.get(k, best.probability):.3g}{gap})")
-        return text
+        return text + self.caveat()
 
 
 def fit(x, y, *, component, priors: dict, kmax: int | None = None, kmin: int = 1, limit: int = 8, background=None,

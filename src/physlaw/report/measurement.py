@@ -45,7 +45,9 @@ def model_entry(fit, parameters: dict | None, *, posterior: bool = True) -> dict
     if fit.noise is not None:
         entry["noise_curve"] = {"sigma": fit.noise.sigma.tolist(), "free_energy": fit.noise.free_energy.tolist(),
                                 "free_energy_err": fit.noise.free_energy_err.tolist(),
-                                "sigma_hat": fit.noise.sigma_hat}
+                                "sigma_hat": fit.noise.sigma_hat,
+                                "stationarity": None if not np.isfinite(fit.noise.stationarity)
+                                else fit.noise.stationarity}
     return entry
 
 
