@@ -67,3 +67,14 @@ def test_a_settled_noise_estimate_passes_and_an_unsettled_one_is_flagged(monkeyp
     assert bad.best.noise.stationarity < SETTLED[0] and not selection.noise_settled(bad.best)
     assert any("has not settled" in w and "F(σ) still falls towards smaller σ" in w for w in bad.warnings)
     assert "NOT RELIABLE" in bad.verdict()
+
+
+def test_an_unsettled_runner_up_is_named_and_its_free_energy_called_an_upper_bound():
+    x, y = _data()
+    fits = _run(x, y).fits + _run(x, y).fits   # the same run twice
+    fits[1].name = "other"
+    fits[1].noise = fits[1].noise._replace(stationarity=0.2)
+    sel = selection._selection(fits, True)   # equal free energies: the first is selected
+    assert sel.selected == "ax+b" and sel.caveat() == ""
+    named = [w for w in sel.warnings if "has not settled for" in w]
+    assert len(named) == 1 and "other (r = 0.20)" in named[0] and "upper bounds" in named[0], sel.warnings

@@ -113,10 +113,14 @@ def test_modes_are_relabelled_fastest_first_for_the_diagnostics():
 
 
 def test_high_signal_to_noise_curves_sample_with_correlated_moves():
-    """``moves="auto"``: a decay whose noise is below 0.1 % of its range samples with the correlated moves
-    (their block-move acceptance is reported) and its σ̂ finds the noise; at 1 % noise coordinate moves
-    alone (no block moves), as by default; an unknown ``moves`` is refused."""
+    """``moves="auto"`` (the default): a decay whose noise is below 0.1 % of its range samples with the
+    correlated moves (their block-move acceptance is reported) and its σ̂ finds the noise; at 1 % noise
+    coordinate moves alone (no block moves), as with ``componentwise``; an unknown ``moves`` is refused."""
+    import inspect
+
     from physlaw.errors import InputError
+
+    assert inspect.signature(analyse_relaxation).parameters["moves"].default == "auto"
 
     t = np.linspace(0.0, 1.2, 25)
     kw = dict(kmax=1, shapes=("exponential",), experiment="decay", num_samples=200, num_replicas=12, num_chains=2,

@@ -54,12 +54,12 @@ def register(sub) -> None:
                    help="fit K = 1..KMAX modes exactly (default: grow K until the free energy has passed its minimum)")
     p.add_argument("--shapes", choices=["both", "exponential", "stretched"], default="both",
                    help="mode shapes compared: exponential (beta = 1), stretched (beta free) or both")
-    p.add_argument("--moves", choices=["componentwise", "auto", "correlated"], default="componentwise",
-                   help="sampler moves: one parameter at a time; or also joint moves that draw the amplitudes "
-                        "from their exact conditional along a learned covariance (correlated; auto: for models "
-                        "whose noise is below 0.1 %% of the curve's range). Correlated moves walk the narrow "
-                        "valley of a very precise sum of exponentials (NIST Lanczos3 at its own noise) at 2-4x "
-                        "the CPU time per sweep")
+    p.add_argument("--moves", choices=["auto", "componentwise", "correlated"], default="auto",
+                   help="sampler moves: componentwise (one parameter at a time) or correlated (also joint moves "
+                        "that draw the amplitudes from their exact conditional along a learned covariance); auto "
+                        "(the default): correlated for models whose noise is below 0.1 %% of the curve's range. "
+                        "Correlated moves walk the narrow valley of a very precise sum of exponentials (NIST "
+                        "Lanczos3 at its own noise) at 2-4x the CPU time per sweep")
     noise = p.add_mutually_exclusive_group()
     noise.add_argument("--sigma", type=float_between(1e-100, 1e100), metavar="S",
                        help="known noise standard deviation (default: estimated)")
@@ -119,7 +119,7 @@ def run_relaxation(t, y, sigma, args, out: Path, ckpt: Path):
         res = analyse_relaxation(t, y, sigma=sigma, kmax=getattr(args, "kmax", None),
                                  experiment=getattr(args, "experiment", "auto"),
                                  quantity=getattr(args, "quantity", None), shapes=shapes,
-                                 moves=getattr(args, "moves", "componentwise"),
+                                 moves=getattr(args, "moves", "auto"),
                                  key=key_from_seed(args.seed), num_samples=args.samples,
                                  num_replicas=args.replicas, num_chains=args.chains,
                                  checkpoints=CheckpointFolder(ckpt), precision=getattr(args, "precision", None),

@@ -505,6 +505,11 @@ def _selection(fits: list[CandidateFit], noise_estimated: bool) -> Selection:
                  "it is a bound, not a minimum" for f in fits if f.noise is not None and f.noise.at_edge
                  and f.name == selected]
     warnings += [unsettled_noise_warning(f) for f in fits if f.name == selected and not noise_settled(f)]
+    others = [f for f in fits if f.name != selected and not noise_settled(f)]
+    if others:
+        warnings.append("the noise estimate has not settled for " + ", ".join(
+            f"{f.name} (r = {f.noise.stationarity:.2f})" for f in others) + ": their free energies are not reliable "
+            "(where r < 1, only upper bounds: F(σ) falls towards smaller σ), so neither is the margin to them")
     return Selection(fits, selected, noise_estimated, warnings)
 
 
@@ -518,9 +523,9 @@ def noise_settled(fit: ModelFit) -> bool:
 def unsettled_noise_warning(fit: ModelFit) -> str:
     r = fit.noise.stationarity
     rms = fit.noise_sigma * np.sqrt(r)
-    why = ("F(σ) still falls towards smaller σ: the sampler did not settle at smaller noise (very precise data "
-           "make a narrow valley; for relaxation try --moves correlated)" if r < 1 else
-           "the draws fit worse than that noise: the run at σ̂ has not settled (run longer)")
+    why = ("F(σ) still falls towards smaller σ, so the noise pilot's colder rungs had not settled (on very precise "
+           "data the posterior is a valley too narrow to walk; relaxation: --moves correlated walks narrower ones)"
+           if r < 1 else "the draws fit worse than that noise: the run at σ̂ has not settled (run longer)")
     return (f"{fit.name}: the noise estimate σ̂ = {fit.noise_sigma:.4g} has not settled: the draws at σ̂ leave a "
             f"residual RMS of {rms:.3g} ({r:.2f} σ̂², where F is smallest it equals σ̂²); {why}. The noise, the "
             "free energies and the selected model are not reliable")
