@@ -78,3 +78,12 @@ def test_an_unsettled_runner_up_is_named_and_its_free_energy_called_an_upper_bou
     assert sel.selected == "ax+b" and sel.caveat() == ""
     named = [w for w in sel.warnings if "has not settled for" in w]
     assert len(named) == 1 and "other (r = 0.20)" in named[0] and "upper bounds" in named[0], sel.warnings
+
+
+def test_the_batch_table_carries_r_per_dataset():
+    from physlaw.report.batch import summary_row
+
+    est = summary_row({"selected": "m", "models": [{"name": "m", "noise_sigma": 0.1,
+                                                    "noise_curve": {"stationarity": 0.23}}]})
+    given = summary_row({"selected": "m", "models": [{"name": "m", "noise_sigma": 0.1}]})
+    assert est["noise_r"] == 0.23 and given["noise_r"] is None

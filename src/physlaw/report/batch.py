@@ -33,7 +33,8 @@ def summary_row(summary: dict) -> dict:
 
     Columns: ``selected`` (model name), ``K`` (its size, when the model has one), ``p`` and ``p_err``
     (p(model | D)), ``F`` and ``F_err`` (free energy of the selected model, nat), ``sigma_hat`` (the
-    noise level used or estimated), then for every parameter of the selected model its median and
+    noise level used or estimated), ``noise_r`` (an estimated noise's check ⟨RSS⟩/(nσ̂²): 1 where F(σ) is
+    smallest, outside 0.5–2 not settled; empty for a given noise), then for every parameter of the selected model its median and
     68 % interval: ``Q``, ``Q lo68``, ``Q hi68``.
     """
     models = summary.get("models", [])
@@ -46,7 +47,8 @@ def summary_row(summary: dict) -> dict:
             break
     row.update({"p": best.get("probability"), "p_err": best.get("probability_err"),
                 "F": best.get("free_energy"), "F_err": best.get("free_energy_err"),
-                "sigma_hat": best.get("noise_sigma", summary.get("noise_sigma"))})
+                "sigma_hat": best.get("noise_sigma", summary.get("noise_sigma")),
+                "noise_r": (best.get("noise_curve") or {}).get("stationarity")})
     for name, s in _flatten(best.get("parameters", {})).items():
         row[name] = s["median"]
         row[f"{name} lo68"], row[f"{name} hi68"] = s["interval_68"]
