@@ -6,6 +6,8 @@ Table of contents:
     run, ExchangeResult      the driver: burn-in with adaptation, chunks, checkpoints, progress; optional
                              target precision of F (``precision=``), chains over devices, float32;
                              RunStart: where a run ended, to start another (``start=``)
+    least_squares_point      the least-squares point of a target with a linear part (variable projection),
+                             where very precise data's replicas start (``init=``)
     _driver                  its phases: RunConfig, RunState (= the checkpoint), tune → sample → estimate;
                              out_of_the_race: a ``stop_early`` for model comparison
     _programs                the compiled programs (one chunk program per model structure), chains over devices
@@ -29,13 +31,14 @@ from physlaw.sampling._kernel import (
     step,
 )
 from physlaw.sampling._ladder import communication_barrier, first_beta, initial_ladder, respace_ladder
+from physlaw.sampling._optimum import LeastSquaresPoint, least_squares_point
 from physlaw.sampling._run import ExchangeResult, RunStart, run
 from physlaw.sampling._target import Incremental, LinearPart, PhyslawWarning, Target, check_prior, flatten_target
 
 __all__ = [
     "as_progress",
     "Checkpoint", "CheckpointFactory", "Diagnostics", "ExchangeInfo", "ExchangeParams", "ExchangeResult",
-    "ExchangeState", "FreeEnergy", "Incremental", "LinearPart",
+    "ExchangeState", "FreeEnergy", "Incremental", "LeastSquaresPoint", "LinearPart", "least_squares_point",
     "PhyslawWarning", "Progress", "Target", "check_prior", "communication_barrier", "exchange_log_ratio",
     "first_beta", "flatten_target", "free_energy", "init", "initial_ladder", "out_of_the_race", "respace_ladder",
     "run", "RunConfig", "RunStart", "RunState", "step",

@@ -161,6 +161,7 @@ def run(
     num_chains: int = 4,
     betas=None,
     start: RunStart | None = None,
+    init=None,
     adapt_ladder: bool = True,
     moves: str = "componentwise",
     target_accept: float = 0.5,
@@ -197,6 +198,10 @@ def run(
             ``final.rescaled(power)`` for a likelihood that is a power of that run's): its ladder,
             replicas and step sizes replace the initial ladder, the prior draws and the initial steps
             (the ladder still adapts during burn-in, which can then be short).
+        init: a flat point [d] (e.g. ``least_squares_point(target, key).position``) where every replica at
+            β > 0 starts instead of at a prior draw (β = 0 keeps its prior draws, and the step sizes still
+            come from them). Burn-in relaxes every rung to its own tempered posterior; on very precise
+            data a start at the least-squares point lets the cold rungs settle at all.
         adapt_ladder: re-space the ladder during burn-in to equal swap rejection rates.
         moves: ``"componentwise"`` (one coordinate at a time), ``"block"`` (all at once), ``"both"``, or
             ``"correlated"``: both, the block move's covariance learned per rung during burn-in (a
@@ -288,7 +293,12 @@ def run(
                     target_accept_block=target_accept_block, adapt_ladder=bool(adapt_ladder),
                     keep_all_rungs=bool(keep_all_rungs), precision=precision, max_samples=max_samples,
                     stop_early=stop_early, progress_desc=progress_desc)
-    state, x0 = _initial_state(flat, k_init, betas, cfg, start)
+    if init is not None:
+        init = np.asarray(init, np.float64)
+        if start is not None or init.shape != (flat.dim,) or not np.all(np.isfinite(init)):
+            raise InputError(f"init must be a finite flat point of {flat.dim} coordinates (and not given with a "
+                             f"start), got shape {init.shape}")
+    state, x0 = _initial_state(flat, k_init, betas, cfg, start, init)
     num_devices = usable_devices(cfg.num_chains, devices)
     ctx = Context(chunk=_chunk_fn(flat, moves, cfg.chunk_size, target_accept, target_accept_block, _LOG_RATIO_FN,
                                   cfg.keep_all_rungs, num_devices, default_chain_loop()),
@@ -315,9 +325,9 @@ def run(
     return estimate(state, cfg, target, flat, prior_check)
 
 
-def _initial_state(flat, key, betas: np.ndarray, cfg: RunConfig, start: RunStart | None = None):
-    """Independent prior draws at every rung of every chain and step sizes from the prior's spread, or
-    the replicas and step sizes of a ``start``."""
+def _initial_state(flat, key, betas: np.ndarray, cfg: RunConfig, start: RunStart | None = None, init=None):
+    """Independent prior draws at every rung of every chain (or ``init`` at every rung β > 0) and step
+    sizes from the prior's spread, or the replicas and step sizes of a ``start``."""
     L, d, C = betas.size, flat.dim, cfg.num_chains
     if start is not None:
         dtype = jax.eval_shape(lambda k: batched(flat).sample_prior(k, 1), key).dtype
@@ -326,9 +336,10 @@ def _initial_state(flat, key, betas: np.ndarray, cfg: RunConfig, start: RunStart
         cov = None if start.cov is None or cfg.moves != "correlated" else np.array(start.cov, np.float64)
         return RunState(0, chains, betas, np.array(start.step, np.float64), np.full((C, L), 1.0 / np.sqrt(d)),
                         cov=cov), x0
-    x0 = batched(flat).sample_prior(key, C * L).reshape(C, L, d)
+    draws = batched(flat).sample_prior(key, C * L).reshape(C, L, d)
+    x0 = draws if init is None else draws.at[:, 1:, :].set(jnp.asarray(init, draws.dtype))
     chains = _init_fn(flat)(x0, flat.data)
-    prior_sd = np.maximum(np.asarray(jnp.std(x0.reshape(-1, d), axis=0), dtype=np.float64), 1e-8)
+    prior_sd = np.maximum(np.asarray(jnp.std(draws.reshape(-1, d), axis=0), dtype=np.float64), 1e-8)
     scale = np.minimum(1.0, np.sqrt(betas[1] / np.maximum(betas, betas[1])))
     step = np.broadcast_to(prior_sd[None, None, :] * scale[None, :, None], (C, L, d)).copy()
     block = np.full((C, L), 1.0 / np.sqrt(d))
