@@ -57,7 +57,8 @@ def register(sub) -> None:
     p.add_argument("--moves", choices=["auto", "componentwise", "correlated"], default="auto",
                    help="sampler moves: componentwise (one parameter at a time) or correlated (also joint moves "
                         "that draw the amplitudes from their exact conditional along a learned covariance); auto "
-                        "(the default): correlated for models whose noise is below 0.1 %% of the curve's range. "
+                        "(the default): correlated for models whose noise is below 0.1 %% of the curve's range, their "
+                        "replicas started at the least-squares point. "
                         "Correlated moves walk the narrow valley of a very precise sum of exponentials (NIST "
                         "Lanczos3 at its own noise) at 2-4x the CPU time per sweep")
     noise = p.add_mutually_exclusive_group()
