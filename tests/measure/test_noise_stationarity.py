@@ -87,3 +87,21 @@ def test_the_batch_table_carries_r_per_dataset():
                                                     "noise_curve": {"stationarity": 0.23}}]})
     given = summary_row({"selected": "m", "models": [{"name": "m", "noise_sigma": 0.1}]})
     assert est["noise_r"] == 0.23 and given["noise_r"] is None
+
+
+def test_a_candidate_whose_free_energy_is_unknown_makes_the_selection_unreliable():
+    """NIST Lanczos1's K = 3 ended with F = 1.5e12 ± 4.3e12 (its ladder did not connect): a selection that
+    passes over it must say so. Control: the same F known to ±0.1 nat is ruled out silently."""
+    import dataclasses
+
+    x, y = _data()
+    for err, flagged in ((1e3, True), (0.1, False)):
+        fits = _run(x, y).fits + _run(x, y).fits
+        fits[1].name = "other"
+        fe = fits[1].result.free_energy
+        fits[1].result.free_energy = dataclasses.replace(fe, free_energy=fe.free_energy + 5.0, free_energy_err=err)
+        sel = selection._selection(fits, True)
+        assert sel.selected == "ax+b"
+        assert any(w.startswith("other: its free energy is unknown") for w in sel.warnings) == flagged
+        assert (sel.caveat() == "; NOT RELIABLE: the free energy of other is unknown (see the warnings)") == flagged
+        assert (sel.caveat() == "") == (not flagged)

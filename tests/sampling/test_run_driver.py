@@ -131,6 +131,9 @@ def test_first_beta_bisection():
     b = first_beta(ll)
     # ESS ≥ ½ of exp(β ℓ) needs β σ_ℓ ≈ √(log 2) for a Gaussian ℓ
     assert 0.5e-3 < b < 1.2e-3
+    # log-likelihoods spread over 10²⁵ nat (NIST Lanczos1 at its own noise): below the usual floor 1e-12
+    assert 0.5e-24 < first_beta(ll * 1e21) < 1.2e-24
+    assert first_beta(ll * 1e300) == 1e-200   # the extreme floor
 
 
 def test_respaced_ladder_equalises_rejection():

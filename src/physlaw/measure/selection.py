@@ -135,8 +135,12 @@ class Selection:
     warnings: list[str] = field(default_factory=list)
 
     def caveat(self) -> str:
-        """What a verdict must add when its selected model's noise estimate has not settled, else ''."""
-        return "" if noise_settled(self.best) else "; NOT RELIABLE: the noise estimate has not settled (see the warnings)"
+        """What a verdict must add when its selected model's noise estimate has not settled, or when another
+        candidate's free energy is too uncertain to rule it out (``unresolved``), else ''."""
+        why = ([] if noise_settled(self.best) else ["the noise estimate has not settled"]) + (
+            [f"the free energy of {', '.join(f.name for f in unresolved(self.fits, self.best))} is unknown"]
+            if unresolved(self.fits, self.best) else [])
+        return f"; NOT RELIABLE: {' and '.join(why)} (see the warnings)" if why else ""
 
     def fit(self, name: str) -> CandidateFit:
         """The fit of the candidate called ``name``.
@@ -522,12 +526,31 @@ def _selection(fits: list[CandidateFit], noise_estimated: bool) -> Selection:
                  "it is a bound, not a minimum" for f in fits if f.noise is not None and f.noise.at_edge
                  and f.name == selected]
     warnings += [unsettled_noise_warning(f) for f in fits if f.name == selected and not noise_settled(f)]
+    chosen = next(f for f in fits if f.name == selected)
+    warnings += [f"{f.name}: its free energy is unknown (F = {f.free_energy:.4g} ± {f.free_energy_err:.3g} nat; see its "
+                 f"sampler warnings), so it cannot be ruled out against {selected}: the selection is not reliable"
+                 for f in unresolved(fits, chosen)]
     others = [f for f in fits if f.name != selected and not noise_settled(f)]
     if others:
         warnings.append("the noise estimate has not settled for " + ", ".join(
             f"{f.name} (r = {f.noise.stationarity:.2f})" for f in others) + ": their free energies are not reliable "
             "(where r < 1, only upper bounds: F(σ) falls towards smaller σ), so neither is the margin to them")
     return Selection(fits, selected, noise_estimated, warnings)
+
+
+#: A candidate whose free energy error exceeds this (nat) and that lies within three errors of the selected
+#: model's F (or whose F is not finite) could be the better model: its F is unknown (NIST Lanczos1's K = 3 at
+#: σ = 9e-14: F = 1.5e12 ± 4.3e12, the ladder's lowest rungs did not exchange).
+UNKNOWN_FREE_ENERGY = 3.0
+
+
+def unresolved(fits, best) -> list:
+    """The candidates other than ``best`` whose free energy is too uncertain to rule them out."""
+    def rules_out(f):
+        err = f.free_energy_err
+        return bool(np.isfinite(f.free_energy) and np.isfinite(err)
+                    and (err <= UNKNOWN_FREE_ENERGY or f.free_energy - 3.0 * err > best.free_energy))
+    return [f for f in fits if f.name != best.name and not rules_out(f)]
 
 
 def noise_settled(fit: ModelFit) -> bool:

@@ -23,8 +23,12 @@ def _ess_fraction(log_w: np.ndarray) -> float:
     return float(np.sum(w) ** 2 / np.sum(w**2) / w.size)
 
 
-def first_beta(prior_loglik: np.ndarray, *, min_ess: float = 0.5, lowest: float = 1e-12) -> float:
-    """Largest β in [lowest, 1] with ESS(exp(β ℓ)) ≥ min_ess · N over prior draws, by bisection in log β."""
+def first_beta(prior_loglik: np.ndarray, *, min_ess: float = 0.5, lowest: float = 1e-12,
+               extreme: float = 1e-200) -> float:
+    """Largest β in [lowest, 1] with ESS(exp(β ℓ)) ≥ min_ess · N over prior draws, by bisection in log β;
+    below ``lowest`` (down to ``extreme``) only when even β = lowest leaves too few: data so precise that
+    the prior draws' log-likelihoods spread over 10¹² nat and more (NIST Lanczos1 at its own noise 9e-14:
+    10²⁵ nat, β_1 ≈ 1e-25; with β_1 = 1e-12 the lowest rungs never exchanged and F came out ± 10¹²)."""
     ll = np.asarray(prior_loglik, dtype=np.float64)
     ll = ll[np.isfinite(ll)]
     if ll.size < 2:
@@ -33,7 +37,9 @@ def first_beta(prior_loglik: np.ndarray, *, min_ess: float = 0.5, lowest: float 
         return 1.0
     lo, hi = math.log(lowest), 0.0
     if _ess_fraction(lowest * ll) < min_ess:
-        return lowest
+        if _ess_fraction(extreme * ll) < min_ess:
+            return extreme
+        lo, hi = math.log(extreme), math.log(lowest)
     for _ in range(60):
         mid = 0.5 * (lo + hi)
         if _ess_fraction(math.exp(mid) * ll) >= min_ess:
