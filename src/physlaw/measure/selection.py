@@ -521,12 +521,9 @@ def _selection(fits: list[CandidateFit], noise_estimated: bool) -> Selection:
     for f, pi, ei in zip(fits, p, perr):
         f.probability, f.probability_err = float(pi), float(ei)
     selected = fits[int(np.argmax(p))].name
-    warnings = [f"{f.name}: {w}" for f in fits for w in f.result.warnings]
-    warnings += [f"{f.name}: the noise estimate {f.noise_sigma:.4g} lies at the edge of the ladder's σ grid; "
-                 "it is a bound, not a minimum" for f in fits if f.noise is not None and f.noise.at_edge
-                 and f.name == selected]
-    warnings += [unsettled_noise_warning(f) for f in fits if f.name == selected and not noise_settled(f)]
     chosen = next(f for f in fits if f.name == selected)
+    # what makes the answer itself unreliable comes first, then the runs' own sampler warnings
+    warnings = [unsettled_noise_warning(f) for f in fits if f.name == selected and not noise_settled(f)]
     warnings += [f"{f.name}: its free energy is unknown (F = {f.free_energy:.4g} ± {f.free_energy_err:.3g} nat; see its "
                  f"sampler warnings), so it cannot be ruled out against {selected}: the selection is not reliable"
                  for f in unresolved(fits, chosen)]
@@ -535,6 +532,10 @@ def _selection(fits: list[CandidateFit], noise_estimated: bool) -> Selection:
         warnings.append("the noise estimate has not settled for " + ", ".join(
             f"{f.name} (r = {f.noise.stationarity:.2f})" for f in others) + ": their free energies are not reliable "
             "(where r < 1, only upper bounds: F(σ) falls towards smaller σ), so neither is the margin to them")
+    warnings += [f"{f.name}: {w}" for f in fits for w in f.result.warnings]
+    warnings += [f"{f.name}: the noise estimate {f.noise_sigma:.4g} lies at the edge of the ladder's σ grid; "
+                 "it is a bound, not a minimum" for f in fits if f.noise is not None and f.noise.at_edge
+                 and f.name == selected]
     return Selection(fits, selected, noise_estimated, warnings)
 
 
