@@ -131,3 +131,20 @@ def test_without_a_precision_a_model_out_of_the_race_stops_at_a_quarter():
     assert alone.diagnostics.stop_reason == "fixed length"
     assert np.array_equal(good.result.samples, alone.samples)   # the winner's run is the fixed-length run
     assert good.free_energy == alone.free_energy.free_energy
+
+
+def test_a_selected_k_at_the_scan_limit_is_only_a_lower_bound_in_the_verdict(monkeypatch):
+    """F still falling at the scan's limit: the warning, and the verdict's caveat (the real XPS C 1s: K = 8 of 8).
+    Control: a minimum inside the range gives neither."""
+    for table, at_edge in (([0.0, -10.0, -20.0, -30.0], True), ([0.0, -10.0, -5.0, -1.0], False)):
+        def fake_fit(self, cand, key, table=table):
+            return SimpleNamespace(name=cand.name, info=cand.info, free_energy=table[cand.info["K"] - 1],
+                                   free_energy_err=0.1, result=SimpleNamespace(warnings=[]), noise=None,
+                                   noise_sigma=0.01)
+
+        monkeypatch.setattr(selection._Runner, "fit", fake_fit)
+        sel = scan(lambda k: [Candidate(f"K{k}", {"family": "f"}, None, needs_noise=False)], limit=4,
+                   num_points=10, sigma=0.01, key=jax.random.key(0))
+        assert (sel.best.info["K"] == 4) == at_edge
+        assert any(w.startswith(selection.EDGE_WARNING) for w in sel.warnings) == at_edge
+        assert ("K IS ONLY A LOWER BOUND" in sel.caveat()) == at_edge

@@ -140,7 +140,9 @@ class Selection:
         why = ([] if noise_settled(self.best) else ["the noise estimate has not settled"]) + (
             [f"the free energy of {', '.join(f.name for f in unresolved(self.fits, self.best))} is unknown"]
             if unresolved(self.fits, self.best) else [])
-        return f"; NOT RELIABLE: {' and '.join(why)} (see the warnings)" if why else ""
+        edge = ("; K IS ONLY A LOWER BOUND: the selected K is the largest tried (see the warnings)"
+                if any(w.startswith(EDGE_WARNING) for w in self.warnings) else "")
+        return (f"; NOT RELIABLE: {' and '.join(why)} (see the warnings)" if why else "") + edge
 
     def fit(self, name: str) -> CandidateFit:
         """The fit of the candidate called ``name``.
@@ -369,8 +371,12 @@ def scan(
     return sel
 
 
+#: How the warning of a selected K at the edge of the range tried begins (``Selection.caveat`` looks for it).
+EDGE_WARNING = "the selected model has K = "
+
+
 def _edge_warning(k: int, what: str, edge: str) -> str:
-    return (f"the selected model has K = {k} {what}, {edge}: the data may hold more; this K is a lower bound, "
+    return (f"{EDGE_WARNING}{k} {what}, {edge}: the data may hold more; this K is a lower bound, "
             "not an answer — raise the limit or simplify the model")
 
 
