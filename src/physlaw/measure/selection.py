@@ -137,9 +137,9 @@ class Selection:
     def caveat(self) -> str:
         """What a verdict must add when its selected model's noise estimate has not settled, or when another
         candidate's free energy is too uncertain to rule it out (``unresolved``), else ''."""
+        unknown = unresolved(self.fits, self.best)
         why = ([] if noise_settled(self.best) else ["the noise estimate has not settled"]) + (
-            [f"the free energy of {', '.join(f.name for f in unresolved(self.fits, self.best))} is unknown"]
-            if unresolved(self.fits, self.best) else [])
+            [f"the free energy of {', '.join(f.name for f in unknown)} is unknown"] if unknown else [])
         edge = ("; K IS ONLY A LOWER BOUND: the selected K is the largest tried (see the warnings)"
                 if any(w.startswith(EDGE_WARNING) for w in self.warnings) else "")
         return (f"; NOT RELIABLE: {' and '.join(why)} (see the warnings)" if why else "") + edge

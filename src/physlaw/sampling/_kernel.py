@@ -234,11 +234,12 @@ def _metropolis(target: FlatTarget, key, state: ExchangeState, x_new, betas, dat
     return new, rung_view(state, ok.astype(state.position.dtype))
 
 
-def _conditional(target: FlatTarget, x, data):
+def linear_conditional(target: FlatTarget, x, data):
     """The Gaussian likelihood's linear coordinates a given the others (``FlatTarget.linear``): the least-squares
     â and a lower factor ``c`` of G = Xᵀ W X = c cᵀ (the conditional of a at β is N(â, (β G)⁻¹) under a flat
     prior). By QR of the whitened design (cᵀ = R), not the normal equations: a sum of exponentials with
-    close rates has a design condition number of 10⁵ and more, whose square float32 cannot hold."""
+    close rates has a design condition number of 10⁵ and more, whose square float32 cannot hold. Also the
+    variable projection of ``least_squares_point``."""
     lin = target.linear
     idx = jnp.asarray(lin.index, jnp.int32)
     y, sigma = lin.observed_fn(data)
@@ -273,7 +274,7 @@ def _linear_block(target: FlatTarget, key, state: ExchangeState, params: Exchang
     nonlinear = sampled_mask(params, dim, state.position.dtype).at[idx].set(0.0)
     betas = params.betas[r]
     root = jnp.sqrt(jnp.maximum(betas, jnp.finfo(state.position.dtype).tiny))[:, None]
-    conditional = jax.vmap(lambda x: _conditional(target, x, data))
+    conditional = jax.vmap(lambda x: linear_conditional(target, x, data))
 
     def one(i, carry):
         state, (a_hat, chol), acc = carry

@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from physlaw.sampling._kernel import linear_conditional
 from physlaw.sampling._target import Target, batched, flatten_target
 
 
@@ -47,18 +48,14 @@ def least_squares_point(target: Target, key: jax.Array, *, num_starts: int = 8,
     draws = np.asarray(batched(flat).sample_prior(key, num_draws), np.float64)
     ll = np.asarray(batched(flat).log_likelihood(jnp.asarray(draws), flat.data), np.float64)
     order = np.argsort(np.where(np.isfinite(ll), -ll, np.inf))[:num_starts]
-    y, sigma = (np.asarray(a, np.float64) for a in part.observed_fn(flat.data))
-    sigma = np.broadcast_to(sigma, y.shape)
-    basis = jnp.eye(lin.size)
+    y, sigma = part.observed_fn(flat.data)
 
     @jax.jit
     def projected(z, template):
-        x = template.at[nonlin].set(z).at[lin].set(0.0)
-        m0, jvp = jax.linearize(lambda a: part.mean_fn(x.at[lin].set(a), flat.data), jnp.zeros(lin.size))
-        design = jax.vmap(jvp)(basis).T / sigma[:, None]       # [n, p] whitened
-        rhs = (y - m0) / sigma
-        a = jnp.linalg.lstsq(design, rhs)[0]
-        return rhs - design @ a, x.at[lin].set(a)
+        """The whitened residual [n] at nonlinear coordinates z with the linear ones at their least squares."""
+        x = template.at[nonlin].set(z)
+        x = x.at[lin].set(linear_conditional(flat, x, flat.data)[0])
+        return (y - part.mean_fn(x, flat.data)) / sigma, x
 
     best = None
     for i in order:
