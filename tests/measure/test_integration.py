@@ -37,7 +37,7 @@ def test_joint_incremental_cache_equals_full_likelihood_and_prior_shapes():
     cache = t.incremental.init_fn(theta, t.data)
     for j in range(theta.size):
         theta = theta.at[j].add(0.03 * (j + 1))
-        cache = t.incremental.update_fn(theta, j, cache, t.data)
+        cache = t.incremental.select_fn(True, t.incremental.update_fn(theta, j, cache, t.data), cache, j)
     full = float(t.log_likelihood_fn(unravel(theta), t.data))
     assert math.isclose(float(t.incremental.value_fn(cache, t.data)), full, rel_tol=1e-6)
     assert t.prior_normalised

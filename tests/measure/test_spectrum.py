@@ -32,7 +32,7 @@ def test_incremental_cache_equals_full_likelihood(shape, background):
     cache = t.incremental.init_fn(theta, t.data)
     for j in range(theta.size):
         theta = theta.at[j].add(0.05 * (j + 1))
-        cache = t.incremental.update_fn(theta, j, cache, t.data)
+        cache = t.incremental.select_fn(True, t.incremental.update_fn(theta, j, cache, t.data), cache, j)
     full = t.log_likelihood_fn(unravel(theta), t.data)
     assert math.isclose(float(t.incremental.value_fn(cache, t.data)), float(full), rel_tol=1e-10, abs_tol=1e-8)
 

@@ -119,17 +119,22 @@ def _joint_incremental(num_peaks: int, shape: str, background: str, share: tuple
         return tuple(single.init_fn(theta[take[m]], d) for m, d in enumerate(data))
 
     def update_fn(theta, j, cache, data):
+        # each dataset's proposal; a dataset that coordinate j does not enter keeps its curves (ℓ unchanged)
         out = []
         for m, d in enumerate(data):
             jm = local[m, j]
-            new = single.update_fn(theta[take[m]], jnp.maximum(jm, 0), cache[m], d)
-            out.append(jax.tree_util.tree_map(lambda a, b: jnp.where(jm >= 0, a, b), new, cache[m]))
+            row, bg, total, rows = single.update_fn(theta[take[m]], jnp.maximum(jm, 0), cache[m], d)
+            out.append((row, jnp.where(jm >= 0, bg, cache[m][1]), jnp.where(jm >= 0, total, cache[m][2]), rows))
         return tuple(out)
 
     def value_fn(cache, data):
         return sum(single.value_fn(c, d) for c, d in zip(cache, data))
 
-    return Incremental(init_fn, update_fn, value_fn)
+    def select_fn(ok, new, old, j):
+        return tuple(single.select_fn(ok & (local[m, j] >= 0), new[m], old[m], jnp.maximum(local[m, j], 0))
+                     for m in range(len(old)))
+
+    return Incremental(init_fn, update_fn, value_fn, select_fn)
 
 
 @functools.lru_cache(maxsize=128)

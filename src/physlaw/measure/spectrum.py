@@ -32,6 +32,7 @@ A TOML file (``physlaw.io.load_prior_toml``) overrides any prior, in data units.
 The likelihood has an *incremental* form for the engine: the cache holds each peak's contribution
 [K, n], the background [n] and their sum [n]; changing one parameter recomputes only that peak (or
 the background), so a one-parameter Metropolis update costs O(n) rather than O(nK) (mission.md A.6).
+A move proposes only the changed row; the table is written when the move is accepted.
 
 Example:
     >>> from physlaw.measure.spectrum import nagata_data, spectrum_target
@@ -487,8 +488,16 @@ def _incremental(num_peaks: int, shape: str = "gauss", background: str = "none",
                  likelihood: str = "gaussian") -> Incremental:
     """The O(n) likelihood of K components; the components in use (``data.active``) and the sign of
     the peaks (``data.sign``) are data, so one compiled program serves every K ≤ ``num_peaks`` and
-    both signs."""
+    both signs.
+
+    The cache is (rows [K, n], background [n], total [n]). A move of coordinate j *proposes*
+    (row [n], background, total, all rows): the new curve of the one component j belongs to, and the
+    whole table only for a model with a parameter shared by every component (``()`` otherwise).
+    ``select_fn`` writes the row into the table only when the move is accepted, so a move never copies
+    the [K, n] table (half the cost of a sweep when it did)."""
     kind_np, comp_np = _index_kinds(num_peaks, shape, background, component)
+    kinds = sorted({int(v) for v in kind_np})    # which branches this model needs: 0 component, 1 bg, 2 shared
+    shared_rows = 2 in kinds
 
     def unpack(theta):
         return _unpack_flat(theta, num_peaks, shape, background, component)
@@ -509,6 +518,7 @@ def _incremental(num_peaks: int, shape: str = "gauss", background: str = "none",
         p = unpack(theta)
         kind, comp = jnp.asarray(kind_np)[j], jnp.asarray(comp_np)[j]
         active, sgn = _active(data, num_peaks)
+        rows = comps if shared_rows else ()
 
         def new_peak(_):
             k = comp
@@ -520,31 +530,34 @@ def _incremental(num_peaks: int, shape: str = "gauss", background: str = "none",
                 nbg = jax.lax.cond(data.bg_terms[5] > 0, lambda: bg_of(p, peaks, data), lambda: bg)
             else:
                 nbg = bg_of(p, peaks, data) if background == "shirley" else bg
-            return comps.at[k].set(new), nbg, peaks + nbg
+            return new, nbg, peaks + nbg, rows
 
         def new_bg(_):
             peaks = total - bg
             nbg = bg_of(p, peaks, data)
-            return comps, nbg, peaks + nbg
+            return comps[0], nbg, peaks + nbg, rows
 
         def new_all(_):
-            return init_fn(theta, data)
+            every, nbg, ntotal = init_fn(theta, data)
+            return every[0], nbg, ntotal, every
 
-        return jax.lax.switch(kind, (new_peak, new_bg, new_all), None)
+        branches = {0: new_peak, 1: new_bg, 2: new_all}
+        if len(kinds) == 1:
+            return branches[kinds[0]](None)
+        return jax.lax.switch(jnp.searchsorted(jnp.asarray(kinds), kind), [branches[i] for i in kinds], None)
 
     def value_fn(cache, data):
         return _log_likelihood_value(cache[2], data, likelihood)
 
     def select_fn(ok, new, old, j):
-        # a component's or the background's move changes at most one row of the [K, n] table: pick
-        # that row only (a parameter shared by all components, kind 2, changes every row)
-        def one_row(_):
-            k = jnp.asarray(comp_np)[j]
-            return old[0].at[k].set(jnp.where(ok, new[0][k], old[0][k]))
-
-        rows = one_row(None) if not np.any(kind_np == 2) else jax.lax.cond(
-            jnp.asarray(kind_np)[j] == 2, lambda _: jnp.where(ok, new[0], old[0]), one_row, None)
-        return rows, jnp.where(ok, new[1], old[1]), jnp.where(ok, new[2], old[2])
+        # the accepted move's row goes into the table (no row for a background move); a shared
+        # parameter's move (kind 2) replaces every row
+        kind, comp = jnp.asarray(kind_np)[j], jnp.asarray(comp_np)[j]
+        row = ok & (kind == 0) & (jnp.arange(num_peaks) == comp)
+        comps = jnp.where(row[:, None], new[0][None, :], old[0])
+        if shared_rows:
+            comps = jnp.where(ok & (kind == 2), new[3], comps)
+        return comps, jnp.where(ok, new[1], old[1]), jnp.where(ok, new[2], old[2])
 
     return Incremental(init_fn, update_fn, value_fn, select_fn)
 

@@ -30,11 +30,12 @@ class Incremental(NamedTuple):
 
     Attributes:
         init_fn: ``cache = init_fn(x, data)`` builds the cache from scratch (O(n K)).
-        update_fn: ``cache = update_fn(x_new, j, cache, data)`` after coordinate ``j`` changed (O(n)).
-        value_fn: ``log_likelihood = value_fn(cache, data)``.
-        select_fn: optional ``cache = select_fn(ok, new_cache, old_cache, j)``: the cache after the
-            Metropolis decision on coordinate ``j``; a model whose update touches a small part of a
-            large cache (one peak of K) picks only that part (default: every leaf, ``where(ok, new, old)``).
+        update_fn: ``proposal = update_fn(x_new, j, cache, data)`` after coordinate ``j`` changed (O(n)):
+            without ``select_fn`` the new cache; with it, anything ``value_fn`` and ``select_fn`` take
+            (the spectrum proposes only the changed component's row, not the whole [K, n] table).
+        value_fn: ``log_likelihood = value_fn(cache_or_proposal, data)``.
+        select_fn: optional ``cache = select_fn(ok, proposal, old_cache, j)``: the cache after the
+            Metropolis decision on coordinate ``j`` (default: every leaf, ``where(ok, new, old)``).
     """
 
     init_fn: Callable[[jax.Array, Any], Any]
