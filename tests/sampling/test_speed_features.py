@@ -164,3 +164,25 @@ def test_out_of_the_race():
     assert not stop(-95.0, 0.5)      # 5 nat behind: still in (odds e^-5 are not negligible)
     assert not stop(-80.0, 5.0)      # far behind but its F is too uncertain to tell
     assert not stop(float("nan"), 0.1)
+
+
+def test_relabelling_in_blocks_equals_relabelling_at_once_and_serves_every_length():
+    """The diagnostics' relabelling runs in fixed blocks (one compiled program for a pilot and its final
+    run): for lengths below, at and above a block it equals the whole array relabelled at once."""
+    from physlaw.measure import spectrum as sp
+    from physlaw.sampling import flatten_target
+    from physlaw.sampling import _programs
+
+    x, y, s = sp.nagata_data(0)
+    target = sp.spectrum_target(x, y, s, 3)
+    flat = flatten_target(target, jax.random.key(0))
+    fn = _programs._relabel_fn(flat, target.relabel_fn)
+    whole = jax.jit(jax.vmap(jax.vmap(
+        lambda v: jax.flatten_util.ravel_pytree(target.relabel_fn(flat.unravel(v)))[0])))
+    rng = np.random.default_rng(0)
+    for num in (7, _programs.RELABEL_BLOCK, _programs.RELABEL_BLOCK + 3):
+        draws = rng.normal(size=(2, num, flat.dim)).astype(np.asarray(jnp.zeros(1)).dtype)
+        got = fn(draws)
+        assert got.shape == draws.shape
+        np.testing.assert_array_equal(got, np.asarray(whole(draws)))
+        assert not np.array_equal(got, draws)   # control: the relabelling did reorder something

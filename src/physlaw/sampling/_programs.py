@@ -45,14 +45,29 @@ def _init_fn(flat):
     return _CHUNK_CACHE[key]
 
 
+RELABEL_BLOCK = 256
+"""Draws are relabelled in blocks of this many per chain (the last one padded), so one compiled program
+serves every run length (a pilot and its final run, every precision-driven length)."""
+
+
 def _relabel_fn(flat, relabel: Callable):
-    """``relabel`` ([C, S, d'] flat samples of the sampled coordinates → canonical labelling), compiled
-    once per model structure."""
+    """``relabel`` ([C, S, d'] flat samples of the sampled coordinates → canonical labelling, NumPy),
+    compiled once per model structure."""
     key = (flat.signature, "relabel", relabel, flat.sampled)
     if key not in _CHUNK_CACHE:
         unravel = flat.unravel if flat.sampled_unravel is None else flat.sampled_unravel
-        _CHUNK_CACHE[key] = jax.jit(jax.vmap(jax.vmap(
-            lambda v: jax.flatten_util.ravel_pytree(relabel(unravel(v)))[0])))
+        block = jax.jit(jax.vmap(jax.vmap(lambda v: jax.flatten_util.ravel_pytree(relabel(unravel(v)))[0])))
+
+        def apply(samples):
+            samples = np.asarray(samples)
+            num = samples.shape[1]
+            pad = -num % RELABEL_BLOCK
+            if pad:
+                samples = np.concatenate([samples, np.repeat(samples[:, -1:], pad, axis=1)], axis=1)
+            return np.concatenate([np.asarray(block(samples[:, i:i + RELABEL_BLOCK]))
+                                   for i in range(0, samples.shape[1], RELABEL_BLOCK)], axis=1)[:, :num]
+
+        _CHUNK_CACHE[key] = apply
     return _CHUNK_CACHE[key]
 
 

@@ -382,7 +382,7 @@ def estimate(state: RunState, cfg: RunConfig, target: Target, flat, prior_check:
     fe = state.checked if state.checked is not None else free_energy(ll, state.betas)
     diag_samples = samples
     if target.relabel_fn is not None:
-        diag_samples = np.asarray(_relabel_fn(flat, target.relabel_fn)(jnp.asarray(samples)))
+        diag_samples = _relabel_fn(flat, target.relabel_fn)(samples)
     diag, warn = summarise(
         betas=state.betas,
         accept=acc / n_sweeps,
