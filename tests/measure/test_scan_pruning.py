@@ -148,3 +148,33 @@ def test_a_selected_k_at_the_scan_limit_is_only_a_lower_bound_in_the_verdict(mon
         assert (sel.best.info["K"] == 4) == at_edge
         assert any(w.startswith(selection.EDGE_WARNING) for w in sel.warnings) == at_edge
         assert ("K IS ONLY A LOWER BOUND" in sel.caveat()) == at_edge
+
+
+def test_the_leading_family_runs_first_and_keys_follow_the_position(monkeypatch):
+    """From the second K on, the family with the lowest F at the last K runs first (so that the others
+    can be judged out of the race against it); each candidate's key and the order of the results are
+    those of its position, whatever order the runs took."""
+    calls = []
+
+    def fake_fit(self, cand, key):
+        calls.append((cand.name, tuple(int(v) for v in jax.random.key_data(key).ravel())))
+        f = TABLE[cand.info["family"]][cand.info["K"] - 1]
+        return SimpleNamespace(name=cand.name, info=cand.info, free_energy=f, free_energy_err=0.1,
+                               result=SimpleNamespace(warnings=[]), noise=None, noise_sigma=0.01)
+
+    monkeypatch.setattr(selection._Runner, "fit", fake_fit)
+    key = jax.random.key(0)
+    sel = scan(_candidates, limit=3, num_points=10, sigma=0.01, key=key)
+    order = [name for name, _ in calls]
+    # K = 1 in the candidates' order; K = 2: stretched (141.9) before hopeless (900) before exponential (1501.9)
+    assert order[:3] == ["K1-exponential", "K1-stretched", "K1-hopeless"]
+    assert order[3:6] == ["K2-stretched", "K2-hopeless", "K2-exponential"]
+    # K = 3: exponential (-110) first; hopeless was dropped after two K
+    assert order[6:] == ["K3-exponential", "K3-stretched"]
+    positions = {c.name: i for k in (1, 2, 3) for i, c in enumerate(_candidates(k))}
+    for name, kd in calls:
+        k = int(name[1])
+        want = jax.random.fold_in(jax.random.fold_in(key, 1000 + k), positions[name])
+        assert kd == tuple(int(v) for v in jax.random.key_data(want).ravel())
+    assert [f.name for f in sel.fits][:6] == ["K1-exponential", "K1-stretched", "K1-hopeless",
+                                             "K2-exponential", "K2-stretched", "K2-hopeless"]

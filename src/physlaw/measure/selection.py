@@ -326,23 +326,32 @@ def scan(
         if active is None:
             active = set(families)
         todo = [(i, c, fam) for i, (c, fam) in enumerate(zip(cands, families)) if fam in active]
-        todo.sort(key=lambda t: "joins_after" in t[1].info)   # parents before the families that extend them
+        # parents before the families that extend them; then the family that led at the last K first, so
+        # that a candidate far behind stops at its minimum length (``_Runner._race``) instead of running
+        # to the precision while the leader is still to come. Keys follow the position, not this order.
+        todo.sort(key=lambda t: ("joins_after" in t[1].info,
+                                 history[t[2]][-1].free_energy if t[2] in history else -np.inf))
         if not todo:
             break
         kkey = jax.random.fold_in(key, 1000 + k)
+        done: dict[int, tuple] = {}
         for i, c, fam in todo:
             parent = c.info.get("joins_after")
             if parent is not None and fam not in history:   # its first K: only beside a parent in the race
-                lead = history.get(parent, [None])[-1]
-                if lead is None or lead.free_energy - min(f.free_energy for f in fits) > prune:
+                now = {families[j]: f for j, (_, f) in done.items()}   # the parent's run at this K
+                lead = now.get(parent, history.get(parent, [None])[-1])
+                so_far = [f.free_energy for f in fits] + [f.free_energy for f in now.values()]
+                if lead is None or lead.free_energy - min(so_far) > prune:
                     active.discard(fam)
                     continue
             # with kmax, candidate i of the whole list K = kmin..kmax uses fold_in(key, i), as ``select``
             ckey = jax.random.fold_in(kkey, i) if grow else jax.random.fold_in(key, offset + i)
-            f = runner.fit(_with_k(c, k), ckey)
+            done[i] = (c, runner.fit(_with_k(c, k), ckey))
+        for i in sorted(done):   # results in the candidates' order, whatever order they ran in
+            c, f = done[i]
             fits.append(f)
             seen.append(c)
-            history.setdefault(fam, []).append(f)
+            history.setdefault(families[i], []).append(f)
         offset += len(cands)
         best = min(f.free_energy for f in fits)
         for fam in list(active):
