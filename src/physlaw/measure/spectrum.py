@@ -550,11 +550,11 @@ def _incremental(num_peaks: int, shape: str = "gauss", background: str = "none",
         return _log_likelihood_value(cache[2], data, likelihood)
 
     def select_fn(ok, new, old, j):
-        # the accepted move's row goes into the table (no row for a background move); a shared
+        # the accepted move's row goes into the table (an O(n) slice update: a masked select over all K
+        # rows made XLA thread a small op at K = 8); a background move keeps the table; a shared
         # parameter's move (kind 2) replaces every row
         kind, comp = jnp.asarray(kind_np)[j], jnp.asarray(comp_np)[j]
-        row = ok & (kind == 0) & (jnp.arange(num_peaks) == comp)
-        comps = jnp.where(row[:, None], new[0][None, :], old[0])
+        comps = old[0].at[comp].set(jnp.where(ok & (kind == 0), new[0], old[0][comp]))
         if shared_rows:
             comps = jnp.where(ok & (kind == 2), new[3], comps)
         return comps, jnp.where(ok, new[1], old[1]), jnp.where(ok, new[2], old[2])
