@@ -497,6 +497,7 @@ def _incremental(num_peaks: int, shape: str = "gauss", background: str = "none",
     the [K, n] table (half the cost of a sweep when it did)."""
     kind_np, comp_np = _index_kinds(num_peaks, shape, background, component)
     kinds = sorted({int(v) for v in kind_np})    # which branches this model needs: 0 component, 1 bg, 2 shared
+    branch_np = np.searchsorted(kinds, kind_np).astype(np.int32)   # each coordinate's branch among those
     shared_rows = 2 in kinds
 
     def unpack(theta):
@@ -516,7 +517,7 @@ def _incremental(num_peaks: int, shape: str = "gauss", background: str = "none",
     def update_fn(theta, j, cache, data):
         comps, bg, total = cache
         p = unpack(theta)
-        kind, comp = jnp.asarray(kind_np)[j], jnp.asarray(comp_np)[j]
+        comp = jnp.asarray(comp_np)[j]
         active, sgn = _active(data, num_peaks)
         rows = comps if shared_rows else ()
 
@@ -544,7 +545,7 @@ def _incremental(num_peaks: int, shape: str = "gauss", background: str = "none",
         branches = {0: new_peak, 1: new_bg, 2: new_all}
         if len(kinds) == 1:
             return branches[kinds[0]](None)
-        return jax.lax.switch(jnp.searchsorted(jnp.asarray(kinds), kind), [branches[i] for i in kinds], None)
+        return jax.lax.switch(jnp.asarray(branch_np)[j], [branches[i] for i in kinds], None)
 
     def value_fn(cache, data):
         return _log_likelihood_value(cache[2], data, likelihood)
