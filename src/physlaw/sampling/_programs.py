@@ -17,7 +17,6 @@ device are vmapped (``"vmap"``), which a GPU needs to be full.
 
 from __future__ import annotations
 
-import threading
 from typing import Callable
 
 import jax
@@ -161,13 +160,9 @@ def _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, log_r
 
     every = (jnp.arange(flat.dim, dtype=jnp.int32), jnp.asarray(flat.dim, jnp.int32))  # all coordinates
 
-    pending = []   # the compile ahead of time, while it runs
-
     def chunk(key, states, data, betas, step, block, sweep0, adapt, order=None, num_sampled=None, chol=None):
         # The states a chunk returns are split over the devices; initial (or restored) states are not
         # yet: placing them the same way keeps one compiled program for both (no second compile).
-        while pending:
-            pending.pop().join()
         if order is None:
             order, num_sampled = every
         if not use_cov:   # a placeholder per chain (unused)
@@ -177,35 +172,5 @@ def _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, log_r
         return compiled(key, states if place is None else jax.device_put(states, place), data, betas, step, block,
                         chol, sweep0, adapt, order, num_sampled)
 
-    def compile_ahead(key, data, num_chains: int, num_rungs: int, order=None, num_sampled=None):
-        """Compile the chunk for ``num_chains`` × ``num_rungs`` replicas in a background thread, while the
-        caller does its own work (the first ladder, the initial states); the first call then finds the
-        program compiled. Only the first call of a new chunk does this; a failure is left to that call."""
-        if compile_ahead.started:
-            return
-        compile_ahead.started = True
-        order, num_sampled = (order, num_sampled) if order is not None else every
-
-        def work():
-            try:
-                x0 = jax.eval_shape(flat.sample_prior, key)
-                x0 = jax.ShapeDtypeStruct((num_chains, num_rungs, flat.dim), x0.dtype)
-                states = jax.eval_shape(_init_fn(flat), x0, data)
-                if place is not None:
-                    states = jax.tree_util.tree_map(lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=place),
-                                                    states)
-                C, L, d, dtype = num_chains, num_rungs, flat.dim, x0.dtype
-                chol = (C, L, d, d) if use_cov else (C, 0)
-                avals = [jax.ShapeDtypeStruct(s, dtype) for s in ((L,), (C, L, d), (C, L), chol)]
-                compiled.lower(key, states, data, *avals, 0, True, order, num_sampled).compile()
-            except Exception:  # noqa: BLE001  (the chunk's first call compiles again and reports it)
-                pass
-
-        thread = threading.Thread(target=work, name="physlaw-compile")
-        thread.start()
-        pending.append(thread)
-
-    compile_ahead.started = False
-    chunk.compile_ahead = compile_ahead
     _CHUNK_CACHE[cache_key] = chunk
     return chunk

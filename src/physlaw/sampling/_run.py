@@ -287,9 +287,6 @@ def run(
     else:
         if num_replicas < 2:
             raise InputError(f"num_replicas must be at least 2, got {num_replicas}")
-        _chunk_fn(flat, moves, int(chunk_size), target_accept, target_accept_block, _LOG_RATIO_FN,
-                  bool(keep_all_rungs), usable_devices(int(num_chains), devices), default_chain_loop()).compile_ahead(
-            k_run, flat.data, int(num_chains), int(num_replicas), *_sampled_order(flat))
         betas = initial_ladder(flat, k_ladder, num_replicas)
     cfg = RunConfig(num_samples=int(num_samples), num_burnin=num_burnin, num_chains=int(num_chains),
                     chunk_size=int(chunk_size), thin=int(thin), moves=moves, target_accept=target_accept,
@@ -307,7 +304,10 @@ def run(
                                   cfg.keep_all_rungs, num_devices, default_chain_loop()),
                   data=flat.data, dtype=x0.dtype, key=k_run,
                   linear=() if flat.linear is None or moves != "correlated" else flat.linear.index)
-    ctx.order, ctx.num_sampled = _sampled_order(flat)
+    if flat.sampled is not None:  # a padded model: only these coordinates move
+        rest = sorted(set(range(flat.dim)) - set(flat.sampled))
+        ctx.order = jnp.asarray(list(flat.sampled) + rest, jnp.int32)        # converted once, not per chunk
+        ctx.num_sampled = jnp.asarray(len(flat.sampled), jnp.int32)
     hooks = Hooks(Saver(checkpoint, _fingerprint(key, target, flat, cfg, betas, x0), checkpoint_every),
                   as_progress(progress))
     restored = hooks.saver.load()
@@ -323,19 +323,6 @@ def run(
     finally:
         hooks.progress.close()
     return estimate(state, cfg, target, flat, prior_check)
-
-
-def _sampled_order(flat):
-    """A padded model's coordinates, the sampled ones first, and their number (arguments of the chunk;
-    converted once per model structure, not per chunk); (None, None) for a model that moves every one."""
-    if flat.sampled is None:
-        return None, None
-    key = (flat.signature, "order", flat.sampled)
-    if key not in _CHUNK_CACHE:
-        rest = sorted(set(range(flat.dim)) - set(flat.sampled))
-        _CHUNK_CACHE[key] = (jnp.asarray(list(flat.sampled) + rest, jnp.int32),
-                             jnp.asarray(len(flat.sampled), jnp.int32))
-    return _CHUNK_CACHE[key]
 
 
 def _initial_state(flat, key, betas: np.ndarray, cfg: RunConfig, start: RunStart | None = None, init=None):
