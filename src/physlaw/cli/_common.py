@@ -228,13 +228,12 @@ def key_from_seed(value: int):
     ``jax.random.key`` would drop the upper half and seeds 2^32 apart would alias.
     """
     import jax
-    import jax.numpy as jnp
     import numpy as np
 
     if not 0 <= int(value) < MAX_SEED:
         raise ValueError(f"seed must be between 0 and 2^63 - 1, got {value}")
     halves = np.array([int(value) >> 32, int(value) & 0xFFFFFFFF], dtype=np.uint32)
-    return jax.random.wrap_key_data(jnp.asarray(halves), impl="threefry2x32")
+    return jax.random.wrap_key_data(jax.device_put(halves), impl="threefry2x32")
 
 
 # --------------------------------------------------------------------------------------------

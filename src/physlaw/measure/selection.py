@@ -31,7 +31,7 @@ from physlaw.errors import InputError
 from physlaw.measure import spectrum as sp
 from physlaw.measure.noise import SETTLED, NoiseCurve, count_scale, noise_curve, stationarity
 from physlaw.sampling import (CheckpointFactory, ExchangeResult, Progress, Target, least_squares_point,
-                              out_of_the_race, run)
+                              out_of_the_race, run, split_keys)
 
 
 @dataclass
@@ -492,7 +492,7 @@ class _Runner:
         return s0, point.position
 
     def fit(self, cand: Candidate, key) -> CandidateFit:
-        k_pilot, k_final = jax.random.split(key)
+        k_pilot, k_final = split_keys(key, 2)
         curve = start = None
         settings = self._settings(cand, self.sigma)
         if not cand.needs_noise:

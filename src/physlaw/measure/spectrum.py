@@ -58,7 +58,7 @@ from physlaw.measure.spectrum_options import (  # noqa: F401
     AUTO_BACKGROUNDS, BACKGROUNDS, COMPONENTS, LIKELIHOODS, PRIOR_TOML_HELP, PRIOR_TOML_KEYS, SHAPES, SIGNS,
 )
 from physlaw.priors import JointPrior, LogGamma, Normal, Uniform
-from physlaw.sampling import Incremental, Target
+from physlaw.sampling import Incremental, Target, ravel_structure, to_device
 
 _LN2 = math.log(2.0)
 #: The shapes with a per-line Lorentzian (or Doniach–Šunjić) mixing η.
@@ -606,10 +606,10 @@ def spectrum_data(x, y, sigma, tr: Transform, dtype=None, count_scale: float = 1
 
     counts = np.maximum(np.round(y / count_scale), 0.0) if count_scale != 1.0 else np.maximum(y, 0.0)
     log_norm = float(np.sum(gammaln(counts + 1.0)))
-    arr = lambda v: jnp.asarray(v, dtype)  # noqa: E731
+    arr = lambda v: to_device(v, dtype)  # noqa: E731
     return SpectrumData(arr(u), arr((y - tr.y0) / tr.sy), arr(sig / tr.sy), arr(-y.size * math.log(tr.sy)),
-                        arr(counts), arr(log_norm), arr(tr.y0), arr(tr.sy), arr(tr.sx), jnp.asarray(order),
-                        jnp.asarray(inverse), arr(np.diff(u[order])), arr(count_scale),
+                        arr(counts), arr(log_norm), arr(tr.y0), arr(tr.sy), arr(tr.sx), to_device(order),
+                        to_device(inverse), arr(np.diff(u[order])), arr(count_scale),
                         None if active is None else arr(active), arr(-1.0 if sign == "negative" else 1.0),
                         None if background is None else arr(_BG_TERMS[background]))
 
@@ -678,9 +678,7 @@ def _sampled_indices(k: int, size: int, shape: str, background: str, component: 
 def _unravel(k: int, shape: str, background: str, component: str):
     """The unravel of the K-component model's flat vector (its parameter pytree)."""
     prior = spectrum_prior(k, shape, background, DEFAULT_PRIORS, component)
-    example = jax.tree_util.tree_map(lambda v: jnp.zeros(v.shape, v.dtype),
-                                     jax.eval_shape(prior.sample, jax.random.key(0)))
-    return jax.flatten_util.ravel_pytree(example)[1]
+    return ravel_structure(jax.eval_shape(lambda: prior.sample(jax.random.key(0))))[1]
 
 
 PEAK_PARAMETERS = ("log_a", "log_b", "mu", "eta", "alpha", "field", "qshift", "xratio", "qsplit")

@@ -16,6 +16,7 @@ Table of contents:
     init, step               one chain's pure kernel (ExchangeState, ExchangeParams, ExchangeInfo)
     free_energy, FreeEnergy  stepping stone (forward, reverse, two-sided) and thermodynamic integration
     initial_ladder, respace_ladder   the inverse-temperature ladder
+    to_device, ravel_structure, split_keys   host-side helpers that compile no eager program (cold-start latency)
 """
 
 from physlaw.sampling._diagnostics import Diagnostics
@@ -33,7 +34,8 @@ from physlaw.sampling._kernel import (
 from physlaw.sampling._ladder import communication_barrier, first_beta, initial_ladder, respace_ladder
 from physlaw.sampling._optimum import LeastSquaresPoint, least_squares_point
 from physlaw.sampling._run import ExchangeResult, RunStart, run
-from physlaw.sampling._target import Incremental, LinearPart, PhyslawWarning, Target, check_prior, flatten_target
+from physlaw.sampling._target import (
+    Incremental, LinearPart, PhyslawWarning, Target, check_prior, flatten_target, ravel_structure, split_keys, to_device)
 
 __all__ = [
     "as_progress",
@@ -41,5 +43,5 @@ __all__ = [
     "ExchangeState", "FreeEnergy", "Incremental", "LeastSquaresPoint", "LinearPart", "least_squares_point",
     "PhyslawWarning", "Progress", "Target", "check_prior", "communication_barrier", "exchange_log_ratio",
     "first_beta", "flatten_target", "free_energy", "init", "initial_ladder", "out_of_the_race", "respace_ladder",
-    "run", "RunConfig", "RunStart", "RunState", "step",
+    "ravel_structure", "run", "RunConfig", "RunStart", "RunState", "split_keys", "step", "to_device",
 ]

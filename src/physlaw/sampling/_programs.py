@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from physlaw.sampling import _kernel as kernel
+from physlaw.sampling._target import to_device
 
 _CHUNK_CACHE: dict = {}
 
@@ -158,19 +159,24 @@ def _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, log_r
         keys = jax.random.split(key, step.shape[0])
         return chains(keys, states, data, betas, step, block, chol, sweep0, adapt, order, num_sampled)
 
-    every = (jnp.arange(flat.dim, dtype=jnp.int32), jnp.asarray(flat.dim, jnp.int32))  # all coordinates
+    every = (to_device(np.arange(flat.dim), np.int32), to_device(flat.dim, np.int32))  # all coordinates
 
     def chunk(key, states, data, betas, step, block, sweep0, adapt, order=None, num_sampled=None, chol=None):
         # The states a chunk returns are split over the devices; initial (or restored) states are not
-        # yet: placing them the same way keeps one compiled program for both (no second compile).
+        # yet: placing them the same way keeps one compiled program for both (no second compile). They,
+        # and the per-chain steps, are split on the host (splitting device arrays, or leaving it to the
+        # jit, compiles a slicing program per leaf).
         if order is None:
             order, num_sampled = every
         if not use_cov:   # a placeholder per chain (unused)
-            chol = jnp.zeros(step.shape[:1] + (0,), step.dtype)
+            chol = to_device(np.zeros(step.shape[:1] + (0,)), step.dtype)
         elif chol is None:   # no covariance learned yet: the per-coordinate steps
             chol = step[..., None] * jnp.eye(step.shape[-1], dtype=step.dtype)
-        return compiled(key, states if place is None else jax.device_put(states, place), data, betas, step, block,
-                        chol, sweep0, adapt, order, num_sampled)
+        if place is not None:
+            states, step, block, chol = (x if jax.tree_util.tree_leaves(x)[0].sharding == place
+                                         else jax.device_put(jax.tree_util.tree_map(np.asarray, x), place)
+                                         for x in (states, step, block, chol))
+        return compiled(key, states, data, betas, step, block, chol, sweep0, adapt, order, num_sampled)
 
     _CHUNK_CACHE[cache_key] = chunk
     return chunk

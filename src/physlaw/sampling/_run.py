@@ -34,7 +34,8 @@ from physlaw.sampling._hooks import Checkpoint, Progress, as_progress
 from physlaw.sampling._ladder import initial_ladder, rescaled_ladder
 from physlaw.sampling._programs import (  # noqa: F401  (_CHUNK_CACHE, _chunk_fn: benchmarks use them)
     _CHUNK_CACHE, _chunk_fn, _init_fn, _relabel_fn, default_chain_loop, usable_devices)
-from physlaw.sampling._target import PhyslawWarning, Target, batched, check_prior, flatten_target, sampled_names
+from physlaw.sampling._target import (
+    PhyslawWarning, Target, batched, check_prior, flatten_target, sampled_names, split_keys, to_device)
 
 
 @dataclass(frozen=True)
@@ -267,7 +268,7 @@ def run(
         raise InputError(f"max_samples must be an integer ≥ num_samples ({num_samples}), got {max_samples!r}")
     max_samples = (10 * num_samples if max_samples is None else int(max_samples)) if adaptive else num_samples
     num_burnin = max(1000, num_samples // 2) if num_burnin is None else int(num_burnin)
-    k_flat, k_check, k_ladder, k_init, k_run = jax.random.split(key, 5)
+    k_flat, k_check, k_ladder, k_init, k_run = split_keys(key, 5)
     flat = flatten_target(target, k_flat, dtype)
     prior_check = {"skipped": True} if target.prior_normalised else check_prior(flat, k_check)
 
@@ -306,8 +307,8 @@ def run(
                   linear=() if flat.linear is None or moves != "correlated" else flat.linear.index)
     if flat.sampled is not None:  # a padded model: only these coordinates move
         rest = sorted(set(range(flat.dim)) - set(flat.sampled))
-        ctx.order = jnp.asarray(list(flat.sampled) + rest, jnp.int32)        # converted once, not per chunk
-        ctx.num_sampled = jnp.asarray(len(flat.sampled), jnp.int32)
+        ctx.order = to_device(list(flat.sampled) + rest, np.int32)        # converted once, not per chunk
+        ctx.num_sampled = to_device(len(flat.sampled), np.int32)
     hooks = Hooks(Saver(checkpoint, _fingerprint(key, target, flat, cfg, betas, x0), checkpoint_every),
                   as_progress(progress))
     restored = hooks.saver.load()
@@ -330,16 +331,19 @@ def _initial_state(flat, key, betas: np.ndarray, cfg: RunConfig, start: RunStart
     sizes from the prior's spread, or the replicas and step sizes of a ``start``."""
     L, d, C = betas.size, flat.dim, cfg.num_chains
     if start is not None:
-        dtype = jax.eval_shape(lambda k: batched(flat).sample_prior(k, 1), key).dtype
-        x0 = jnp.asarray(start.positions, dtype)
+        dtype = jax.eval_shape(flat.sample_prior, key).dtype
+        x0 = to_device(start.positions, dtype)
         chains = _init_fn(flat)(x0, flat.data)
         cov = None if start.cov is None or cfg.moves != "correlated" else np.array(start.cov, np.float64)
         return RunState(0, chains, betas, np.array(start.step, np.float64), np.full((C, L), 1.0 / np.sqrt(d)),
                         cov=cov), x0
     draws = batched(flat).sample_prior(key, C * L).reshape(C, L, d)
-    x0 = draws if init is None else draws.at[:, 1:, :].set(jnp.asarray(init, draws.dtype))
+    x0 = draws.copy()
+    if init is not None:
+        x0[:, 1:, :] = np.asarray(init, draws.dtype)
+    x0 = to_device(x0)
     chains = _init_fn(flat)(x0, flat.data)
-    prior_sd = np.maximum(np.asarray(jnp.std(draws.reshape(-1, d), axis=0), dtype=np.float64), 1e-8)
+    prior_sd = np.maximum(np.asarray(jnp.std(to_device(draws.reshape(-1, d)), axis=0), dtype=np.float64), 1e-8)
     scale = np.minimum(1.0, np.sqrt(betas[1] / np.maximum(betas, betas[1])))
     step = np.broadcast_to(prior_sd[None, None, :] * scale[None, :, None], (C, L, d)).copy()
     block = np.full((C, L), 1.0 / np.sqrt(d))
@@ -355,7 +359,7 @@ def _fingerprint(key, target: Target, flat, cfg: RunConfig, betas: np.ndarray, x
         "betas0": np.round(betas, 12).tolist(), "dtype": str(x0.dtype),
         **({} if flat.sampled is None else {"sampled": list(flat.sampled)}),
         "targets": [cfg.target_accept, cfg.target_accept_block], "all_rungs": cfg.keep_all_rungs,
-        "x0": float(np.asarray(jnp.sum(x0), dtype=np.float64)),
+        "x0": float(np.sum(np.asarray(x0, np.float64))),
         "data": hashlib.sha256(b"".join(np.ascontiguousarray(np.asarray(v)).tobytes()
                                         for v in jax.tree_util.tree_leaves(flat.data))).hexdigest(),
     }

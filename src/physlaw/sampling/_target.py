@@ -8,6 +8,7 @@ cache of spectral deconvolution, mission.md A.6).
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass
@@ -148,10 +149,41 @@ class FlatTarget(NamedTuple):
 
 
 def _cast(tree, dtype):
-    """Floating leaves of ``tree`` cast to ``dtype`` (integers, booleans and None untouched)."""
+    """Floating leaves of ``tree`` cast to ``dtype`` (integers, booleans and None untouched). A concrete
+    leaf is cast by NumPy and put on the device (the same rounding, and no eager program compiled)."""
     def one(v):
-        return jnp.asarray(v, dtype) if v is not None and jnp.issubdtype(jnp.result_type(v), jnp.floating) else v
+        if v is None or not jnp.issubdtype(jnp.result_type(v), jnp.floating):
+            return v
+        return jnp.asarray(v, dtype) if isinstance(v, jax.core.Tracer) else to_device(v, dtype)
     return jax.tree_util.tree_map(one, tree)
+
+
+def to_device(value, dtype=None) -> jax.Array:
+    """``value`` as a device array of ``dtype``, converted on the host: ``jnp.asarray`` would compile a
+    small program per shape and dtype (about 0.05 s each from an empty compilation cache)."""
+    return jax.device_put(np.asarray(value, dtype))
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def split_keys(key: jax.Array, num: int) -> tuple:
+    """``jax.random.split(key, num)`` as a tuple of keys (the same keys): one compiled program per
+    ``num``, where splitting and unpacking eagerly compiles two."""
+    return tuple(jax.random.split(key, num))
+
+
+def ravel_structure(shapes) -> tuple[int, Callable]:
+    """The flat size and ``unravel`` of a pytree of arrays or ``jax.ShapeDtypeStruct`` leaves, as
+    ``jax.flatten_util.ravel_pytree`` gives them, from an abstract trace: no array is made and no program
+    compiled (the unravel holds only the leaves' sizes, shapes and dtypes)."""
+    unravel = []
+
+    def ravel(tree):
+        flat, unravel_fn = ravel_pytree(tree)
+        unravel.append(unravel_fn)
+        return flat
+
+    flat = jax.eval_shape(ravel, shapes)
+    return (int(flat.size) if flat.ndim == 1 else -1), unravel[0]
 
 
 def flatten_target(target: Target, key: jax.Array, dtype=None) -> FlatTarget:
@@ -162,12 +194,14 @@ def flatten_target(target: Target, key: jax.Array, dtype=None) -> FlatTarget:
     are returned in it (a model's internal constants may still promote its arithmetic).
     """
     # Only the draw's structure is needed: no prior sample is computed (nor an eager sampler compiled).
-    example = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), jax.eval_shape(target.sample_prior_fn, key))
+    example = jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), jax.eval_shape(target.sample_prior_fn, key))
     data = target.data
     if dtype is not None:
-        example, data = _cast(example, dtype), _cast(data, dtype)
-    flat, unravel = ravel_pytree(example)
-    if flat.ndim != 1 or flat.size == 0:
+        example = jax.tree_util.tree_map(
+            lambda v: v.astype(dtype) if jnp.issubdtype(v.dtype, jnp.floating) else v, example)
+        data = _cast(data, dtype)
+    size, unravel = ravel_structure(example)
+    if size <= 0:
         raise InputError("sample_prior_fn returned no parameters; it must return a pytree of arrays")
     names = _parameter_names(example)
 
@@ -192,14 +226,14 @@ def flatten_target(target: Target, key: jax.Array, dtype=None) -> FlatTarget:
     )
     sampled = target.sampled
     if sampled is not None:
-        if (len(set(sampled)) != len(sampled) or not sampled or min(sampled) < 0 or max(sampled) >= flat.size
+        if (len(set(sampled)) != len(sampled) or not sampled or min(sampled) < 0 or max(sampled) >= size
                 or target.sampled_unravel is None):
-            raise InputError(f"sampled must be distinct flat indices in [0, {flat.size}) with a sampled_unravel")
-        if len(sampled) == flat.size and tuple(sampled) == tuple(range(flat.size)):
+            raise InputError(f"sampled must be distinct flat indices in [0, {size}) with a sampled_unravel")
+        if len(sampled) == size and tuple(sampled) == tuple(range(size)):
             sampled = None
     if linear is not None and sampled is not None and not set(linear.index) <= set(sampled):
         raise InputError("the linear parameters of a padded model must all be sampled")
-    return FlatTarget(flat.size, unravel, log_prior, log_likelihood, sample_prior, target.incremental, names,
+    return FlatTarget(size, unravel, log_prior, log_likelihood, sample_prior, target.incremental, names,
                       data, signature, sampled, None if target.sampled is None else target.sampled_unravel, linear)
 
 
@@ -207,8 +241,8 @@ def _flat_linear(part: LinearPart, example, unravel) -> LinearPart:
     """``part`` on flat vectors: the flat indices of its leaves and a mean of the flat vector."""
     if not isinstance(example, dict) or not part.names or any(n not in example for n in part.names):
         raise InputError(f"linear parameters {part.names!r} must be keys of the parameter dict")
-    marks = {k: jnp.full(jnp.shape(v), k in part.names, jnp.float32) for k, v in example.items()}
-    index = tuple(int(i) for i in np.flatnonzero(np.asarray(ravel_pytree(marks)[0])))
+    marks = {k: np.full(np.shape(v), k in part.names) for k, v in example.items()}
+    index = tuple(int(i) for i in np.flatnonzero(np.concatenate([np.ravel(m) for m in jax.tree_util.tree_leaves(marks)])))
 
     def mean(x, data):
         return part.mean_fn(unravel(x), data)
@@ -219,7 +253,7 @@ def _flat_linear(part: LinearPart, example, unravel) -> LinearPart:
 class Batched(NamedTuple):
     """Compiled, vectorised helpers of a flat target (one compile per model structure)."""
 
-    sample_prior: Callable  # (key, num) -> [num, d]
+    sample_prior: Callable  # (key, num) -> [num, d] (NumPy)
     log_prior: Callable  # [N, d] -> [N]
     log_likelihood: Callable  # ([N, d], data) -> [N]
 
@@ -235,9 +269,9 @@ def batched(flat: FlatTarget) -> Batched:
     if flat.signature not in _BATCHED:
         block = jax.jit(lambda key: jax.vmap(flat.sample_prior)(jax.random.split(key, PRIOR_BLOCK)))
 
-        def sample_prior(key, num: int):
-            blocks = [block(jax.random.fold_in(key, b)) for b in range(-(-int(num) // PRIOR_BLOCK))]
-            return (blocks[0] if len(blocks) == 1 else jnp.concatenate(blocks))[:num]
+        def sample_prior(key, num: int):   # NumPy: joining and cutting the blocks compiles nothing
+            blocks = [np.asarray(block(jax.random.fold_in(key, b))) for b in range(-(-int(num) // PRIOR_BLOCK))]
+            return (blocks[0] if len(blocks) == 1 else np.concatenate(blocks))[:num]
 
         _BATCHED[flat.signature] = Batched(
             sample_prior,
@@ -287,7 +321,7 @@ def check_prior(flat: FlatTarget, key: jax.Array, num_samples: int = 20_000) -> 
     Raises:
         InputError: if the density is not finite on its own samples, or the integral differs from 1.
     """
-    k_s, k_q = jax.random.split(key)
+    k_s, k_q = split_keys(key, 2)
     fns = batched(flat)
     x = fns.sample_prior(k_s, num_samples)
     lp = fns.log_prior(x)
