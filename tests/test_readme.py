@@ -4,8 +4,9 @@ import re
 from pathlib import Path
 
 
-def test_readme_python_example_runs(capsys):
+def test_readme_python_example_runs(capsys, tmp_path, monkeypatch):
     text = (Path(__file__).parents[1] / "README.md").read_text()
+    monkeypatch.chdir(tmp_path)   # the example writes its checkpoint into the working folder
     block = re.search(r"## Python API\s+```python\n(.*?)```", text, re.S).group(1)
     namespace: dict = {}
     exec(compile(block, "README.md", "exec"), namespace)

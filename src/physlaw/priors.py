@@ -2,8 +2,9 @@
 
 The Bayesian free energy is only meaningful under a proper, normalised prior: ``log Z(β=0) = 0``.
 Every distribution here is normalised *in the coordinate that is sampled* (for ``LogGamma`` that is
-``u = log a``, with the log-Jacobian included), has an exact sampler, and a typical scale that seeds
-the Metropolis step sizes.
+``u = log a``, with the log-Jacobian included), has exact samplers (``sample(key)`` in JAX, one draw;
+``sample_many(rng, num)`` in NumPy, the engine's prior draws), and a typical scale that seeds the
+Metropolis step sizes.
 
 Example:
     >>> import jax
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.scipy.special import gammaln
 
 from physlaw.errors import InputError
@@ -48,6 +50,9 @@ class Normal:
 
     def sample(self, key):
         return self.loc + self.scale * jax.random.normal(key, self.shape)
+
+    def sample_many(self, rng: np.random.Generator, num: int) -> np.ndarray:
+        return self.loc + self.scale * rng.standard_normal((num, *self.shape))
 
     @property
     def typical_scale(self) -> float:
@@ -77,6 +82,9 @@ class Uniform:
     def sample(self, key):
         return jax.random.uniform(key, self.shape, minval=self.low, maxval=self.high)
 
+    def sample_many(self, rng: np.random.Generator, num: int) -> np.ndarray:
+        return rng.uniform(self.low, self.high, (num, *self.shape))
+
     @property
     def typical_scale(self) -> float:
         return (self.high - self.low) / math.sqrt(12.0)
@@ -102,6 +110,9 @@ class LogGamma:
 
     def sample(self, key):
         return jnp.log(jax.random.gamma(key, self.k, self.shape) / self.rate)
+
+    def sample_many(self, rng: np.random.Generator, num: int) -> np.ndarray:
+        return np.log(np.maximum(rng.gamma(self.k, 1.0, (num, *self.shape)), np.finfo(float).tiny) / self.rate)
 
     @property
     def typical_scale(self) -> float:
@@ -145,6 +156,10 @@ class LogUniform:
         lo, hi = self._bounds
         return jax.random.uniform(key, self.shape, minval=lo, maxval=hi)
 
+    def sample_many(self, rng: np.random.Generator, num: int) -> np.ndarray:
+        lo, hi = self._bounds
+        return rng.uniform(lo, hi, (num, *self.shape))
+
     @property
     def typical_scale(self) -> float:
         lo, hi = self._bounds
@@ -176,6 +191,10 @@ class LogHalfNormal:
     def sample(self, key):
         z = jnp.abs(jax.random.normal(key, self.shape))
         return jnp.log(self.scale * jnp.maximum(z, jnp.finfo(z.dtype).tiny))
+
+    def sample_many(self, rng: np.random.Generator, num: int) -> np.ndarray:
+        z = np.abs(rng.standard_normal((num, *self.shape)))
+        return np.log(self.scale * np.maximum(z, np.finfo(float).tiny))
 
     @property
     def typical_scale(self) -> float:
@@ -209,6 +228,12 @@ class JointPrior:
     def sample(self, key):
         keys = jax.random.split(key, len(self.components))
         return {name: dist.sample(k) for k, (name, dist) in zip(keys, self.components.items())}
+
+    def sample_many(self, rng: np.random.Generator, num: int) -> dict:
+        """``num`` independent draws (leaves [num, *shape]) from NumPy's generator ``rng``: the engine's
+        prior draws (first ladder, initial replicas), which then compile no JAX sampler (a Gamma
+        sampler's rejection loops take about 1.7 s to compile)."""
+        return {name: dist.sample_many(rng, num) for name, dist in self.components.items()}
 
     def typical_scale(self):
         """A dict like the parameters whose leaves hold each component's typical scale."""

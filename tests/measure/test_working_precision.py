@@ -27,10 +27,10 @@ def agree(a, b, k=4.0):
     return abs(a.free_energy - b.free_energy) <= k * np.hypot(a.free_energy_err, b.free_energy_err)
 
 
-def fits(dtype, kmax=2):
+def fits(dtype, kmax=2, **run):
     x, y = spectrum()
     return deconvolve(x, y, kmax=kmax, shapes="gauss", backgrounds="constant", signs="positive",
-                      key=jax.random.key(1), dtype=dtype, **RUN)
+                      key=jax.random.key(1), dtype=dtype, **{**RUN, **run})
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +52,10 @@ def test_float32_spectrum_agrees_with_float64(spectra):
             assert abs(a["median"] - b["median"]) < 0.5 * a["sd"], (peak, q, a, b)
 
 
-def test_negative_control_bfloat16_fails_the_same_check(spectra):
-    f64, bf = spectra["float64"].fits[0], fits(jnp.bfloat16, kmax=1).fits[0]   # K = 1: the same key, the same run
+def test_negative_control_bfloat16_fails_the_same_check():
+    """bfloat16 biases F by about +0.5 nat here: at 500 sweeps that is only 3-5 combined errors, so the
+    control runs 2000 (errors about 0.05 nat: bfloat16 6-9 errors off, float32 within 1.1 on keys 1, 2)."""
+    f64, bf = (fits(dtype, kmax=1, num_samples=2000).fits[0] for dtype in (None, jnp.bfloat16))   # the same key
     assert f64.name == bf.name and not agree(f64, bf), (f64.free_energy, bf.free_energy, bf.free_energy_err)
 
 

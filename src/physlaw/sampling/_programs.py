@@ -17,6 +17,7 @@ device are vmapped (``"vmap"``), which a GPU needs to be full.
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import jax
@@ -53,8 +54,24 @@ serves every run length (a pilot and its final run, every precision-driven lengt
 
 def _relabel_fn(flat, relabel: Callable):
     """``relabel`` ([C, S, d'] flat samples of the sampled coordinates → canonical labelling, NumPy),
-    compiled once per model structure."""
+    compiled once per model structure; a relabelling with a NumPy form (``relabel.many``, e.g.
+    ``SortComponents``) runs in NumPy and compiles nothing."""
     key = (flat.signature, "relabel", relabel, flat.sampled)
+    if key not in _CHUNK_CACHE and hasattr(relabel, "many"):
+        unravel = flat.unravel if flat.sampled_unravel is None else flat.sampled_unravel
+        size = flat.dim if flat.sampled is None else len(flat.sampled)
+        leaves, tree = jax.tree_util.tree_flatten(jax.eval_shape(unravel, jax.ShapeDtypeStruct((size,), np.float32)))
+        ends = np.cumsum([math.prod(leaf.shape) for leaf in leaves])[:-1]
+
+        def apply_many(samples):
+            samples = np.asarray(samples)
+            batch = samples.shape[:-1]
+            parts = np.split(samples, ends, axis=-1)
+            params = tree.unflatten([p.reshape(batch + leaf.shape) for p, leaf in zip(parts, leaves)])
+            return np.concatenate([np.reshape(v, batch + (-1,)) for v in jax.tree_util.tree_leaves(relabel.many(params))],
+                                  axis=-1).astype(samples.dtype)
+
+        _CHUNK_CACHE[key] = apply_many
     if key not in _CHUNK_CACHE:
         unravel = flat.unravel if flat.sampled_unravel is None else flat.sampled_unravel
         block = jax.jit(jax.vmap(jax.vmap(lambda v: jax.flatten_util.ravel_pytree(relabel(unravel(v)))[0])))

@@ -99,6 +99,10 @@ class Target:
             the smaller model's parameter pytree (what ``result.posterior()`` and ``relabel_fn`` see).
         linear: optional ``LinearPart``: the likelihood is Gaussian and linear in these parameters
             (used by ``moves="correlated"``).
+        sample_prior_many_fn: optional ``(rng, num) -> params`` with leaves [num, *shape]: ``num``
+            exact prior draws from a NumPy ``Generator`` (``physlaw.priors``' ``sample_many``). The
+            engine then makes its prior draws (first ladder, initial replicas) on the host and compiles
+            no JAX sampler; without it they come from ``sample_prior_fn``.
     """
 
     log_prior_fn: Callable
@@ -111,6 +115,7 @@ class Target:
     sampled: tuple[int, ...] | None = None
     sampled_unravel: Callable | None = None
     linear: LinearPart | None = None
+    sample_prior_many_fn: Callable | None = None
 
     @classmethod
     def from_prior(cls, prior, log_likelihood_fn, *, data=None, incremental: Incremental | None = None,
@@ -128,7 +133,41 @@ class Target:
             sampled=None if sampled is None else tuple(int(i) for i in sampled),
             sampled_unravel=sampled_unravel,
             linear=linear,
+            sample_prior_many_fn=getattr(prior, "sample_many", None),
         )
+
+
+@dataclass(frozen=True)
+class SortComponents:
+    """A ``relabel_fn`` for exchangeable components: the components (the last axis of the leaves named
+    in ``names``) in increasing order of the leaf ``by`` (decreasing with ``descending``); other leaves
+    are unchanged.
+
+    Calling it relabels one draw (JAX, inside the engine's programs); ``many`` relabels NumPy draws with
+    leading batch axes (leaves [..., *shape]), which is how the engine relabels a run's samples for its
+    diagnostics: no program is compiled per model size. A leaf with more axes than ``by`` (a joint
+    model's [datasets, K]) is permuted along its last axis by the same order.
+    """
+
+    by: str
+    names: tuple[str, ...]
+    descending: bool = False
+
+    def __call__(self, params: dict) -> dict:
+        return self._apply(params, jnp, {})
+
+    def many(self, params: dict) -> dict:
+        return self._apply(params, np, {"kind": "stable"})
+
+    def _apply(self, params: dict, xp, sort_options: dict) -> dict:
+        key = params[self.by]
+        order = xp.argsort(-key if self.descending else key, axis=-1, **sort_options)
+
+        def take(v):
+            index = order.reshape(order.shape[:-1] + (1,) * (v.ndim - order.ndim) + order.shape[-1:])
+            return xp.take_along_axis(v, index, axis=-1)
+
+        return {k: (take(v) if k in self.names else v) for k, v in params.items()}
 
 
 class FlatTarget(NamedTuple):
@@ -146,6 +185,7 @@ class FlatTarget(NamedTuple):
     sampled: tuple[int, ...] | None = None
     sampled_unravel: Callable | None = None
     linear: LinearPart | None = None
+    sample_prior_many: Callable | None = None   # (rng, num) -> [num, d] NumPy, or None
 
 
 def _cast(tree, dtype):
@@ -218,10 +258,18 @@ def flatten_target(target: Target, key: jax.Array, dtype=None) -> FlatTarget:
         draw = target.sample_prior_fn(k)
         return ravel_pytree(draw if dtype is None else _cast(draw, dtype))[0]
 
+    sample_prior_many = None
+    if target.sample_prior_many_fn is not None:
+        flat_dtype = np.result_type(*[v.dtype for v in jax.tree_util.tree_leaves(example)])
+
+        def sample_prior_many(rng, num: int):
+            leaves = jax.tree_util.tree_leaves(target.sample_prior_many_fn(rng, num))
+            return np.concatenate([np.reshape(v, (num, -1)) for v in leaves], axis=1).astype(flat_dtype)
+
     linear = None if target.linear is None else _flat_linear(target.linear, example, unravel)
     signature = (
-        target.log_prior_fn, target.log_likelihood_fn, target.sample_prior_fn, target.incremental, with_data,
-        None if linear is None else (target.linear.mean_fn, target.linear.observed_fn, linear.index),
+        target.log_prior_fn, target.log_likelihood_fn, target.sample_prior_fn, target.sample_prior_many_fn,
+        target.incremental, with_data, None if linear is None else (target.linear.mean_fn, target.linear.observed_fn, linear.index),
         jax.tree_util.tree_structure(example), tuple((np.shape(v), str(jnp.result_type(v))) for v in jax.tree_util.tree_leaves(example)),
     )
     sampled = target.sampled
@@ -234,7 +282,8 @@ def flatten_target(target: Target, key: jax.Array, dtype=None) -> FlatTarget:
     if linear is not None and sampled is not None and not set(linear.index) <= set(sampled):
         raise InputError("the linear parameters of a padded model must all be sampled")
     return FlatTarget(size, unravel, log_prior, log_likelihood, sample_prior, target.incremental, names,
-                      data, signature, sampled, None if target.sampled is None else target.sampled_unravel, linear)
+                      data, signature, sampled, None if target.sampled is None else target.sampled_unravel, linear,
+                      sample_prior_many)
 
 
 def _flat_linear(part: LinearPart, example, unravel) -> LinearPart:
@@ -270,6 +319,9 @@ def batched(flat: FlatTarget) -> Batched:
         block = jax.jit(lambda key: jax.vmap(flat.sample_prior)(jax.random.split(key, PRIOR_BLOCK)))
 
         def sample_prior(key, num: int):   # NumPy: joining and cutting the blocks compiles nothing
+            if flat.sample_prior_many is not None:   # NumPy's generator, seeded by the key's bits
+                return flat.sample_prior_many(np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel()),
+                                              int(num))
             blocks = [np.asarray(block(jax.random.fold_in(key, b))) for b in range(-(-int(num) // PRIOR_BLOCK))]
             return (blocks[0] if len(blocks) == 1 else np.concatenate(blocks))[:num]
 
