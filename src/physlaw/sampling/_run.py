@@ -21,7 +21,6 @@ from typing import Callable
 
 import jax
 import jax.flatten_util
-import jax.numpy as jnp
 import numpy as np
 
 from physlaw.errors import InputError
@@ -343,7 +342,7 @@ def _initial_state(flat, key, betas: np.ndarray, cfg: RunConfig, start: RunStart
         x0[:, 1:, :] = np.asarray(init, draws.dtype)
     x0 = to_device(x0)
     chains = _init_fn(flat)(x0, flat.data)
-    prior_sd = np.maximum(np.asarray(jnp.std(to_device(draws.reshape(-1, d)), axis=0), dtype=np.float64), 1e-8)
+    prior_sd = np.maximum(np.std(draws.reshape(-1, d), axis=0, dtype=np.float64), 1e-8)
     scale = np.minimum(1.0, np.sqrt(betas[1] / np.maximum(betas, betas[1])))
     step = np.broadcast_to(prior_sd[None, None, :] * scale[None, :, None], (C, L, d)).copy()
     block = np.full((C, L), 1.0 / np.sqrt(d))
