@@ -61,3 +61,20 @@ def test_the_engine_draws_from_sample_many_in_the_working_dtype():
         assert ks_2samp(draws[:, 0], numpy_draws(LogGamma(2.0, 1.0), 5)[:, 0]).pvalue > 1e-3
         assert ks_2samp(draws[:, 1], numpy_draws(Normal(0.0, 1.0), 6)[:, 0]).pvalue > 1e-3
         np.testing.assert_array_equal(draws, batched(flat).sample_prior(key, N))   # the key fixes the draws
+
+
+def test_a_joint_prior_with_a_distribution_without_a_numpy_sampler_keeps_the_jax_one():
+    class Custom:   # the user's own distribution: log_prob and a JAX sampler only
+        shape = ()
+
+        def log_prob(self, x):
+            return Normal(0.0, 1.0).log_prob(x)
+
+        def sample(self, key):
+            return Normal(0.0, 1.0).sample(key)
+
+    target = Target.from_prior(JointPrior({"a": Custom(), "b": Normal(0.0, 1.0)}), lambda p: 0.0 * p["a"])
+    assert target.sample_prior_many_fn is None
+    flat = flatten_target(target, jax.random.key(0))
+    draws = batched(flat).sample_prior(jax.random.key(1), 600)   # the blocks of the compiled JAX sampler
+    assert draws.shape == (600, 2) and ks_2samp(draws[:, 0], numpy_draws(Normal(0.0, 1.0), 7)[:, 0]).pvalue > 1e-3

@@ -122,6 +122,9 @@ class Target:
                    relabel_fn: Callable | None = None, sampled=None, sampled_unravel=None,
                    linear: LinearPart | None = None) -> "Target":
         """Build a target from a ``physlaw.priors`` distribution and a log-likelihood."""
+        many = getattr(prior, "sample_many", None)
+        if not all(hasattr(d, "sample_many") for d in getattr(prior, "components", {}).values()):
+            many = None   # a joint prior with a distribution of the user's own: its JAX sampler
         return cls(
             log_prior_fn=prior.log_prob,
             log_likelihood_fn=log_likelihood_fn,
@@ -133,7 +136,7 @@ class Target:
             sampled=None if sampled is None else tuple(int(i) for i in sampled),
             sampled_unravel=sampled_unravel,
             linear=linear,
-            sample_prior_many_fn=getattr(prior, "sample_many", None),
+            sample_prior_many_fn=many,
         )
 
 
