@@ -42,7 +42,7 @@ import numpy as np
 from physlaw.errors import InputError
 from physlaw.measure.selection import Candidate
 from physlaw.priors import JointPrior, Normal
-from physlaw.sampling import Target
+from physlaw.sampling import Target, to_device
 
 MODELS = ("ax", "ax+b", "poly2", "poly3", "poly4", "poly5")
 #: The models ``regress`` fits by default (``--model all``).
@@ -278,8 +278,8 @@ def padded_target(x, y, sigma, model: str, scales, basis: Basis, width: int) -> 
     padded = np.zeros((phi.shape[0], width))
     padded[:, : phi.shape[1]] = phi
     dtype = jnp.result_type(float)
-    y = jnp.asarray(y, dtype)
-    data = (jnp.asarray(padded, dtype), y, jnp.broadcast_to(jnp.asarray(sigma, dtype), y.shape))
+    y = np.asarray(y, dtype)   # converted on the host: no eager program compiled
+    data = (to_device(padded, dtype), to_device(y), to_device(np.broadcast_to(np.asarray(sigma, dtype), y.shape)))
     return Target.from_prior(_standard_prior(width), _standard_log_likelihood, data=data,
                              sampled=range(len(names)), sampled_unravel=_named(names))
 
