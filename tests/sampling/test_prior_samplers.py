@@ -78,3 +78,13 @@ def test_a_joint_prior_with_a_distribution_without_a_numpy_sampler_keeps_the_jax
     flat = flatten_target(target, jax.random.key(0))
     draws = batched(flat).sample_prior(jax.random.key(1), 600)   # the blocks of the compiled JAX sampler
     assert draws.shape == (600, 2) and ks_2samp(draws[:, 0], numpy_draws(Normal(0.0, 1.0), 7)[:, 0]).pvalue > 1e-3
+
+
+def test_split_keys_gives_jax_random_split_s_keys():
+    from physlaw.sampling import split_keys
+
+    key = jax.random.key(123)
+    for num in (2, 5, 8, 11):
+        got = np.stack([np.asarray(jax.random.key_data(k)) for k in split_keys(key, num)])
+        np.testing.assert_array_equal(got, np.asarray(jax.random.key_data(jax.random.split(key, num))))
+    assert len({tuple(np.asarray(jax.random.key_data(k))) for k in split_keys(key, 5)}) == 5   # control: distinct

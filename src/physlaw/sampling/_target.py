@@ -208,10 +208,20 @@ def to_device(value, dtype=None) -> jax.Array:
 
 
 @functools.partial(jax.jit, static_argnums=1)
-def split_keys(key: jax.Array, num: int) -> tuple:
-    """``jax.random.split(key, num)`` as a tuple of keys (the same keys): one compiled program per
-    ``num``, where splitting and unpacking eagerly compiles two."""
+def _split(key: jax.Array, num: int) -> tuple:
     return tuple(jax.random.split(key, num))
+
+
+SPLIT_BLOCK = 8
+
+
+def split_keys(key: jax.Array, num: int) -> tuple:
+    """``jax.random.split(key, num)`` as a tuple of keys (the same keys), where splitting and unpacking
+    eagerly compiles two programs. With JAX's partitionable threefry (the default) the first ``num``
+    of ``split(key, 8)`` are ``split(key, num)``, so one compiled program serves every ``num`` ≤ 8."""
+    if num <= SPLIT_BLOCK and jax.config.jax_threefry_partitionable:
+        return _split(key, SPLIT_BLOCK)[:num]
+    return _split(key, num)
 
 
 def ravel_structure(shapes) -> tuple[int, Callable]:
