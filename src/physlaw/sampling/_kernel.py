@@ -19,12 +19,10 @@ All functions act on one chain; the run driver vmaps them over independent chain
 
 from __future__ import annotations
 
-import math
 from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from physlaw.sampling._target import FlatTarget
 
@@ -156,12 +154,12 @@ def rung_view(state: ExchangeState, values):
     return values[state.slot_of_rung]
 
 
-def _componentwise(target: FlatTarget, z, u, state: ExchangeState, params: ExchangeParams, data):
-    """One Metropolis move per coordinate at every rung; ``z`` [d, L] standard normals (the steps) and ``u``
-    [d, L] uniforms (the acceptances)."""
+def _componentwise(target: FlatTarget, key, state: ExchangeState, params: ExchangeParams, data):
     num_rungs, dim = state.position.shape
     betas, steps = params.betas[state.rung_of_slot], params.step_size[state.rung_of_slot]
-    log_u = jnp.log(u)
+    k_z, k_u = jax.random.split(key)
+    z = jax.random.normal(k_z, (dim, num_rungs), state.position.dtype)
+    log_u = jnp.log(jax.random.uniform(k_u, (dim, num_rungs), state.position.dtype))
     inc = target.incremental
 
     def one(x, lp, ll, cache, beta, step, j, z_j, log_u_j):
@@ -207,22 +205,22 @@ def _walk(params: ExchangeParams, r, z, mask):
     return params.block_scale[r][:, None] * jnp.einsum("lij,lj->li", params.block_chol[r], z * mask) * mask
 
 
-def _block(target: FlatTarget, z, u, state: ExchangeState, params: ExchangeParams, data):
-    """All coordinates at once at every rung; ``z`` [L, d] standard normals, ``u`` [L] uniforms."""
+def _block(target: FlatTarget, key, state: ExchangeState, params: ExchangeParams, data):
     num_rungs, dim = state.position.shape
+    k_z, k_u = jax.random.split(key)
+    z = jax.random.normal(k_z, (num_rungs, dim), state.position.dtype)
     r = state.rung_of_slot
     x_new = state.position + _walk(params, r, z, sampled_mask(params, dim, state.position.dtype))
-    return _metropolis(target, u, state, x_new, params.betas[r], data)
+    return _metropolis(target, k_u, state, x_new, params.betas[r], data)
 
 
-def _metropolis(target: FlatTarget, u, state: ExchangeState, x_new, betas, data, log_q=0.0):
-    """Accept or reject a proposal ``x_new`` [L, d] for every slot at once (``u`` [L]: uniforms; ``log_q``: the
-    proposal's log q(x | x_new) − log q(x_new | x) when it is not symmetric); the state and the acceptances in
-    rung order."""
+def _metropolis(target: FlatTarget, key, state: ExchangeState, x_new, betas, data, log_q=0.0):
+    """Accept or reject a proposal ``x_new`` [L, d] for every slot at once (``log_q``: the proposal's
+    log q(x | x_new) − log q(x_new | x) when it is not symmetric); the state and the acceptances in rung order."""
     lp_new, ll_new, cache_new = _evaluate(target, x_new, data)
     log_r = jax.vmap(_log_accept)(lp_new, ll_new, state.log_prior, state.log_likelihood, betas) + log_q
     log_r = jnp.where(jnp.isnan(log_r), -jnp.inf, log_r)
-    ok = jnp.log(u) < log_r
+    ok = jnp.log(jax.random.uniform(key, betas.shape, state.position.dtype)) < log_r
 
     def pick(a, b):
         return jnp.where(ok.reshape(ok.shape + (1,) * (a.ndim - 1)), a, b)
@@ -290,8 +288,7 @@ def _linear_block(target: FlatTarget, key, state: ExchangeState, params: Exchang
         u = root * jnp.einsum("lji,lj->li", chol, state.position[:, idx] - a_hat)
         log_q = hastings_log_ratio(u, z_a, chol, chol_new)
         log_q = jnp.where((betas > 0) & jnp.isfinite(log_q), log_q, -jnp.inf)  # β = 0: no conditional to draw from
-        state, ok = _metropolis(target, jax.random.uniform(k_u, betas.shape, state.position.dtype), state, x_new,
-                                betas, data, log_q)
+        state, ok = _metropolis(target, k_u, state, x_new, betas, data, log_q)
         keep = (ok[state.rung_of_slot] > 0)[:, None]   # (ok is in rung order; the conditionals per slot)
         cond = (jnp.where(keep, a_hat_new, a_hat), jnp.where(keep[:, :, None], chol_new, chol))
         return state, cond, acc + ok
@@ -301,8 +298,7 @@ def _linear_block(target: FlatTarget, key, state: ExchangeState, params: Exchang
     return state, acc / dim
 
 
-def _exchange(u, state: ExchangeState, params: ExchangeParams, log_ratio_fn: Callable):
-    """Neighbour exchanges between the rungs of this sweep's parity; ``u`` [L − 1] uniforms."""
+def _exchange(key, state: ExchangeState, params: ExchangeParams, log_ratio_fn: Callable):
     num_rungs = state.position.shape[0]
     betas, ll = params.betas, rung_view(state, state.log_likelihood)
     log_r = log_ratio_fn(betas[:-1], betas[1:], ll[:-1], ll[1:])
@@ -310,7 +306,8 @@ def _exchange(u, state: ExchangeState, params: ExchangeParams, log_ratio_fn: Cal
     prob = jnp.exp(jnp.minimum(log_r, 0.0))
     lower = jnp.arange(num_rungs - 1)
     tried = (lower % 2) == (state.sweep % 2)
-    accepted = tried & (jnp.log(u.astype(ll.dtype)) < log_r)
+    log_u = jnp.log(jax.random.uniform(key, (num_rungs - 1,), ll.dtype))
+    accepted = tried & (log_u < log_r)
     up = jnp.concatenate([accepted, jnp.zeros(1, bool)])  # rung l swaps with l+1
     down = jnp.concatenate([jnp.zeros(1, bool), accepted])  # rung l swaps with l-1
     idx = jnp.arange(num_rungs)
@@ -326,32 +323,6 @@ def _exchange(u, state: ExchangeState, params: ExchangeParams, log_ratio_fn: Cal
     new = state._replace(slot_of_rung=slot_of_rung, rung_of_slot=rung_of_slot, heading=heading,
                          round_trips=state.round_trips + completed.astype(jnp.int32))
     return new, prob, tried.astype(ll.dtype), accepted.astype(ll.dtype)
-
-
-class _SweepDraws:
-    """All of a sweep's random numbers from one draw of ``uniform + normal`` uniforms in [0, 1) (one threefry
-    program instead of one per split and per draw: the sampler compiles about 0.7 s faster), handed out in
-    disjoint consecutive pieces. Standard normals as ``jax.random.normal`` makes them: √2 erf⁻¹ of uniforms
-    on (−1, 1)."""
-
-    def __init__(self, key, dtype, uniform: int, normal: int):
-        u = jax.random.uniform(key, (uniform + normal,), dtype)
-        lo = jnp.nextafter(jnp.asarray(-1.0, dtype), jnp.asarray(1.0, dtype))
-        self._u, self._z = u[:uniform], np.sqrt(2.0).astype(dtype) * jax.lax.erf_inv(jnp.maximum(lo, 2 * u[uniform:] - 1))
-        self._next = {"u": 0, "z": 0}
-
-    def _take(self, which: str, shape: tuple) -> jax.Array:
-        start, size = self._next[which], math.prod(shape)
-        self._next[which] = start + size
-        pool = self._u if which == "u" else self._z
-        assert start + size <= pool.shape[0], "a sweep asked for more random numbers than it drew"
-        return pool[start:start + size].reshape(shape)
-
-    def uniform(self, shape: tuple) -> jax.Array:
-        return self._take("u", shape)
-
-    def normal(self, shape: tuple) -> jax.Array:
-        return self._take("z", shape)
 
 
 def step(
@@ -380,24 +351,15 @@ def step(
         The new state and an ``ExchangeInfo``.
     """
     num_rungs, dim = state.position.shape
-    dtype = state.position.dtype
-    componentwise = moves in ("componentwise", "both", "correlated")
-    block = moves in ("block", "both") or (moves == "correlated" and target.linear is None)
-    linear_block = moves == "correlated" and target.linear is not None
-    if linear_block:   # its own key: it draws per coordinate inside its loop
-        key, k_linear = jax.random.split(key)
-    draw = _SweepDraws(key, dtype, uniform=(dim * num_rungs if componentwise else 0) + (num_rungs if block else 0)
-                       + num_rungs - 1, normal=(dim * num_rungs if componentwise else 0)
-                       + (num_rungs * dim if block else 0))
-    acc = jnp.zeros((num_rungs, dim), dtype)
-    acc_b = jnp.zeros((num_rungs,), dtype)
-    if componentwise:
-        state, acc = _componentwise(target, draw.normal((dim, num_rungs)), draw.uniform((dim, num_rungs)), state,
-                                    params, data)
-    if block:
-        state, acc_b = _block(target, draw.normal((num_rungs, dim)), draw.uniform((num_rungs,)), state, params, data)
-    if linear_block:
-        state, acc_b = _linear_block(target, k_linear, state, params, data)
-    state, prob, tried, accepted = _exchange(draw.uniform((num_rungs - 1,)), state, params, log_ratio_fn)
+    k_c, k_b, k_x = jax.random.split(key, 3)
+    acc = jnp.zeros((num_rungs, dim), state.position.dtype)
+    acc_b = jnp.zeros((num_rungs,), state.position.dtype)
+    if moves in ("componentwise", "both", "correlated"):
+        state, acc = _componentwise(target, k_c, state, params, data)
+    if moves in ("block", "both"):
+        state, acc_b = _block(target, k_b, state, params, data)
+    if moves == "correlated":
+        state, acc_b = (_block if target.linear is None else _linear_block)(target, k_b, state, params, data)
+    state, prob, tried, accepted = _exchange(k_x, state, params, log_ratio_fn)
     state = state._replace(sweep=state.sweep + 1)
     return state, ExchangeInfo(acc, acc_b, prob, tried, accepted)
