@@ -33,7 +33,6 @@ from physlaw.errors import InputError
 from physlaw.sampling._free_energy import FreeEnergy, free_energy
 from physlaw.sampling._hooks import Checkpoint, Progress
 from physlaw.sampling._ladder import respace_ladder
-from physlaw.sampling._target import to_device
 
 #: Why the sampling phase ended (``Diagnostics.stop_reason``).
 FIXED, PRECISION, MAXIMUM, EARLY = "fixed length", "precision reached", "maximum length", "stopped early"
@@ -232,10 +231,11 @@ def block_cholesky(cov: np.ndarray, step: np.ndarray, fixed=()) -> np.ndarray:
 def _run_chunk(state: RunState, ctx: Context, cfg: RunConfig, adapt: bool):
     k = jax.random.fold_in(ctx.key, state.chunk_index)
     chol = None if state.cov is None else block_cholesky(state.cov, state.step, ctx.linear)
-    return ctx.chunk(k, state.chains, ctx.data, to_device(state.betas, ctx.dtype),
-                     to_device(state.step, ctx.dtype), to_device(state.block, ctx.dtype),
+    # NumPy in the working dtype: the chunk places them (on its devices, or the jit on the default one)
+    return ctx.chunk(k, state.chains, ctx.data, np.asarray(state.betas, ctx.dtype),
+                     np.asarray(state.step, ctx.dtype), np.asarray(state.block, ctx.dtype),
                      state.chunk_index * cfg.chunk_size, adapt, ctx.order, ctx.num_sampled,
-                     None if chol is None else to_device(chol, ctx.dtype))
+                     None if chol is None else np.asarray(chol, ctx.dtype))
 
 
 def tune(state: RunState, cfg: RunConfig, ctx: Context, hooks: Hooks) -> RunState:

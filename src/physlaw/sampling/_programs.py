@@ -53,40 +53,45 @@ serves every run length (a pilot and its final run, every precision-driven lengt
 
 
 def _relabel_fn(flat, relabel: Callable):
-    """``relabel`` ([C, S, d'] flat samples of the sampled coordinates → canonical labelling, NumPy),
-    compiled once per model structure; a relabelling with a NumPy form (``relabel.many``, e.g.
-    ``SortComponents``) runs in NumPy and compiles nothing."""
+    """``relabel`` ([C, S, d'] flat samples of the sampled coordinates → canonical labelling, NumPy), made
+    once per model structure: in NumPy for a relabelling with a NumPy form (``relabel.many``, e.g.
+    ``SortComponents``: nothing compiled), else compiled and applied in blocks."""
     key = (flat.signature, "relabel", relabel, flat.sampled)
-    if key not in _CHUNK_CACHE and hasattr(relabel, "many"):
-        unravel = flat.unravel if flat.sampled_unravel is None else flat.sampled_unravel
-        size = flat.dim if flat.sampled is None else len(flat.sampled)
-        leaves, tree = jax.tree_util.tree_flatten(jax.eval_shape(unravel, jax.ShapeDtypeStruct((size,), np.float32)))
-        ends = np.cumsum([math.prod(leaf.shape) for leaf in leaves])[:-1]
-
-        def apply_many(samples):
-            samples = np.asarray(samples)
-            batch = samples.shape[:-1]
-            parts = np.split(samples, ends, axis=-1)
-            params = tree.unflatten([p.reshape(batch + leaf.shape) for p, leaf in zip(parts, leaves)])
-            return np.concatenate([np.reshape(v, batch + (-1,)) for v in jax.tree_util.tree_leaves(relabel.many(params))],
-                                  axis=-1).astype(samples.dtype)
-
-        _CHUNK_CACHE[key] = apply_many
     if key not in _CHUNK_CACHE:
         unravel = flat.unravel if flat.sampled_unravel is None else flat.sampled_unravel
-        block = jax.jit(jax.vmap(jax.vmap(lambda v: jax.flatten_util.ravel_pytree(relabel(unravel(v)))[0])))
-
-        def apply(samples):
-            samples = np.asarray(samples)
-            num = samples.shape[1]
-            pad = -num % RELABEL_BLOCK
-            if pad:
-                samples = np.concatenate([samples, np.repeat(samples[:, -1:], pad, axis=1)], axis=1)
-            return np.concatenate([np.asarray(block(samples[:, i:i + RELABEL_BLOCK]))
-                                   for i in range(0, samples.shape[1], RELABEL_BLOCK)], axis=1)[:, :num]
-
-        _CHUNK_CACHE[key] = apply
+        _CHUNK_CACHE[key] = (_relabel_numpy if hasattr(relabel, "many") else _relabel_blocks)(flat, unravel, relabel)
     return _CHUNK_CACHE[key]
+
+
+def _relabel_numpy(flat, unravel, relabel):
+    size = flat.dim if flat.sampled is None else len(flat.sampled)
+    leaves, tree = jax.tree_util.tree_flatten(jax.eval_shape(unravel, jax.ShapeDtypeStruct((size,), np.float32)))
+    ends = np.cumsum([math.prod(leaf.shape) for leaf in leaves])[:-1]
+
+    def apply(samples):
+        samples = np.asarray(samples)
+        batch = samples.shape[:-1]
+        parts = np.split(samples, ends, axis=-1)
+        params = tree.unflatten([p.reshape(batch + leaf.shape) for p, leaf in zip(parts, leaves)])
+        return np.concatenate([np.reshape(v, batch + (-1,)) for v in jax.tree_util.tree_leaves(relabel.many(params))],
+                              axis=-1).astype(samples.dtype)
+
+    return apply
+
+
+def _relabel_blocks(flat, unravel, relabel):
+    block = jax.jit(jax.vmap(jax.vmap(lambda v: jax.flatten_util.ravel_pytree(relabel(unravel(v)))[0])))
+
+    def apply(samples):
+        samples = np.asarray(samples)
+        num = samples.shape[1]
+        pad = -num % RELABEL_BLOCK
+        if pad:
+            samples = np.concatenate([samples, np.repeat(samples[:, -1:], pad, axis=1)], axis=1)
+        return np.concatenate([np.asarray(block(samples[:, i:i + RELABEL_BLOCK]))
+                               for i in range(0, samples.shape[1], RELABEL_BLOCK)], axis=1)[:, :num]
+
+    return apply
 
 
 def usable_devices(num_chains: int, devices: int | None) -> int:
@@ -181,16 +186,16 @@ def _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, log_r
     def chunk(key, states, data, betas, step, block, sweep0, adapt, order=None, num_sampled=None, chol=None):
         # The states a chunk returns are split over the devices; initial (or restored) states are not
         # yet: placing them the same way keeps one compiled program for both (no second compile). They,
-        # and the per-chain steps, are split on the host (splitting device arrays, or leaving it to the
-        # jit, compiles a slicing program per leaf).
+        # and the per-chain steps (NumPy from the driver), are split on the host (splitting device arrays,
+        # or leaving it to the jit, compiles a slicing program per leaf).
         if order is None:
             order, num_sampled = every
         if not use_cov:   # a placeholder per chain (unused)
-            chol = to_device(np.zeros(step.shape[:1] + (0,)), step.dtype)
+            chol = np.zeros(step.shape[:1] + (0,), step.dtype)
         elif chol is None:   # no covariance learned yet: the per-coordinate steps
             chol = step[..., None] * jnp.eye(step.shape[-1], dtype=step.dtype)
         if place is not None:
-            states, step, block, chol = (x if jax.tree_util.tree_leaves(x)[0].sharding == place
+            states, step, block, chol = (x if getattr(jax.tree_util.tree_leaves(x)[0], "sharding", None) == place
                                          else jax.device_put(jax.tree_util.tree_map(np.asarray, x), place)
                                          for x in (states, step, block, chol))
         return compiled(key, states, data, betas, step, block, chol, sweep0, adapt, order, num_sampled)

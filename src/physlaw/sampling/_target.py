@@ -235,8 +235,7 @@ def ravel_structure(shapes) -> tuple[int, Callable]:
         unravel.append(unravel_fn)
         return flat
 
-    flat = jax.eval_shape(ravel, shapes)
-    return (int(flat.size) if flat.ndim == 1 else -1), unravel[0]
+    return int(jax.eval_shape(ravel, shapes).size), unravel[0]
 
 
 def flatten_target(target: Target, key: jax.Array, dtype=None) -> FlatTarget:
