@@ -238,7 +238,10 @@ def worker_env(threads: int) -> dict[str, str]:
     if "xla_force_host_platform_device_count" not in flags:
         flags += " --xla_force_host_platform_device_count=1"
     n = str(threads)
-    return {"XLA_FLAGS": flags.strip(), "OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n,
+    # NPROC sizes the XLA CPU client's thread pool (its intra-op threads); the flags above do not. With
+    # more than one thread XLA splits the sampler's small elementwise loops over the pool, which on
+    # this engine costs 2-3x the CPU of one thread for the same sweep (benchmarks/spectrum_sweep.py)
+    return {"XLA_FLAGS": flags.strip(), "NPROC": n, "OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n,
             "TF_NUM_INTEROP_THREADS": "1", "TF_NUM_INTRAOP_THREADS": n}
 
 
