@@ -31,10 +31,13 @@ def main(argv=None) -> int:
     p.add_argument("--any-background", action="store_true")
     p.add_argument("--chains", type=int, default=4)
     p.add_argument("--chain-loop", choices=["map", "pairs", "vmap"], default="vmap")
+    p.add_argument("--devices", type=int, default=1, help="XLA host devices the chains are split over, as the CLI")
     p.add_argument("--repeats", type=int, default=7)
     args = p.parse_args(argv)
 
     import jax
+
+    jax.config.update("jax_num_cpu_devices", args.devices)
     import jax.numpy as jnp
     import numpy as np
 
@@ -48,7 +51,7 @@ def main(argv=None) -> int:
     flat = flatten_target(target, jax.random.key(0))
     C, L, d = args.chains, 32, flat.dim
     chunk = _run._chunk_fn(flat, "componentwise", 100, 0.5, 0.3, kernel.exchange_log_ratio,
-                           chain_loop=args.chain_loop)
+                           devices=args.devices, chain_loop=args.chain_loop)
     extra, sampled = (), d
     if flat.sampled is not None:
         sampled = len(flat.sampled)
@@ -76,7 +79,7 @@ def main(argv=None) -> int:
     w, c = float(np.median(wall)), float(np.median(cpu))
     updates = 100 * C * L * sampled
     print(f"K={args.k} pad={args.pad} shape={args.shape} background={args.background} any={args.any_background} "
-          f"C={C} loop={args.chain_loop}: dim {d}, sampled {sampled}; {w:.4f} s wall, {c:.4f} CPU-s per chunk; "
+          f"C={C} loop={args.chain_loop} devices={args.devices}: dim {d}, sampled {sampled}; {w:.4f} s wall, {c:.4f} CPU-s per chunk; "
           f"{updates / w:.3g} updates/s; first call {first:.2f} s; load {os.getloadavg()[0]:.2f}")
     return 0
 

@@ -111,12 +111,16 @@ DEVICES_SCRIPT = textwrap.dedent("""
     assert jax.local_device_count() == 2
     x, y, s = nagata_data(0)
     target = spectrum_target(x[::3], y[::3], s, 2, incremental=True)
-    kw = dict(num_samples=100, num_burnin=200, num_replicas=6, num_chains=4, moves="both")
-    one = run(jax.random.key(7), target, devices=1, **kw)
-    two = run(jax.random.key(7), target, devices=2, **kw)
-    assert np.array_equal(one.samples, two.samples), "samples differ"
-    assert np.array_equal(one.log_likelihood, two.log_likelihood), "traces differ"
-    assert np.array_equal(one.step_size, two.step_size), "step sizes differ"
+    # 4 chains: two pairs one after the other on one device, one pair per device on two (a loop of one
+    # trip, which XLA may compile differently); 8 chains: four pairs, or two per device; float32 is the
+    # CLI's working precision
+    for chains, dtype in ((4, None), (4, "float32"), (8, "float32")):
+        kw = dict(num_samples=100, num_burnin=200, num_replicas=6, num_chains=chains, moves="both", dtype=dtype)
+        one = run(jax.random.key(7), target, devices=1, **kw)
+        two = run(jax.random.key(7), target, devices=2, **kw)
+        assert np.array_equal(one.samples, two.samples), f"samples differ ({chains} chains, {dtype})"
+        assert np.array_equal(one.log_likelihood, two.log_likelihood), f"traces differ ({chains} chains, {dtype})"
+        assert np.array_equal(one.step_size, two.step_size), f"step sizes differ ({chains} chains, {dtype})"
     print("same draws on 1 and 2 devices")
 """)
 
