@@ -75,9 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     x, y, s = nagata_data(0)
     flat = flatten_target(spectrum_target(x, y, s, 3, incremental=True), jax.random.key(0), dtype)
     C, L, d = args.chains, args.replicas, flat.dim
-    loop = default_chain_loop(C)
-    n_dev = usable_devices(C, None, loop)
-    fn = _chunk_fn(flat, "componentwise", args.chunk, 0.5, 0.3, kernel.exchange_log_ratio, False, n_dev, loop)
+    n_dev = usable_devices(C, None)
+    fn = _chunk_fn(flat, "componentwise", args.chunk, 0.5, 0.3, kernel.exchange_log_ratio, False, n_dev,
+                   default_chain_loop())
     x0 = jax.vmap(flat.sample_prior)(jax.random.split(jax.random.key(1), C * L)).reshape(C, L, d)
     states = _init_fn(flat)(x0, flat.data)
     betas = jnp.asarray(np.concatenate([[0.0], np.geomspace(2e-4, 1.0, L - 1)]), dtype)
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         cpu.append(time.process_time() - c0)
     updates = args.chunk * C * L * d
     res["updates"] = {"problem": "spectrum3-cache (n=301, d=9)", "chains": C, "replicas": L, "devices_used": n_dev,
-                      "chain_loop": loop,
+                      "chain_loop": default_chain_loop(),
                       "sweeps_per_chunk": args.chunk, "first_call_s": first, "wall_s": wall, "cpu_s": cpu,
                       "updates_per_s": updates / statistics.median(wall),
                       "updates_per_cpu_s": updates / statistics.median(cpu)}

@@ -11,7 +11,7 @@ Used in the session of 2026-11-30 (night) to find and measure the spectrum cache
 against an older commit's sources with ``PYTHONPATH=<worktree>/src``.
 
 Run:  .venv/bin/python benchmarks/spectrum_sweep.py [--k 3] [--pad 8] [--shape voigt] [--background poly2]
-          [--any-background] [--chains 4] [--chain-loop map|pairs|vmap] [--repeats 7]
+          [--any-background] [--chains 4] [--chain-loop map|vmap] [--repeats 7]
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     p.add_argument("--background", default="none")
     p.add_argument("--any-background", action="store_true")
     p.add_argument("--chains", type=int, default=4)
-    p.add_argument("--chain-loop", choices=["map", "pairs", "vmap"], default="vmap")
+    p.add_argument("--chain-loop", choices=["map", "vmap"], default="vmap")
     p.add_argument("--devices", type=int, default=1, help="XLA host devices the chains are split over, as the CLI")
     p.add_argument("--repeats", type=int, default=7)
     args = p.parse_args(argv)

@@ -111,8 +111,7 @@ DEVICES_SCRIPT = textwrap.dedent("""
     assert jax.local_device_count() == 2
     x, y, s = nagata_data(0)
     target = spectrum_target(x[::3], y[::3], s, 2, incremental=True)
-    # 4 chains: two pairs one after the other on one device, one pair per device on two (a loop of one
-    # trip, which XLA may compile differently); 8 chains: four pairs, or two per device; float32 is the
+    # 4 and 8 chains: 4 or 8 one after the other on one device, 2 or 4 on each of two; float32 is the
     # CLI's working precision
     for chains, dtype in ((4, None), (4, "float32"), (8, "float32")):
         kw = dict(num_samples=100, num_burnin=200, num_replicas=6, num_chains=chains, moves="both", dtype=dtype)

@@ -8,13 +8,11 @@ pipeline (pilot, final run, every noise level) trace it once per process.
 Chains over devices: with ``devices > 1`` the chains are split across that many JAX devices
 (``jax.shard_map`` over a one-axis mesh ``"chains"``; on a CPU, XLA host devices, see
 ``physlaw.cli._common.setup_jax``). Every chain's PRNG key is split from the chunk's key *before*
-the chains are distributed. On a CPU each device runs its chains in pairs, one pair after the other
-(``chain_loop="pairs"``: every pair is the same compiled two-chain program whatever the number of
+the chains are distributed. On a CPU each device runs its chains one after the other
+(``chain_loop="map"``: every chain is the same compiled one-chain program whatever the number of
 chains per device, so the draws do not depend on the number of devices, bit for bit — a test checks
-it; a ``vmap`` over C/D chains may round differently from one over C). A pair sweeps 1.5x as many
-updates per second as one chain at a time (``"map"``, used for an odd number of chains): the per-op
-overhead of XLA's CPU runtime is shared (``benchmarks/gpu.py``). On a GPU the chains of a device are
-vmapped (``"vmap"``), which a GPU needs to be full.
+it; a ``vmap`` over C/D chains may round differently from one over C). On a GPU the chains of a
+device are vmapped (``"vmap"``), which a GPU needs to be full.
 """
 
 from __future__ import annotations
@@ -32,17 +30,9 @@ from physlaw.sampling._target import to_device
 _CHUNK_CACHE: dict = {}
 
 
-CHAIN_LOOPS = {"map": 1, "pairs": 2, "vmap": None}
-"""How a device runs its chains: how many are vmapped together, the groups one after the other
-(``None``: all of the device's chains vmapped at once)."""
-
-
-def default_chain_loop(num_chains: int = 2) -> str:
-    """On a CPU ``"pairs"`` (``"map"`` for an odd number of chains): device-count-independent draws;
-    ``"vmap"`` on accelerators."""
-    if jax.default_backend() != "cpu":
-        return "vmap"
-    return "pairs" if num_chains % 2 == 0 else "map"
+def default_chain_loop() -> str:
+    """``"map"`` on a CPU (device-count-independent draws), ``"vmap"`` on accelerators."""
+    return "map" if jax.default_backend() == "cpu" else "vmap"
 
 
 def _adapt_gain(sweep):
@@ -104,14 +94,12 @@ def _relabel_blocks(flat, unravel, relabel):
     return apply
 
 
-def usable_devices(num_chains: int, devices: int | None, chain_loop: str = "map") -> int:
-    """How many devices the chains are spread over: the largest count not above ``devices`` (None: every
-    device of JAX's default backend) that gives every device the same whole number of ``chain_loop``
-    groups."""
+def usable_devices(num_chains: int, devices: int | None) -> int:
+    """How many devices the chains are spread over: the largest divisor of ``num_chains`` not above
+    ``devices`` (None: every device of JAX's default backend)."""
     available = jax.local_device_count()
     want = available if devices is None else max(1, min(int(devices), available))
-    group = CHAIN_LOOPS[chain_loop] or 1
-    return max(d for d in range(1, want + 1) if num_chains % (d * group) == 0)
+    return max(d for d in range(1, want + 1) if num_chains % d == 0)
 
 
 def _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, log_ratio_fn, all_rungs=False,
@@ -171,19 +159,12 @@ def _chunk_fn(flat, moves, chunk_size, target_accept, target_accept_block, log_r
             cov = moments[1] / chunk_size - mean[:, :, None] * mean[:, None, :]
         return state, step, block, sums, ll, pos, cov
 
-    group = CHAIN_LOOPS[chain_loop]
-    vmapped = jax.vmap(one_chain, in_axes=(0, 0, None, None, 0, 0, 0, None, None, None, None))
-
     def chains(keys, states, data, betas, step, block, chol, sweep0, adapt, order, num_sampled):
-        if group is None:
-            return vmapped(keys, states, data, betas, step, block, chol, sweep0, adapt, order, num_sampled)
-        # groups of `group` chains one after the other: the same program whatever the chains per device
-        per_chain = (keys, states, step, block, chol)
-        grouped = jax.tree_util.tree_map(lambda v: v.reshape((v.shape[0] // group, group) + v.shape[1:]),
-                                         per_chain)
-        out = jax.lax.map(lambda a: vmapped(a[0], a[1], data, betas, a[2], a[3], a[4], sweep0, adapt, order,
-                                            num_sampled), grouped)
-        return jax.tree_util.tree_map(lambda v: v.reshape((v.shape[0] * group,) + v.shape[2:]), out)
+        if chain_loop == "map":  # one chain at a time: the same program whatever the chains per device
+            return jax.lax.map(lambda a: one_chain(a[0], a[1], data, betas, a[2], a[3], a[4], sweep0, adapt, order,
+                                                   num_sampled), (keys, states, step, block, chol))
+        return jax.vmap(one_chain, in_axes=(0, 0, None, None, 0, 0, 0, None, None, None, None))(
+            keys, states, data, betas, step, block, chol, sweep0, adapt, order, num_sampled)
 
     place = None
     if devices > 1:

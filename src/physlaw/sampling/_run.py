@@ -299,10 +299,9 @@ def run(
             raise InputError(f"init must be a finite flat point of {flat.dim} coordinates (and not given with a "
                              f"start), got shape {init.shape}")
     state, x0 = _initial_state(flat, k_init, betas, cfg, start, init)
-    chain_loop = default_chain_loop(cfg.num_chains)
-    num_devices = usable_devices(cfg.num_chains, devices, chain_loop)
+    num_devices = usable_devices(cfg.num_chains, devices)
     ctx = Context(chunk=_chunk_fn(flat, moves, cfg.chunk_size, target_accept, target_accept_block, _LOG_RATIO_FN,
-                                  cfg.keep_all_rungs, num_devices, chain_loop),
+                                  cfg.keep_all_rungs, num_devices, default_chain_loop()),
                   data=flat.data, dtype=x0.dtype, key=k_run,
                   linear=() if flat.linear is None or moves != "correlated" else flat.linear.index)
     if flat.sampled is not None:  # a padded model: only these coordinates move
