@@ -110,16 +110,20 @@ DEVICES_SCRIPT = textwrap.dedent("""
     warnings.simplefilter("ignore")
     assert jax.local_device_count() == 2
     x, y, s = nagata_data(0)
-    target = spectrum_target(x[::3], y[::3], s, 2, incremental=True)
+    gauss = spectrum_target(x[::3], y[::3], s, 2, incremental=True)
+    # the program real XPS data run by default: Voigt lines, every background, padded
+    voigt = spectrum_target(x[::3], y[::3], s, 3, shape="voigt", background="poly2", any_background=True, pad_to=4)
     # 4 and 8 chains: 4 or 8 one after the other on one device, 2 or 4 on each of two; float32 is the
     # CLI's working precision
-    for chains, dtype in ((4, None), (4, "float32"), (8, "float32")):
+    for name, target, chains, dtype in (("gauss", gauss, 4, None), ("gauss", gauss, 4, "float32"),
+                                        ("gauss", gauss, 8, "float32"), ("voigt", voigt, 4, "float32")):
+        case = f"{name}, {chains} chains, {dtype}"
         kw = dict(num_samples=100, num_burnin=200, num_replicas=6, num_chains=chains, moves="both", dtype=dtype)
         one = run(jax.random.key(7), target, devices=1, **kw)
         two = run(jax.random.key(7), target, devices=2, **kw)
-        assert np.array_equal(one.samples, two.samples), f"samples differ ({chains} chains, {dtype})"
-        assert np.array_equal(one.log_likelihood, two.log_likelihood), f"traces differ ({chains} chains, {dtype})"
-        assert np.array_equal(one.step_size, two.step_size), f"step sizes differ ({chains} chains, {dtype})"
+        assert np.array_equal(one.samples, two.samples), f"samples differ ({case})"
+        assert np.array_equal(one.log_likelihood, two.log_likelihood), f"traces differ ({case})"
+        assert np.array_equal(one.step_size, two.step_size), f"step sizes differ ({case})"
     print("same draws on 1 and 2 devices")
 """)
 
