@@ -241,8 +241,8 @@ def worker_env(threads: int) -> dict[str, str]:
     # NPROC sizes the XLA CPU client's thread pool (its intra-op threads); the flags above do not. With
     # more than one thread XLA splits the sampler's small elementwise loops over the pool, which on
     # this engine costs 2-3x the CPU of one thread for the same sweep (benchmarks/spectrum_sweep.py)
-    return {"XLA_FLAGS": flags.strip(), "NPROC": n, "OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n,
-            "TF_NUM_INTEROP_THREADS": "1", "TF_NUM_INTRAOP_THREADS": n}
+    return {"XLA_FLAGS": flags.strip(), "NPROC": n, "OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n,
+            "MKL_NUM_THREADS": n, "TF_NUM_INTEROP_THREADS": "1", "TF_NUM_INTRAOP_THREADS": n}
 
 
 def run_batch(datasets, run_one, *, options=None, out_folder_args, command: str, seed: int,
